@@ -1,0 +1,202 @@
+/**
+ * The decoder benchmark workload: one seeded corpus and the cases that
+ * decode it. Web standards only, so the same code runs under `deno bench`
+ * and, bundled, under Node and Bun (see `decode_cross.ts`).
+ *
+ * @module
+ */
+
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import { EnvelopeDecoderStream } from "../src/decode/envelopes.ts";
+import { NdjsonParserStream } from "../src/decode/ndjson.ts";
+import { SseParserStream } from "../src/decode/sse.ts";
+
+/** The corpus in every form the cases read. */
+export interface Corpus {
+  /** Each envelope's JSON, already in memory (the floor's input). */
+  strings: string[];
+  /** The NDJSON body, split into random chunks. */
+  ndjson: Uint8Array[];
+  /** The SSE body (`id: <id>\ndata: <json>\n\n`), split into random chunks. */
+  sse: Uint8Array[];
+  /** Bytes of the NDJSON body. */
+  ndjsonBytes: number;
+}
+
+/** One benchmark case; resolves to the number of envelopes it decoded. */
+export interface DecodeCase {
+  /** Short name shown in reports. */
+  name: string;
+  /** Whether this is the floor the others are compared with. */
+  baseline?: boolean;
+  /** Decodes the whole corpus once. */
+  run: (corpus: Corpus) => Promise<number>;
+}
+
+/** A small deterministic PRNG (mulberry32), so every runtime sees the same corpus. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NAMES = [
+  "bus.ssh.script.run.request",
+  "bus.ssh.script.run.response",
+  "bus.vm.create.request",
+  "bus.node.bootstrap.response",
+];
+
+function hex(random: () => number, digits: number): string {
+  let out = "";
+  for (let i = 0; i < digits; i++) out += "0123456789abcdef"[Math.floor(random() * 16)];
+  return out;
+}
+
+/** Builds the corpus: `count` envelopes of about 240 bytes, chunked 1–64 KiB. */
+export function makeCorpus(count = 200_000, seed = 42): Corpus {
+  const random = prng(seed);
+  const strings: string[] = [];
+  const start = Date.UTC(2025, 0, 1);
+  for (let i = 0; i < count; i++) {
+    const id = `${start + i * 7}-${i % 16}`;
+    strings.push(JSON.stringify({
+      id,
+      name: NAMES[i % NAMES.length],
+      correlationId: `${hex(random, 8)}-${hex(random, 4)}-4${hex(random, 3)}-a${hex(random, 3)}-${
+        hex(random, 12)
+      }`,
+      source: `ssh-runner-${Math.floor(random() * 64)}`,
+      timestamp: new Date(start + i * 7).toISOString(),
+      payload: {
+        host: `node-${Math.floor(random() * 1000)}.example.test`,
+        exitCode: Math.floor(random() * 3),
+        ok: random() < 0.9,
+        tags: ["a", "b"],
+      },
+    }));
+  }
+  const encoder = new TextEncoder();
+  const ndjson = encoder.encode(strings.join("\n") + "\n");
+  const sse = encoder.encode(
+    strings.map((json) => `id: ${JSON.parse(json).id}\ndata: ${json}\n\n`).join(""),
+  );
+  return {
+    strings,
+    ndjson: split(ndjson, random),
+    sse: split(sse, random),
+    ndjsonBytes: ndjson.length,
+  };
+}
+
+function split(bytes: Uint8Array, random: () => number): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const size = 1024 + Math.floor(random() * 63 * 1024);
+    chunks.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return chunks;
+}
+
+function source(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      const chunk = chunks[i++];
+      if (chunk === undefined) controller.close();
+      else controller.enqueue(chunk);
+    },
+  });
+}
+
+async function drain<T>(stream: ReadableStream<T>, use: (value: T) => number): Promise<number> {
+  const reader = stream.getReader();
+  let count = 0;
+  let check = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    check += use(value);
+    count++;
+  }
+  if (check === 0) throw new Error("Cannot benchmark: nothing was decoded");
+  return count;
+}
+
+type Named = { name: string };
+const nameLength = (value: unknown) => (value as Named).name.length;
+const parsedNameLength = (data: string) => (JSON.parse(data) as Named).name.length;
+
+/** The cases, floor first. */
+export const cases: DecodeCase[] = [
+  {
+    name: "floor (JSON.parse of in-memory strings)",
+    baseline: true,
+    run: (corpus) => {
+      let check = 0;
+      for (const json of corpus.strings) check += nameLength(JSON.parse(json));
+      if (check === 0) throw new Error("Cannot benchmark: nothing was decoded");
+      return Promise.resolve(corpus.strings.length);
+    },
+  },
+  {
+    name: "NdjsonParserStream",
+    run: (corpus) => drain(source(corpus.ndjson).pipeThrough(new NdjsonParserStream()), nameLength),
+  },
+  {
+    name: "EnvelopeDecoderStream(ndjson)",
+    run: (corpus) =>
+      drain(source(corpus.ndjson).pipeThrough(new EnvelopeDecoderStream("ndjson")), nameLength),
+  },
+  {
+    name: "naive TextDecoderStream + split NDJSON",
+    run: (corpus) => naiveNdjson(source(corpus.ndjson)),
+  },
+  {
+    name: "SseParserStream + JSON.parse",
+    run: (corpus) =>
+      drain(source(corpus.sse).pipeThrough(new SseParserStream()), (m) => parsedNameLength(m.data)),
+  },
+  {
+    name: "EnvelopeDecoderStream(sse)",
+    run: (corpus) =>
+      drain(source(corpus.sse).pipeThrough(new EnvelopeDecoderStream("sse")), nameLength),
+  },
+  {
+    name: "eventsource-parser + JSON.parse",
+    run: (corpus) =>
+      drain(
+        source(corpus.sse).pipeThrough(new TextDecoderStream()).pipeThrough(
+          new EventSourceParserStream(),
+        ),
+        (m) => parsedNameLength(m.data),
+      ),
+  },
+];
+
+async function naiveNdjson(body: ReadableStream<Uint8Array>): Promise<number> {
+  let count = 0;
+  let check = 0;
+  let rest = "";
+  for await (const text of body.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + text).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) {
+      if (line.trim() === "") continue;
+      check += nameLength(JSON.parse(line));
+      count++;
+    }
+  }
+  if (rest.trim() !== "") {
+    check += nameLength(JSON.parse(rest));
+    count++;
+  }
+  if (check === 0) throw new Error("Cannot benchmark: nothing was decoded");
+  return count;
+}

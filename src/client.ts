@@ -1,0 +1,309 @@
+/**
+ * `EventsClient`: publish and stream Bus events over `fetch`.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { assertEventName, type EventEnvelope, withEnvelopeDefaults } from "./envelope.ts";
+import { EventsApiError, TransientError } from "./errors.ts";
+import { errorForResponse } from "./http_errors.ts";
+import { EnvelopeDecoderStream, framingForContentType } from "./decode/envelopes.ts";
+import type { InvalidInputHandler } from "./decode/types.ts";
+import { type EventStream, OpenEventStream } from "./event_stream.ts";
+import { linkAbort } from "./abort.ts";
+
+/**
+ * Supplies the bearer token; called before every request, so a rotated token
+ * is used as soon as the provider returns it. `refresh` is `true` when the
+ * previous token was rejected (401/403) and a new one should be issued.
+ */
+export type TokenProvider = (context: { refresh: boolean }) => string | Promise<string>;
+
+/** The part of `fetch` the client needs, so tests can pass a handler. */
+export type FetchLike = (input: Request) => Promise<Response>;
+
+/** Options of {@linkcode EventsClient}. */
+export interface EventsClientOptions {
+  /**
+   * The Events API: the site root (`https://bus.example`) or the collection
+   * URL (`https://bus.example/api/v1/events`).
+   */
+  baseUrl: string | URL;
+  /** Bearer token, or a provider called per request. Omit for servers without auth. */
+  token?: string | TokenProvider;
+  /** `fetch` to use. @default {globalThis.fetch} */
+  fetch?: FetchLike;
+  /** `User-Agent` header to send, where the runtime allows it. */
+  userAgent?: string;
+  /**
+   * `Accept` of stream requests.
+   * @default {"application/x-ndjson, text/event-stream"}
+   */
+  accept?: string;
+  /** Largest stream line or SSE event in bytes. @default {1048576} */
+  maxLineBytes?: number;
+}
+
+/** The server's acknowledgement of a published event. */
+export interface PublishResult {
+  /** The id the server stamped. */
+  id: string;
+  /** The event's name. */
+  name: string;
+}
+
+/** Options of one publish call. */
+export interface PublishOptions {
+  /** Aborts the request; the call rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** How a stream shares events between listeners. */
+export type Delivery = "broadcast" | "unicast";
+
+/** Options of {@linkcode EventsClient.stream} and {@linkcode EventsClient.open}. */
+export interface StreamOptions {
+  /** The event name to listen to (no wildcards). */
+  name: string;
+  /** @default {"broadcast"} */
+  delivery?: Delivery;
+  /** Unicast group; workers in one group compete. */
+  group?: string;
+  /** Stable consumer name within the group. */
+  consumer?: string;
+  /** Send the retained history first. */
+  replay?: boolean;
+  /** `false` ends the response after the replayed snapshot. */
+  follow?: boolean;
+  /** Resume after this envelope id (`Last-Event-ID`). */
+  lastEventId?: string | undefined;
+  /** Stops the stream; iteration then throws `signal.reason`. */
+  signal?: AbortSignal | undefined;
+  /** Called for each skipped malformed line or event. */
+  onInvalid?: InvalidInputHandler | undefined;
+  /** Called when an SSE stream sets its reconnection time (`retry:`). */
+  onRetry?: ((ms: number) => void) | undefined;
+  /** Ask the token provider for a fresh token for this request. */
+  refreshToken?: boolean | undefined;
+}
+
+const DEFAULT_ACCEPT = "application/x-ndjson, text/event-stream";
+const COLLECTION_PATH = "/api/v1/events";
+
+/** Resolves both accepted base URL forms to the events collection URL. */
+function collectionUrl(baseUrl: string | URL): URL {
+  const url = new URL(baseUrl);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError(`Cannot use base URL: protocol "${url.protocol}" is not http or https`);
+  }
+  const path = url.pathname.replace(/\/+$/, "");
+  url.pathname = path.endsWith(COLLECTION_PATH) ? path : `${path}${COLLECTION_PATH}`;
+  url.search = "";
+  url.hash = "";
+  return url;
+}
+
+/**
+ * Header values are byte strings: send a non-ASCII id as its UTF-8 bytes,
+ * and drop characters that would split the header.
+ */
+function headerSafe(value: string): string {
+  const clean = value.replace(/[\r\n\0]/g, "");
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]*$/.test(clean)) return clean;
+  return Array.from(new TextEncoder().encode(clean), (byte) => String.fromCharCode(byte)).join("");
+}
+
+/**
+ * Publishes events to and streams events from the Bus Events API.
+ *
+ * @example Publish and listen
+ * ```ts ignore
+ * import { EventsClient } from "@bus/integration";
+ *
+ * const client = new EventsClient({ baseUrl: "http://127.0.0.1:8080", token: "…" });
+ * const { id } = await client.publish({ name: "example.ping", payload: { hello: "world" } });
+ * for await (const event of client.stream({ name: "example.ping", replay: true, follow: false })) {
+ *   console.log(event.id, event.payload);
+ * }
+ * ```
+ */
+export class EventsClient {
+  readonly #collection: URL;
+  readonly #streamUrl: URL;
+  readonly #token: string | TokenProvider | undefined;
+  readonly #fetch: FetchLike;
+  readonly #userAgent: string | undefined;
+  readonly #accept: string;
+  readonly #maxLineBytes: number | undefined;
+  #lastToken: string | undefined;
+
+  /** Creates a client; throws `TypeError` for a base URL that is not http(s). */
+  constructor(options: EventsClientOptions) {
+    this.#collection = collectionUrl(options.baseUrl);
+    this.#streamUrl = new URL(`${this.#collection.pathname}/stream`, this.#collection);
+    this.#token = options.token;
+    const fetchImpl = options.fetch;
+    this.#fetch = fetchImpl ?? ((request) => globalThis.fetch(request));
+    this.#userAgent = options.userAgent;
+    this.#accept = options.accept ?? DEFAULT_ACCEPT;
+    this.#maxLineBytes = options.maxLineBytes;
+  }
+
+  /** The events collection URL every request goes to. */
+  get url(): string {
+    return this.#collection.href;
+  }
+
+  /** Whether the token comes from a provider that can reissue it. */
+  get hasTokenProvider(): boolean {
+    return typeof this.#token === "function";
+  }
+
+  /**
+   * Publishes one event. Validates the name locally, fills in `version` and
+   * `timestamp`, keeps every other field, and returns the server's id.
+   *
+   * @throws {TypeError} when the name is invalid.
+   * @throws {EventsApiError} (or a subclass) when the server refuses.
+   */
+  async publish(event: EventEnvelope, options: PublishOptions = {}): Promise<PublishResult> {
+    assertEventName(event.name);
+    const body = JSON.stringify(withEnvelopeDefaults(event));
+    const headers = await this.#headers({ "content-type": "application/json" }, false);
+    const request = new Request(this.#collection, {
+      method: "POST",
+      headers,
+      body,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const response = await this.#send(request, options.signal, "publish event");
+    if (!response.ok) throw await errorForResponse(response, "publish event", this.#redact);
+    const answer = await response.json().catch(() => undefined) as
+      | Partial<PublishResult>
+      | undefined;
+    if (typeof answer?.id !== "string") {
+      throw new EventsApiError("Cannot publish event: the answer carried no id", {
+        status: response.status,
+        code: "bad_answer",
+      });
+    }
+    return { id: answer.id, name: typeof answer.name === "string" ? answer.name : event.name };
+  }
+
+  /**
+   * Opens a stream and resolves once the server answered 2xx (the moment a
+   * listener is "ready"). Non-2xx answers reject with the mapped error.
+   */
+  async open(options: StreamOptions): Promise<EventStream> {
+    assertEventName(options.name);
+    const controller = new AbortController();
+    const unlink = linkAbort(options.signal, controller);
+    try {
+      const headers = await this.#headers({ accept: this.#accept }, options.refreshToken ?? false);
+      if (options.lastEventId) headers.set("last-event-id", headerSafe(options.lastEventId));
+      const request = new Request(this.#streamQuery(options), {
+        headers,
+        signal: controller.signal,
+      });
+      const response = await this.#send(request, controller.signal, "open stream");
+      if (!response.ok) throw await errorForResponse(response, "open stream", this.#redact);
+      const framing = framingForContentType(response.headers.get("content-type"));
+      if (framing === undefined || response.body === null) {
+        await response.body?.cancel().catch(() => {});
+        throw new EventsApiError(
+          `Cannot open stream: unexpected Content-Type "${response.headers.get("content-type")}"`,
+          { status: response.status, code: "bad_content_type" },
+        );
+      }
+      const decoder = new EnvelopeDecoderStream(framing, {
+        ...(this.#maxLineBytes !== undefined ? { maxLineBytes: this.#maxLineBytes } : {}),
+        ...(options.onInvalid ? { onInvalid: options.onInvalid } : {}),
+        ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      });
+      return new OpenEventStream({
+        body: response.body,
+        status: response.status,
+        framing,
+        decoder,
+        controller,
+        initialEventId: options.lastEventId,
+        onClose: unlink,
+      });
+    } catch (error) {
+      unlink();
+      controller.abort();
+      throw error;
+    }
+  }
+
+  /**
+   * Streams envelopes until the server ends the response. Breaking out of
+   * the loop, or aborting `options.signal`, cancels the request.
+   */
+  async *stream(options: StreamOptions): AsyncGenerator<EventEnvelope, void, undefined> {
+    const stream = await this.open(options);
+    yield* stream;
+  }
+
+  #streamQuery(options: StreamOptions): URL {
+    const url = new URL(this.#streamUrl);
+    url.searchParams.set("name", options.name);
+    if (options.delivery) url.searchParams.set("delivery", options.delivery);
+    if (options.group) url.searchParams.set("group", options.group);
+    if (options.consumer) url.searchParams.set("consumer", options.consumer);
+    if (options.replay) url.searchParams.set("replay", "true");
+    if (options.follow === false) url.searchParams.set("follow", "false");
+    return url;
+  }
+
+  async #headers(base: Record<string, string>, refresh: boolean): Promise<Headers> {
+    const headers = new Headers(base);
+    if (this.#userAgent) headers.set("user-agent", this.#userAgent);
+    const token = typeof this.#token === "function" ? await this.#token({ refresh }) : this.#token;
+    if (token) {
+      this.#lastToken = token;
+      headers.set("authorization", `Bearer ${token}`);
+    }
+    return headers;
+  }
+
+  async #send(request: Request, signal: AbortSignal | undefined, action: string) {
+    try {
+      return await this.#fetch(request);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new TransientError(`Cannot ${action}: the network request failed`, {
+        code: "network",
+        cause: error,
+      });
+    }
+  }
+
+  /** Removes every token this client has sent from server-provided text. */
+  readonly #redact = (text: string): string => {
+    const secrets = [this.#lastToken, typeof this.#token === "string" ? this.#token : undefined];
+    let safe = text;
+    for (const secret of secrets) {
+      if (secret) safe = safe.split(secret).join("[redacted]");
+    }
+    return safe;
+  };
+
+  /** A summary without the token, for logs. */
+  toString(): string {
+    return `EventsClient(${this.#collection.href})`;
+  }
+
+  /** Keeps the token out of `Deno.inspect` / `console.log`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Keeps the token out of Node's and Bun's `util.inspect` / `console.log`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The envelope layer of the stream decoders: picks the framing from a
+ * response's Content-Type and turns its bytes into validated
+ * {@linkcode EventEnvelope}s in a single `TransformStream`.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { envelopeProblem, type EventEnvelope } from "../envelope.ts";
+import { NdjsonParser, report } from "./ndjson.ts";
+import { SseParser } from "./sse.ts";
+import {
+  type InvalidInputHandler,
+  type LineLimitOptions,
+  maxLineBytesOf,
+  parserTransformer,
+} from "./types.ts";
+
+/** How envelopes are framed on a stream: NDJSON lines or SSE events. */
+export type StreamFraming = "ndjson" | "sse";
+
+/**
+ * Returns the framing a response's Content-Type announces, ignoring
+ * parameters and case: `application/x-ndjson` and `application/jsonl` are
+ * NDJSON, `text/event-stream` is SSE. A missing or empty Content-Type means
+ * NDJSON, the documented framing; any other type gives `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { framingForContentType } from "./envelopes.ts";
+ *
+ * framingForContentType("text/event-stream; charset=utf-8"); // "sse"
+ * framingForContentType(null); // "ndjson"
+ * framingForContentType("text/html"); // undefined
+ * ```
+ */
+export function framingForContentType(contentType: string | null): StreamFraming | undefined {
+  if (contentType === null) return "ndjson";
+  const semicolon = contentType.indexOf(";");
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon))
+    .trim().toLowerCase();
+  switch (type) {
+    case "":
+    case "application/x-ndjson":
+    case "application/jsonl":
+      return "ndjson";
+    case "text/event-stream":
+      return "sse";
+    default:
+      return undefined;
+  }
+}
+
+/** Options of {@linkcode EnvelopeDecoderStream}. */
+export interface EnvelopeDecoderOptions extends LineLimitOptions {
+  /**
+   * Told about every NDJSON line or SSE `data` that is not JSON or not an
+   * envelope; it is skipped. A handler that throws is ignored.
+   */
+  onInvalid?: InvalidInputHandler;
+  /** SSE only: told the reconnection time of each valid `retry` field. */
+  onRetry?: (ms: number) => void;
+}
+
+/**
+ * Decodes a stream body into {@linkcode EventEnvelope}s: NDJSON, one
+ * envelope per line, or SSE, one envelope JSON per event's `data`. Every
+ * SSE event type is accepted as long as its data is an envelope, since the
+ * envelope's `name` is what identifies the event. Input that is not JSON or
+ * not an envelope goes to `onInvalid` and is skipped; a line or SSE event
+ * larger than `maxLineBytes` errors the stream with a `StreamProtocolError`.
+ *
+ * Byte parsing, JSON parsing and validation happen in one stream step.
+ *
+ * @example Decode a response by its Content-Type
+ * ```ts
+ * import { EnvelopeDecoderStream, framingForContentType } from "./envelopes.ts";
+ *
+ * const response = new Response('id: 7\ndata: {"id":"7","name":"example.ping"}\n\n', {
+ *   headers: { "content-type": "text/event-stream" },
+ * });
+ * const framing = framingForContentType(response.headers.get("content-type")) ?? "ndjson";
+ * let skipped = 0;
+ * const decoder = new EnvelopeDecoderStream(framing, { onInvalid: () => skipped++ });
+ * for await (const envelope of response.body!.pipeThrough(decoder)) {
+ *   // envelope.name === "example.ping"
+ * }
+ * decoder.lastEventId; // "7": send it as Last-Event-ID when reconnecting
+ * ```
+ */
+export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnvelope> {
+  // Shared with the parser callbacks, which are created before `this` exists.
+  readonly #resume: { id: string | undefined };
+
+  /**
+   * Creates the stream.
+   *
+   * @throws {TypeError} When `framing` is neither `"ndjson"` nor `"sse"`.
+   * @throws {RangeError} When `maxLineBytes` is not a positive integer.
+   */
+  constructor(framing: StreamFraming, options: EnvelopeDecoderOptions = {}) {
+    if (framing !== "ndjson" && framing !== "sse") {
+      throw new TypeError(
+        `Cannot create decoder: framing must be "ndjson" or "sse", current value is ${
+          JSON.stringify(framing)
+        }`,
+      );
+    }
+    const max = maxLineBytesOf(options);
+    const onInvalid = options.onInvalid;
+    const resume: { id: string | undefined } = { id: undefined };
+    super(parserTransformer<EventEnvelope>((controller) => {
+      if (framing === "sse") {
+        return new SseParser(max, {
+          onEvent: (_event, data, lastEventId) => {
+            let value: unknown;
+            try {
+              value = JSON.parse(data);
+            } catch (error) {
+              const message = error instanceof Error ? error.message : String(error);
+              report(onInvalid, `invalid JSON in SSE data: ${message}`, data);
+              return;
+            }
+            const problem = envelopeProblem(value);
+            if (problem !== undefined) {
+              report(onInvalid, `not an envelope: ${problem}`, data);
+              return;
+            }
+            resume.id = lastEventId === "" ? undefined : lastEventId;
+            controller.enqueue(value as EventEnvelope);
+          },
+          onRetry: options.onRetry,
+        });
+      }
+      return new NdjsonParser(max, {
+        onValue: (value, line) => {
+          const problem = envelopeProblem(value);
+          if (problem !== undefined) {
+            report(onInvalid, `not an envelope: ${problem}`, line);
+            return;
+          }
+          const id = (value as EventEnvelope).id;
+          if (typeof id === "string") resume.id = id;
+          controller.enqueue(value as EventEnvelope);
+        },
+        onInvalid,
+      });
+    }));
+    this.#resume = resume;
+  }
+
+  /**
+   * The ID to resume from: for SSE, the last-event-ID buffer as of the last
+   * envelope emitted; for NDJSON, the `id` of the last emitted envelope that
+   * had one. `undefined` until there is one (or when SSE reset it to empty).
+   */
+  get lastEventId(): string | undefined {
+    return this.#resume.id;
+  }
+}

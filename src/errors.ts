@@ -1,0 +1,179 @@
+/**
+ * Every error class the library throws on purpose. Bad arguments throw the
+ * built-in `TypeError` / `RangeError`; the classes here are the conditions
+ * callers catch and branch on.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+/** Options shared by {@linkcode EventsApiError} and its subclasses. */
+export interface EventsApiErrorOptions extends ErrorOptions {
+  /** HTTP status of the answer, or `undefined` for network failures and EOF. */
+  status?: number | undefined;
+  /** Machine-readable code: the `error.type` of the server's body, or a local one. */
+  code?: string | undefined;
+  /** The start of the answer's body, already bounded by the caller. */
+  bodyExcerpt?: string | undefined;
+}
+
+/**
+ * An Events API answer that was not a success, or a transport failure talking
+ * to the Events API. Base of {@linkcode AuthError},
+ * {@linkcode BadRequestError} and {@linkcode TransientError}; other statuses
+ * (404, 409, …) arrive as this class itself and are not retried.
+ */
+export class EventsApiError extends Error {
+  /** HTTP status, or `undefined` when no answer arrived. */
+  readonly status: number | undefined;
+  /** Machine-readable code, e.g. `invalid_auth`, `bad_request`, `network`. */
+  readonly code: string;
+  /** At most {@linkcode BODY_EXCERPT_LIMIT} characters of the answer's body. */
+  readonly bodyExcerpt: string;
+
+  /** Creates the error; `message` must never contain a token. */
+  constructor(message: string, options: EventsApiErrorOptions = {}) {
+    super(message, options);
+    this.name = "EventsApiError";
+    this.status = options.status;
+    this.code = options.code ?? "http_error";
+    this.bodyExcerpt = options.bodyExcerpt ?? "";
+  }
+}
+
+/** How many characters of an error body an {@linkcode EventsApiError} keeps. */
+export const BODY_EXCERPT_LIMIT = 512;
+
+/** 401 or 403: the token is missing, invalid, expired or lacks a scope. */
+export class AuthError extends EventsApiError {
+  /** Creates the error. */
+  constructor(message: string, options: EventsApiErrorOptions = {}) {
+    super(message, options);
+    this.name = "AuthError";
+  }
+}
+
+/** 400: the request itself is wrong (bad name, bad JSON); retrying cannot help. */
+export class BadRequestError extends EventsApiError {
+  /** Creates the error. */
+  constructor(message: string, options: EventsApiErrorOptions = {}) {
+    super(message, options);
+    this.name = "BadRequestError";
+  }
+}
+
+/** Options of {@linkcode TransientError}. */
+export interface TransientErrorOptions extends EventsApiErrorOptions {
+  /** Milliseconds the server asked us to wait (`Retry-After`), if it said. */
+  retryAfter?: number | undefined;
+}
+
+/**
+ * A failure worth retrying: 5xx, 429, a network error, or a stream that
+ * ended. `retryAfter` carries the server's `Retry-After` in milliseconds.
+ */
+export class TransientError extends EventsApiError {
+  /** Milliseconds to wait at least before retrying, when the server said so. */
+  readonly retryAfter: number | undefined;
+
+  /** Creates the error. */
+  constructor(message: string, options: TransientErrorOptions = {}) {
+    super(message, options);
+    this.name = "TransientError";
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** The `error` object of a failed response envelope. */
+export interface ResponseErrorBody {
+  /** Machine-readable error code chosen by the worker. */
+  code: string;
+  /** Human-readable description. */
+  message: string;
+}
+
+/**
+ * A request was answered with an error response envelope
+ * (`error: { code, message }`).
+ */
+export class ResponseError extends Error {
+  /** The worker's error code. */
+  readonly code: string;
+  /** Correlation ID of the request this answers. */
+  readonly correlationId: string | undefined;
+  /** `source` of the response envelope: which worker answered. */
+  readonly source: string | undefined;
+
+  /** Creates the error from a response envelope's `error`. */
+  constructor(
+    error: ResponseErrorBody,
+    context: { correlationId?: string | undefined; source?: string | undefined } = {},
+    options?: ErrorOptions,
+  ) {
+    super(error.message, options);
+    this.name = "ResponseError";
+    this.code = error.code;
+    this.correlationId = context.correlationId;
+    this.source = context.source;
+  }
+
+  /** The wire form of this error, for publishing it in a response envelope. */
+  toJSON(): ResponseErrorBody {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** No response arrived for a request within its timeout. */
+export class RequestTimeoutError extends Error {
+  /** Correlation ID of the request that timed out. */
+  readonly correlationId: string;
+  /** The timeout that ran out, in milliseconds. */
+  readonly timeout: number;
+
+  /** Creates the error. */
+  constructor(correlationId: string, timeout: number, options?: ErrorOptions) {
+    super(`Cannot get a response: none arrived within ${timeout} ms`, options);
+    this.name = "RequestTimeoutError";
+    this.correlationId = correlationId;
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * The byte stream broke the framing rules in a way that cannot be skipped:
+ * a line or SSE event larger than `maxLineBytes`. It ends that connection.
+ */
+export class StreamProtocolError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StreamProtocolError";
+  }
+}
+
+/** A configuration value (usually an environment variable) is invalid. */
+export class ConfigError extends Error {
+  /** The variable or option name, e.g. `BUS_EVENTS_LISTENER_RETRY_MIN`. */
+  readonly variable: string;
+  /** The bad value as given (never a token). */
+  readonly value: string | undefined;
+
+  /** Creates the error; the message names the variable and the value. */
+  constructor(
+    variable: string,
+    value: string | undefined,
+    expected: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Cannot use ${variable}: current value is ${
+        value === undefined ? "unset" : JSON.stringify(value)
+      }, expected ${expected}`,
+      options,
+    );
+    this.name = "ConfigError";
+    this.variable = variable;
+    this.value = value;
+  }
+}

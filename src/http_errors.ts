@@ -1,0 +1,109 @@
+/**
+ * Turns a non-2xx Events API answer into the error class callers branch on.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import {
+  AuthError,
+  BadRequestError,
+  BODY_EXCERPT_LIMIT,
+  EventsApiError,
+  TransientError,
+} from "./errors.ts";
+
+/**
+ * Parses a `Retry-After` value (delta-seconds or an HTTP date) into
+ * milliseconds from `now`; `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(
+  value: string | null,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** Enough of an error body to parse the contract's JSON error; the rest is dropped. */
+const ERROR_BODY_READ_LIMIT = 16 * 1024;
+
+/** Reads at most {@linkcode ERROR_BODY_READ_LIMIT} characters and releases the body. */
+async function readErrorBody(response: Response): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.length < ERROR_BODY_READ_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // A body that breaks while we read an error excerpt changes nothing.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return text.slice(0, ERROR_BODY_READ_LIMIT);
+}
+
+/** The `{"error": {"type", "message"}}` body of the contract, when it is one. */
+function errorBody(text: string): { type?: string; message?: string } {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    const error = parsed?.error;
+    if (error !== null && typeof error === "object") {
+      const { type, message } = error as Record<string, unknown>;
+      return {
+        ...(typeof type === "string" ? { type } : {}),
+        ...(typeof message === "string" ? { message } : {}),
+      };
+    }
+  } catch {
+    // Not JSON (a proxy's HTML page, say): the excerpt alone is kept.
+  }
+  return {};
+}
+
+/**
+ * Builds the error for a non-2xx `response`, consuming its body. `redact`
+ * removes secrets (the token) from anything the server echoed back.
+ */
+export async function errorForResponse(
+  response: Response,
+  action: string,
+  redact: (text: string) => string,
+): Promise<EventsApiError> {
+  const text = redact(await readErrorBody(response));
+  const body = errorBody(text);
+  const excerpt = text.slice(0, BODY_EXCERPT_LIMIT);
+  const status = response.status;
+  const detail = (body.message ?? excerpt.trim()).slice(0, 200) || response.statusText;
+  const message = `Cannot ${action}: Events API answered ${status}${
+    body.type ? ` ${body.type}` : ""
+  }${detail ? `: ${detail}` : ""}`;
+  const options = { status, bodyExcerpt: excerpt };
+  if (status === 401 || status === 403) {
+    return new AuthError(message, {
+      ...options,
+      code: body.type ?? (status === 401 ? "invalid_auth" : "forbidden"),
+    });
+  }
+  if (status === 400) {
+    return new BadRequestError(message, { ...options, code: body.type ?? "bad_request" });
+  }
+  if (status === 429 || status >= 500) {
+    return new TransientError(message, {
+      ...options,
+      code: body.type ?? (status === 429 ? "rate_limited" : "unavailable"),
+      retryAfter: parseRetryAfter(response.headers.get("retry-after")),
+    });
+  }
+  return new EventsApiError(message, { ...options, code: body.type ?? "http_error" });
+}

@@ -1,0 +1,104 @@
+/**
+ * `Publisher`: what a worker's handler publishes through — free events,
+ * replies and error replies correlated with the event it handles.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import type { EventsClient, PublishResult } from "./client.ts";
+import { type EventEnvelope, responseNameFor } from "./envelope.ts";
+
+/** Envelope fields a publisher lets the caller set besides name and payload. */
+export interface PublishInit {
+  /** Links the event to a request. */
+  correlationId?: string;
+  /** Producer id; defaults to the worker's consumer (or group). */
+  source?: string;
+  /** String key/value pairs. */
+  metadata?: Record<string, string>;
+  /** RFC 3339 time; defaults to now. */
+  timestamp?: string;
+  /** Aborts the publish request. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Handed to a worker's handler with each event. `signal` aborts when the
+ * worker gives up waiting for the handler (the drain timeout ran out, or the
+ * worker failed), so long work can stop early.
+ */
+export interface Publisher {
+  /** The event being handled. */
+  readonly event: EventEnvelope;
+  /** Aborts when the handler should stop. */
+  readonly signal: AbortSignal;
+  /** Publishes any event. */
+  publish(name: string, payload: unknown, init?: PublishInit): Promise<PublishResult>;
+  /**
+   * Publishes the response to the event: the derived response name
+   * (`x.request` → `x.response`), the same `correlationId`.
+   *
+   * @throws {TypeError} when the event has no `correlationId`.
+   */
+  reply(payload: unknown, init?: PublishInit): Promise<PublishResult>;
+  /** Publishes an error response (`error: { code, message }`) to the event. */
+  replyError(code: string, message: string, init?: PublishInit): Promise<PublishResult>;
+}
+
+/** The {@linkcode Publisher} of one event. */
+export class EventPublisher implements Publisher {
+  readonly event: EventEnvelope;
+  readonly signal: AbortSignal;
+  readonly #client: EventsClient;
+  readonly #source: string | undefined;
+
+  /** Creates the publisher of `event`. */
+  constructor(
+    client: EventsClient,
+    event: EventEnvelope,
+    signal: AbortSignal,
+    source: string | undefined,
+  ) {
+    this.#client = client;
+    this.event = event;
+    this.signal = signal;
+    this.#source = source;
+  }
+
+  publish(name: string, payload: unknown, init: PublishInit = {}): Promise<PublishResult> {
+    return this.#send({ name, payload }, init);
+  }
+
+  async reply(payload: unknown, init: PublishInit = {}): Promise<PublishResult> {
+    return this.#send({ ...this.#responseHead(), payload }, init);
+  }
+
+  async replyError(
+    code: string,
+    message: string,
+    init: PublishInit = {},
+  ): Promise<PublishResult> {
+    return this.#send({ ...this.#responseHead(), error: { code, message } }, init);
+  }
+
+  #responseHead(): EventEnvelope {
+    const correlationId = this.event.correlationId;
+    if (correlationId === undefined) {
+      throw new TypeError(
+        `Cannot reply to ${this.event.name} ${this.event.id ?? ""}: the event has no correlationId`,
+      );
+    }
+    return { name: responseNameFor(this.event.name), correlationId };
+  }
+
+  #send(head: EventEnvelope, init: PublishInit): Promise<PublishResult> {
+    const { signal, ...fields } = init;
+    const source = fields.source ?? this.#source;
+    return this.#client.publish(
+      { ...head, ...fields, ...(source !== undefined ? { source } : {}) },
+      signal ? { signal } : {},
+    );
+  }
+}

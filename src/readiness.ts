@@ -1,0 +1,135 @@
+/**
+ * `ListenerReadiness`: whether a listener's stream is established, as an
+ * `EventTarget` that dispatches a `change` event on every flip.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+/** The `change` event of {@linkcode ListenerReadiness}. */
+export class ReadinessChangeEvent extends Event {
+  /** The new state. */
+  readonly ready: boolean;
+  /** Why it flipped, e.g. `stream open`, `stream ended`, `reconnecting after 503`. */
+  readonly reason: string;
+
+  /** Creates the event. */
+  constructor(ready: boolean, reason: string) {
+    super("change");
+    this.ready = ready;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Readiness of one or more listeners: `false` until a stream answered 2xx,
+ * and `false` again before every reconnect wait. Listeners of the `change`
+ * event must not throw (runtimes report such throws as uncaught errors).
+ *
+ * @example Log every flip and wait for the first ready
+ * ```ts ignore
+ * import { ListenerReadiness } from "@bus/integration";
+ *
+ * const readiness = new ListenerReadiness();
+ * readiness.addEventListener("change", (event) => {
+ *   console.log(event.ready ? "ready" : "not ready", event.reason);
+ * });
+ * await readiness.waitReady(AbortSignal.timeout(5000));
+ * ```
+ */
+export class ListenerReadiness extends EventTarget {
+  #ready = false;
+  #reason = "not started";
+
+  /** Whether the listener is established now. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** The reason of the last flip (or `not started`). */
+  get reason(): string {
+    return this.#reason;
+  }
+
+  /** Sets the state; dispatches `change` only when it flips. */
+  set(ready: boolean, reason: string): void {
+    if (ready === this.#ready) return;
+    this.#ready = ready;
+    this.#reason = reason;
+    this.dispatchEvent(new ReadinessChangeEvent(ready, reason));
+  }
+
+  /**
+   * Resolves when ready (at once if it is), or rejects with `signal.reason`
+   * when `signal` aborts first.
+   */
+  waitReady(signal?: AbortSignal): Promise<void> {
+    if (this.#ready) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onChange = (event: Event) => {
+        if (!(event as ReadinessChangeEvent).ready) return;
+        settle();
+        resolve();
+      };
+      const onAbort = () => {
+        settle();
+        reject(signal?.reason);
+      };
+      const settle = () => {
+        this.removeEventListener("change", onChange);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      this.addEventListener("change", onChange);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+/** Typed `change` listeners for {@linkcode ListenerReadiness}. */
+export interface ListenerReadiness {
+  /** Adds a `change` listener receiving {@linkcode ReadinessChangeEvent}s. */
+  addEventListener(
+    type: "change",
+    listener: (event: ReadinessChangeEvent) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /** Adds any listener. */
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /** Removes a `change` listener. */
+  removeEventListener(
+    type: "change",
+    listener: (event: ReadinessChangeEvent) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /** Removes any listener. */
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
+
+/**
+ * Keeps `target` ready exactly while every one of `parts` is ready, with the
+ * reason of the part that flipped it. Returns the function that stops it.
+ */
+export function aggregateReadiness(
+  target: ListenerReadiness,
+  parts: readonly ListenerReadiness[],
+): () => void {
+  const update = (event?: ReadinessChangeEvent) => {
+    const ready = parts.every((part) => part.ready);
+    target.set(ready, event?.reason ?? (ready ? "all listeners ready" : "waiting for listeners"));
+  };
+  for (const part of parts) part.addEventListener("change", update);
+  update();
+  return () => {
+    for (const part of parts) part.removeEventListener("change", update);
+  };
+}

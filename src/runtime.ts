@@ -1,0 +1,48 @@
+/**
+ * The one module in `src/` that touches runtime specifics: the process
+ * environment, the file system and the home directory. Everything else in
+ * `src/` is web-standard and reaches these only through this file.
+ *
+ * Why this shape: Deno 2, Node and Bun all provide the `process` global and
+ * the `node:fs/promises` and `node:os` builtins, so one code path serves all
+ * three (Deno still applies its `--allow-env` / `--allow-read` /
+ * `--allow-sys` permissions to them). The builtins are loaded with a dynamic
+ * `import()` rather than a static one, so that importing the library's entry
+ * point still works where they do not exist (browsers, workerd without
+ * `nodejs_compat`); only calling these helpers there fails.
+ *
+ * @module
+ */
+
+/**
+ * The process environment as a read-only view: each lookup reads the live
+ * value, and an unset variable reads as `undefined`. Where there is no
+ * process environment (a browser), every variable reads as unset.
+ *
+ * On Deno a lookup needs `--allow-env` for that variable and throws Deno's
+ * `NotCapable` error without it; the error is left to say so.
+ */
+export function readEnv(): Readonly<Record<string, string | undefined>> {
+  return globalThis.process?.env ?? {};
+}
+
+/**
+ * Reads a whole file as UTF-8 text.
+ *
+ * @throws {Error} The runtime's file error, with a Node-style `code`
+ * (`ENOENT`, `EACCES`, `EISDIR`) where the runtime sets one.
+ */
+export async function readTextFile(path: string): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  return await readFile(path, "utf8");
+}
+
+/**
+ * The current user's home directory as the operating system reports it
+ * (Deno needs `--allow-sys=homedir`). Callers that hold an environment
+ * object should prefer its `HOME` and use this only as the fallback.
+ */
+export async function homeDir(): Promise<string> {
+  const { homedir } = await import("node:os");
+  return homedir();
+}

@@ -1,0 +1,68 @@
+/**
+ * A counting limit on concurrent work, with abortable waits and a way to
+ * wait for everything in flight to finish.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+/** At most `size` holders at once; waiters are served first come, first served. */
+export class Slots {
+  readonly size: number;
+  #inUse = 0;
+  readonly #waiting: Array<() => void> = [];
+  readonly #idle: Array<() => void> = [];
+
+  /** @throws {RangeError} unless `size` is a positive integer. */
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(
+        `Cannot use concurrency: current value is ${size}, expected an integer >= 1`,
+      );
+    }
+    this.size = size;
+  }
+
+  /** How many slots are held now. */
+  get inUse(): number {
+    return this.#inUse;
+  }
+
+  /** Takes a slot, waiting for one; rejects with `signal.reason` on abort. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#inUse < this.size) {
+      this.#inUse++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener("abort", onAbort);
+        this.#inUse++;
+        resolve();
+      };
+      const onAbort = () => {
+        const index = this.#waiting.indexOf(grant);
+        if (index >= 0) this.#waiting.splice(index, 1);
+        reject(signal?.reason);
+      };
+      this.#waiting.push(grant);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Returns a slot to the next waiter. */
+  release(): void {
+    this.#inUse--;
+    const next = this.#waiting.shift();
+    if (next) next();
+    else if (this.#inUse === 0) this.#idle.splice(0).forEach((resolve) => resolve());
+  }
+
+  /** Resolves once no slot is held. */
+  idle(): Promise<void> {
+    if (this.#inUse === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * The reference Events API server: routes, publish, stream, and the object
+ * tests drive (`createEventsApi`).
+ *
+ * @module
+ */
+
+import {
+  envelopeProblem,
+  type EventEnvelope,
+  eventNameProblem,
+  withEnvelopeDefaults,
+} from "../envelope.ts";
+import { chooseFraming } from "./accept.ts";
+import {
+  type AuthFailure,
+  hasScope,
+  type MintTokenOptions,
+  type Principal,
+  requiredScope,
+  TokenAuthority,
+} from "./auth.ts";
+import { type EventsApiFaults, Faults } from "./faults.ts";
+import { errorResponse, jsonResponse, readBodyText } from "./http.ts";
+import { type HttpListener, listen, type ServeOptions } from "./serve.ts";
+import { type EventsApiStats, Stats } from "./stats.ts";
+import { EventStore, type UnicastGroup } from "./store.ts";
+import { EventStream } from "./stream_response.ts";
+
+/** Path of the publish route. */
+const EVENTS_PATH = "/api/v1/events";
+/** Path of the stream route. */
+const STREAM_PATH = "/api/v1/events/stream";
+/** Largest publish body accepted, in bytes (1 MiB). */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Group and consumer names: short, URL-safe and stable. */
+const MEMBER_NAME = /^[A-Za-z0-9._~-]{1,128}$/;
+
+/** Options of {@linkcode createEventsApi}. */
+export interface EventsApiOptions {
+  /**
+   * Bearer-token checking. By default it is on, with a random HS256 secret
+   * per instance (mint tokens with {@linkcode EventsApi.mintToken}); give a
+   * `secret` to share it with tokens signed elsewhere. `false` turns auth
+   * off: every request is `"anonymous"` and may do everything.
+   *
+   * @default {{}}
+   */
+  auth?: false | { secret?: string };
+  /**
+   * The JWT audience required.
+   *
+   * @default {"ai.hg.fi/api"}
+   */
+  audience?: string;
+  /**
+   * Events kept per name for replay and `Last-Event-ID` resume, and the
+   * largest backlog of a unicast group; the oldest are dropped.
+   *
+   * @default {10_000}
+   */
+  historyLimit?: number;
+  /**
+   * Keepalive interval on open streams in milliseconds (NDJSON: an empty
+   * line; SSE: a `: keepalive` comment); `0` sends none.
+   *
+   * @default {15_000}
+   */
+  heartbeatMs?: number;
+  /**
+   * Protected name prefixes and the scopes they need instead of
+   * `events:send` / `events:listen`, e.g.
+   * `{"bus.vm.": {read: "vm:read", write: "vm:write"}}`. The longest
+   * matching prefix wins.
+   *
+   * @default {{}}
+   */
+  resourceScopes?: Record<string, { read: string; write: string }>;
+}
+
+/** A reference server listening on a port. */
+export interface ServedEventsApi {
+  /** The site root, e.g. `http://127.0.0.1:8080` (no trailing slash). */
+  readonly url: string;
+  /** The bound port. */
+  readonly port: number;
+  /**
+   * Ends the streams served through this listener and drops its
+   * connections; the port is free when the promise resolves. The
+   * {@linkcode EventsApi} keeps its state and can serve again.
+   */
+  close(): Promise<void>;
+}
+
+/** An in-memory Events API server for tests and local development. */
+export interface EventsApi {
+  /** Answers one request; usable in-process, without a socket. */
+  fetch(request: Request): Promise<Response>;
+  /**
+   * Listens on `hostname:port` (default `127.0.0.1`, a free port). Can be
+   * called again after the listener closed, e.g. with the same port to
+   * simulate a restart that keeps history and groups.
+   */
+  serve(options?: ServeOptions): Promise<ServedEventsApi>;
+  /** Signs a token this server accepts. */
+  mintToken(options?: MintTokenOptions): Promise<string>;
+  /** Fault injection. */
+  readonly faults: EventsApiFaults;
+  /** Counters. */
+  readonly stats: EventsApiStats;
+  /** Ends every open stream and closes every listener. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates an in-memory reference server that speaks the Bus Events API:
+ * `POST /api/v1/events` and `GET /api/v1/events/stream` with broadcast and
+ * unicast delivery, replay, `Last-Event-ID` resume, NDJSON or SSE framing,
+ * HS256 bearer tokens and fault injection. Runs on Deno, Node and Bun.
+ *
+ * @param options Auth, history and keepalive settings.
+ * @returns The server; {@linkcode EventsApi.serve} puts it on a port.
+ *
+ * @example Publish and listen over loopback HTTP
+ * ```ts ignore
+ * import { createEventsApi } from "@bus/integration/testing";
+ *
+ * const api = createEventsApi();
+ * const served = await api.serve();
+ * const token = await api.mintToken();
+ * try {
+ *   const stream = await fetch(`${served.url}/api/v1/events/stream?name=example.ping`, {
+ *     headers: { authorization: `Bearer ${token}` },
+ *   });
+ *   await fetch(`${served.url}/api/v1/events`, {
+ *     method: "POST",
+ *     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+ *     body: JSON.stringify({ name: "example.ping", payload: { n: 1 } }),
+ *   }).then((response) => response.body?.cancel());
+ *   // stream.body yields an empty keepalive line, then the event as one JSON line.
+ *   await stream.body?.cancel();
+ * } finally {
+ *   await api.close();
+ * }
+ * ```
+ */
+export function createEventsApi(options: EventsApiOptions = {}): EventsApi {
+  return new ReferenceEventsApi(options);
+}
+
+/** Per-listener bookkeeping: the streams it must end when it closes. */
+interface ListenerState {
+  readonly streams: Set<EventStream>;
+  http: HttpListener | undefined;
+}
+
+class ReferenceEventsApi implements EventsApi {
+  readonly faults: Faults;
+  readonly stats: Stats;
+  readonly #authority: TokenAuthority;
+  readonly #store: EventStore;
+  readonly #heartbeatMs: number;
+  readonly #resourceScopes: Readonly<Record<string, { read: string; write: string }>>;
+  readonly #streams = new Set<EventStream>();
+  readonly #listeners = new Set<ListenerState>();
+
+  constructor(options: EventsApiOptions) {
+    const historyLimit = options.historyLimit ?? 10_000;
+    if (!Number.isInteger(historyLimit) || historyLimit < 1) {
+      throw new RangeError(
+        `Cannot use historyLimit ${historyLimit}: expected a positive integer`,
+      );
+    }
+    const heartbeatMs = options.heartbeatMs ?? 15_000;
+    if (!Number.isFinite(heartbeatMs) || heartbeatMs < 0) {
+      throw new RangeError(`Cannot use heartbeatMs ${heartbeatMs}: expected a number >= 0`);
+    }
+    this.#heartbeatMs = heartbeatMs;
+    this.#resourceScopes = { ...options.resourceScopes };
+    this.#authority = new TokenAuthority({
+      enabled: options.auth !== false,
+      secret: options.auth === false ? undefined : options.auth?.secret,
+      audience: options.audience ?? "ai.hg.fi/api",
+    });
+    this.#store = new EventStore(historyLimit);
+    this.stats = new Stats(() => this.#streams.size);
+    this.faults = new Faults({
+      streams: () => this.#streams,
+      redispatch: () => this.#store.dispatchAll(),
+    });
+  }
+
+  fetch(request: Request): Promise<Response> {
+    return this.#handle(request, undefined);
+  }
+
+  async serve(options: ServeOptions = {}): Promise<ServedEventsApi> {
+    const state: ListenerState = { streams: new Set(), http: undefined };
+    const http = await listen((request) => this.#handle(request, state), options);
+    state.http = http;
+    this.#listeners.add(state);
+    let closing: Promise<void> | undefined;
+    return {
+      url: http.url,
+      port: http.port,
+      close: () => {
+        closing ??= this.#closeListener(state);
+        return closing;
+      },
+    };
+  }
+
+  mintToken(options?: MintTokenOptions): Promise<string> {
+    return this.#authority.mint(options);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#listeners].map((state) => this.#closeListener(state)));
+    for (const stream of [...this.#streams]) stream.close();
+  }
+
+  async #closeListener(state: ListenerState): Promise<void> {
+    this.#listeners.delete(state);
+    // Ending our bodies first lets each client see a clean end of stream
+    // rather than a reset, and lets a graceful runtime shutdown finish.
+    for (const stream of [...state.streams]) stream.close();
+    await state.http?.close();
+  }
+
+  async #handle(request: Request, listener: ListenerState | undefined): Promise<Response> {
+    const url = new URL(request.url);
+    const path = url.pathname.length > 1 && url.pathname.endsWith("/")
+      ? url.pathname.slice(0, -1)
+      : url.pathname;
+    if (path === EVENTS_PATH) {
+      if (request.method !== "POST") return methodNotAllowed("POST");
+      return await this.#publish(request);
+    }
+    if (path === STREAM_PATH) {
+      if (request.method !== "GET") return methodNotAllowed("GET");
+      return await this.#stream(request, url, listener);
+    }
+    return errorResponse(404, "not_found", `no route for ${request.method} ${url.pathname}`);
+  }
+
+  async #publish(request: Request): Promise<Response> {
+    const injected = this.faults.take("publish");
+    if (injected !== undefined) return injected;
+    const principal = await this.#authority.authenticate(request);
+    if (isFailure(principal)) return unauthorized(principal);
+
+    const text = await readBodyText(request, MAX_BODY_BYTES);
+    if (text === undefined) {
+      return errorResponse(
+        413,
+        "payload_too_large",
+        `event body is larger than ${MAX_BODY_BYTES} bytes`,
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return errorResponse(400, "bad_request", "body is not valid JSON");
+    }
+    const problem = envelopeProblem(body);
+    if (problem !== undefined) {
+      return errorResponse(400, "bad_request", `body is not an event envelope: ${problem}`);
+    }
+    const envelope = body as EventEnvelope;
+    const nameProblem = eventNameProblem(envelope.name);
+    if (nameProblem !== undefined) {
+      return errorResponse(
+        400,
+        "bad_request",
+        `invalid event name ${JSON.stringify(envelope.name)}: ${nameProblem}`,
+      );
+    }
+    const scope = requiredScope(envelope.name, "write", this.#resourceScopes);
+    if (!hasScope(principal, scope)) return forbidden(scope, envelope.name);
+
+    // The identity is the token's, whatever the caller wrote.
+    const { event } = this.#store.publish(
+      withEnvelopeDefaults({ ...envelope, identity_id: principal.identity }),
+    );
+    this.stats.recordPublished();
+    return jsonResponse({ accepted: true, id: event.id, name: event.name }, 202);
+  }
+
+  async #stream(
+    request: Request,
+    url: URL,
+    listener: ListenerState | undefined,
+  ): Promise<Response> {
+    const injected = this.faults.take("stream");
+    if (injected !== undefined) return injected;
+    const principal = await this.#authority.authenticate(request);
+    if (isFailure(principal)) return unauthorized(principal);
+
+    const query = parseStreamQuery(url.searchParams);
+    if (typeof query === "string") return errorResponse(400, "bad_request", query);
+    const scope = requiredScope(query.name, "read", this.#resourceScopes);
+    if (!hasScope(principal, scope)) return forbidden(scope, query.name);
+
+    const framing = chooseFraming(request.headers.get("accept"));
+    let group: UnicastGroup | undefined;
+    let unsubscribe: (() => void) | undefined;
+    const stream = new EventStream({
+      framing,
+      heartbeatMs: this.#heartbeatMs,
+      isStalled: () => this.faults.stalled,
+      onDemand: () => group?.dispatch(),
+      onDelivered: () =>
+        this.stats.recordDelivered({
+          name: query.name,
+          group: query.delivery === "unicast" ? query.group : undefined,
+          consumer: query.consumer,
+        }),
+      onClose: () => {
+        this.#streams.delete(stream);
+        listener?.streams.delete(stream);
+        unsubscribe?.();
+        group?.leave(stream);
+      },
+    });
+    this.#streams.add(stream);
+    listener?.streams.add(stream);
+
+    // Everything from here to the response is synchronous, so no event can
+    // be published between the backlog snapshot and the live subscription:
+    // resume has neither a gap nor a duplicate.
+    if (query.delivery === "broadcast") {
+      const lastEventId = request.headers.get("last-event-id");
+      const backlog = lastEventId !== null
+        ? this.#store.historyAfter(query.name, lastEventId)
+        : query.replay
+        ? this.#store.history(query.name)
+        : [];
+      for (const event of backlog) stream.sendEvent(event);
+      if (query.follow) {
+        unsubscribe = this.#store.subscribe(query.name, stream);
+      } else {
+        stream.end();
+      }
+    } else {
+      const found = this.#store.group(query.name, query.group, query.replay);
+      if (query.follow) {
+        group = found;
+        found.join(stream);
+      } else {
+        for (const event of found.takeAll()) stream.sendEvent(event);
+        stream.end();
+      }
+    }
+    // Node holds response headers until the first body byte; a keepalive
+    // sends them at once, so clients see the stream open (and readiness).
+    if (!stream.closed && stream.framesWritten === 0) stream.sendKeepalive();
+
+    return new Response(stream.body, {
+      status: 200,
+      headers: {
+        "content-type": framing === "sse" ? "text/event-stream" : "application/x-ndjson",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+}
+
+/** The stream route's query, validated. */
+interface StreamQuery {
+  name: string;
+  delivery: "broadcast" | "unicast";
+  group: string;
+  consumer: string;
+  replay: boolean;
+  follow: boolean;
+}
+
+/** Parses the stream query; a string is the reason it is a bad request. */
+function parseStreamQuery(params: URLSearchParams): StreamQuery | string {
+  const name = params.get("name");
+  if (name === null || name === "") return "query parameter name is required";
+  const nameProblem = eventNameProblem(name);
+  if (nameProblem !== undefined) {
+    return `invalid event name ${JSON.stringify(name)}: ${nameProblem}`;
+  }
+  const delivery = params.get("delivery") ?? "broadcast";
+  if (delivery !== "broadcast" && delivery !== "unicast") {
+    return `delivery must be broadcast or unicast, not ${JSON.stringify(delivery)}`;
+  }
+  const group = params.get("group") ?? "default";
+  const consumer = params.get("consumer") ?? "default";
+  for (const [key, value] of [["group", group], ["consumer", consumer]] as const) {
+    if (!MEMBER_NAME.test(value)) {
+      return `${key} must be 1-128 URL-safe characters (A-Z a-z 0-9 . _ ~ -)`;
+    }
+  }
+  const replay = parseFlag(params.get("replay"), false);
+  if (replay === undefined) return "replay must be true or false";
+  const follow = parseFlag(params.get("follow"), true);
+  if (follow === undefined) return "follow must be true or false";
+  return { name, delivery, group, consumer, replay, follow };
+}
+
+/** `true`/`1` or `false`/`0`; `fallback` when absent, `undefined` when neither. */
+function parseFlag(value: string | null, fallback: boolean): boolean | undefined {
+  if (value === null || value === "") return fallback;
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  return undefined;
+}
+
+function isFailure(result: Principal | AuthFailure): result is AuthFailure {
+  return "message" in result;
+}
+
+function unauthorized(failure: AuthFailure): Response {
+  return errorResponse(401, "invalid_auth", failure.message, {
+    "www-authenticate": 'Bearer error="invalid_token"',
+  });
+}
+
+function forbidden(scope: string, name: string): Response {
+  return errorResponse(403, "forbidden", `scope ${scope} is required for ${name}`);
+}
+
+function methodNotAllowed(allow: string): Response {
+  return errorResponse(405, "method_not_allowed", `use ${allow}`, { allow });
+}

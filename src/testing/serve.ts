@@ -1,0 +1,75 @@
+/**
+ * Serves a `fetch` handler over HTTP on Deno, Node and Bun through srvx.
+ *
+ * @module
+ */
+
+import { serve } from "srvx";
+
+/** Where a listener binds. */
+export interface ServeOptions {
+  /**
+   * Host name or address to bind; keep it on loopback for tests.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * TCP port; `0` picks a free one.
+   *
+   * @default {0}
+   */
+  port?: number;
+}
+
+/** A bound HTTP listener. */
+export interface HttpListener {
+  /** The site root, e.g. `http://127.0.0.1:8080` (no trailing slash). */
+  readonly url: string;
+  /** The bound port. */
+  readonly port: number;
+  /**
+   * Stops listening and drops every connection, idle or not, so the port
+   * is free again when the promise resolves.
+   */
+  close(): Promise<void>;
+}
+
+/** Starts listening with `handler`; resolves once the port is bound. */
+export async function listen(
+  handler: (request: Request) => Promise<Response>,
+  options: ServeOptions = {},
+): Promise<HttpListener> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`Cannot listen on port ${port}: expected an integer 0-65535`);
+  }
+  const server = serve({
+    fetch: handler,
+    hostname,
+    port,
+    manual: true,
+    // A library must not print, nor install SIGINT/SIGTERM handlers that
+    // would outlive the test that started it.
+    silent: true,
+    gracefulShutdown: false,
+  });
+  await server.serve();
+  const bound = server.url === undefined ? undefined : new URL(server.url);
+  if (bound === undefined || bound.port === "") {
+    await server.close(true);
+    throw new Error(`Cannot tell where the server listens: srvx reported ${server.url}`);
+  }
+  const url = `${bound.protocol}//${bound.host}`;
+  const boundPort = Number(bound.port);
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: boundPort,
+    close() {
+      closing ??= server.close(true);
+      return closing;
+    },
+  };
+}

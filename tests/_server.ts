@@ -1,0 +1,63 @@
+/**
+ * Starts the reference Events API on loopback for a test, with a client
+ * holding a valid token; `await using` closes both.
+ *
+ * @module
+ */
+
+import { type EventsApi, type EventsApiOptions, type ServedEventsApi } from "../testing.ts";
+import { createEventsApi } from "../testing.ts";
+import { EventsClient, type EventsClientOptions } from "../mod.ts";
+
+/** A served reference server and a client for it. */
+export interface TestServer extends AsyncDisposable {
+  api: EventsApi;
+  served: ServedEventsApi;
+  token: string;
+  client: EventsClient;
+  /** Another client for the same server, with other options. */
+  newClient(options?: Partial<EventsClientOptions>): EventsClient;
+}
+
+/** Serves a fresh reference server on 127.0.0.1 and a random port. */
+export async function startServer(options: EventsApiOptions = {}): Promise<TestServer> {
+  const api = createEventsApi({ heartbeatMs: 0, ...options });
+  const served = await api.serve({ hostname: "127.0.0.1", port: 0 });
+  const token = await api.mintToken({ sub: "tester" });
+  const newClient = (extra: Partial<EventsClientOptions> = {}) =>
+    new EventsClient({ baseUrl: served.url, token, ...extra });
+  return {
+    api,
+    served,
+    token,
+    client: newClient(),
+    newClient,
+    async [Symbol.asyncDispose]() {
+      await api.close();
+    },
+  };
+}
+
+/** Collects `count` envelopes from an async iterable, then stops it. */
+export async function take<T>(iterable: AsyncIterable<T>, count: number): Promise<T[]> {
+  const items: T[] = [];
+  if (count === 0) return items;
+  for await (const item of iterable) {
+    items.push(item);
+    if (items.length >= count) break;
+  }
+  return items;
+}
+
+/** Polls `condition` on real time until it holds or `timeout` ms pass. */
+export async function until(
+  condition: () => boolean,
+  timeout = 5_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

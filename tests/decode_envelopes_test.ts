@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import type { EventEnvelope } from "../src/envelope.ts";
+import { StreamProtocolError } from "../src/errors.ts";
+import {
+  EnvelopeDecoderStream,
+  framingForContentType,
+  type StreamFraming,
+} from "../src/decode/envelopes.ts";
+import type { InvalidInput } from "../src/decode/types.ts";
+import {
+  assertEveryChunking,
+  collect,
+  type Collected,
+  prng,
+  randomChunks,
+  randomText,
+  utf8,
+} from "./_decode_helpers.ts";
+
+interface Decoded extends Collected<EventEnvelope> {
+  invalid: string[];
+  retries: number[];
+  /** `lastEventId` after the stream ended. */
+  lastEventId: string | undefined;
+}
+
+async function decode(
+  framing: StreamFraming,
+  chunks: Uint8Array[],
+  maxLineBytes?: number,
+): Promise<Decoded> {
+  const invalid: string[] = [];
+  const retries: number[] = [];
+  const stream = new EnvelopeDecoderStream(framing, {
+    onInvalid: (input: InvalidInput) => invalid.push(input.reason),
+    onRetry: (ms) => retries.push(ms),
+    ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
+  });
+  const result = await collect(stream, chunks);
+  return { ...result, invalid, retries, lastEventId: stream.lastEventId };
+}
+
+/** `lastEventId` after decoding each prefix of `parts` (none, the first, …). */
+async function idsAfterEachPart(
+  framing: StreamFraming,
+  parts: string[],
+): Promise<(string | undefined)[]> {
+  const ids: (string | undefined)[] = [];
+  for (let end = 0; end <= parts.length; end++) {
+    ids.push((await decode(framing, [utf8(parts.slice(0, end).join(""))])).lastEventId);
+  }
+  return ids;
+}
+
+Deno.test("framingForContentType() maps media types to framings", () => {
+  assert.equal(framingForContentType("application/x-ndjson"), "ndjson");
+  assert.equal(framingForContentType("application/jsonl"), "ndjson");
+  assert.equal(framingForContentType("Application/X-NDJSON; charset=utf-8"), "ndjson");
+  assert.equal(framingForContentType("text/event-stream"), "sse");
+  assert.equal(framingForContentType(" TEXT/Event-Stream ;charset=UTF-8"), "sse");
+  assert.equal(framingForContentType(null), "ndjson");
+  assert.equal(framingForContentType(""), "ndjson");
+  assert.equal(framingForContentType("  "), "ndjson");
+  assert.equal(framingForContentType("application/json"), undefined);
+  assert.equal(framingForContentType("text/html"), undefined);
+  assert.equal(framingForContentType("text/event-streams"), undefined);
+});
+
+Deno.test("EnvelopeDecoderStream rejects an unknown framing", () => {
+  assert.throws(() => new EnvelopeDecoderStream("json" as StreamFraming), TypeError);
+  assert.throws(() => new EnvelopeDecoderStream("sse", { maxLineBytes: 0 }), RangeError);
+});
+
+Deno.test("EnvelopeDecoderStream(ndjson) decodes envelopes and keeps unknown fields", async () => {
+  const input = '{"id":"1","name":"a.b","payload":{"x":[1]},"extra":true}\n{"name":"c"}\n';
+  await assertEveryChunking(utf8(input), (chunks) => decode("ndjson", chunks), {
+    values: [{ id: "1", name: "a.b", payload: { x: [1] }, extra: true }, { name: "c" }],
+    invalid: [],
+    retries: [],
+    lastEventId: "1",
+  });
+});
+
+Deno.test("EnvelopeDecoderStream(ndjson) reports non-envelopes and malformed JSON and goes on", async () => {
+  const input = '{"name":"a"}\n{}\n[1]\n7\n{"name":1}\n{"name":\n{"name":"b"}\n';
+  await assertEveryChunking(utf8(input), async (chunks) => {
+    const result = await decode("ndjson", chunks);
+    // The JSON error text differs between runtimes; only its prefix is ours.
+    const reasons = result.invalid.map((r) => r.startsWith("invalid JSON: ") ? "invalid JSON" : r);
+    return { values: result.values, reasons };
+  }, {
+    values: [{ name: "a" }, { name: "b" }],
+    reasons: [
+      "not an envelope: the envelope has no string name",
+      "not an envelope: not a JSON object",
+      "not an envelope: not a JSON object",
+      "not an envelope: the envelope has no string name",
+      "invalid JSON",
+    ],
+  });
+});
+
+Deno.test("EnvelopeDecoderStream(ndjson) keeps the last string id as lastEventId", async () => {
+  const parts = [
+    '{"id":"1","name":"a"}\n',
+    '{"name":"b"}\n', // no id: keeps "1"
+    '{"id":2,"name":"c"}\n', // not a string: keeps "1"
+    '{"id":"3","name":"d"}\n',
+    '{"id":"4"}\n', // not an envelope: keeps "3"
+  ];
+  assert.deepStrictEqual(await idsAfterEachPart("ndjson", parts), [
+    undefined,
+    "1",
+    "1",
+    "1",
+    "3",
+    "3",
+  ]);
+});
+
+Deno.test("EnvelopeDecoderStream(sse) decodes one envelope per event of any type", async () => {
+  const input = 'id: 1\ndata: {"id":"1","name":"a"}\n\nevent: other\ndata: {"name":"b",\n' +
+    'data: "extra":1}\n\nretry: 250\n\n';
+  await assertEveryChunking(utf8(input), (chunks) => decode("sse", chunks), {
+    values: [{ id: "1", name: "a" }, { name: "b", extra: 1 }],
+    invalid: [],
+    retries: [250],
+    lastEventId: "1",
+  });
+});
+
+Deno.test("EnvelopeDecoderStream(sse) reports data that is not JSON or not an envelope", async () => {
+  const input = 'data: {"name":"a"}\n\ndata: hello\n\ndata: {"nom":"x"}\n\ndata: {"name":"b"}\n\n';
+  const result = await decode("sse", [utf8(input)]);
+  assert.deepStrictEqual(result.values, [{ name: "a" }, { name: "b" }]);
+  assert.equal(result.invalid.length, 2);
+  assert.match(result.invalid[0] as string, /^invalid JSON in SSE data: /);
+  assert.equal(result.invalid[1], "not an envelope: the envelope has no string name");
+});
+
+Deno.test("EnvelopeDecoderStream(sse) tracks the SSE last-event-ID of emitted envelopes", async () => {
+  const parts = [
+    'id: 1\ndata: {"name":"a"}\n\n',
+    'data: {"name":"b"}\n\n', // the buffer persists: "1"
+    "id: 2\ndata: not json\n\n", // skipped, so lastEventId stays "1" …
+    'data: {"name":"c"}\n\n', // … until the next envelope: "2"
+    'id\ndata: {"name":"d"}\n\n', // reset to empty: undefined
+  ];
+  assert.deepStrictEqual(await idsAfterEachPart("sse", parts), [
+    undefined,
+    "1",
+    "1",
+    "1",
+    "2",
+    undefined,
+  ]);
+});
+
+Deno.test("EnvelopeDecoderStream keeps going when onInvalid throws", async () => {
+  for (
+    const [framing, input] of [
+      ["ndjson", 'bad\n{"name":"a"}\n{}\n{"name":"b"}\n'],
+      ["sse", 'data: bad\n\ndata: {"name":"a"}\n\ndata: {}\n\ndata: {"name":"b"}\n\n'],
+    ] as const
+  ) {
+    let calls = 0;
+    const stream = new EnvelopeDecoderStream(framing, {
+      onInvalid: () => {
+        calls++;
+        throw new Error("handler failed");
+      },
+    });
+    const result = await collect(stream, [utf8(input)]);
+    assert.deepStrictEqual(result, { values: [{ name: "a" }, { name: "b" }] }, framing);
+    assert.equal(calls, 2, framing);
+  }
+});
+
+Deno.test("EnvelopeDecoderStream errors on an oversized line or event after earlier envelopes", async () => {
+  const cases = [
+    ["ndjson", `{"name":"a"}\n{"name":"${"x".repeat(64)}"}\n{"name":"b"}\n`],
+    ["sse", `data: {"name":"a"}\n\ndata: {"name":"${"x".repeat(64)}"}\n\ndata: {"name":"b"}\n\n`],
+  ] as const;
+  for (const [framing, input] of cases) {
+    await assertEveryChunking(utf8(input), async (chunks) => {
+      const result = await decode(framing, chunks, 32);
+      assert.ok(result.error instanceof StreamProtocolError);
+      assert.match(result.error.message, /^Cannot read stream: .*exceeds maxLineBytes \(32\)$/);
+      return result.values;
+    }, [{ name: "a" }]);
+  }
+});
+
+Deno.test("EnvelopeDecoderStream decodes thousands of envelopes at random chunkings", async () => {
+  const random = prng(3);
+  const envelopes: EventEnvelope[] = [];
+  for (let i = 0; i < 3000; i++) {
+    envelopes.push({
+      id: `${i}`,
+      name: "bus.test.event",
+      correlationId: randomText(random, 10),
+      payload: { text: randomText(random, 80), n: i },
+    });
+  }
+  const ndjson = utf8(envelopes.map((e) => JSON.stringify(e)).join("\n"));
+  const sse = utf8(envelopes.map((e) => `id: ${e.id}\ndata: ${JSON.stringify(e)}\n\n`).join(""));
+  for (const maxSize of [1, 13, 1024, 65536]) {
+    for (const [framing, bytes] of [["ndjson", ndjson], ["sse", sse]] as const) {
+      const result = await decode(framing, randomChunks(bytes, random, maxSize));
+      assert.deepStrictEqual(result.values, envelopes, `${framing}, chunks up to ${maxSize}`);
+      assert.equal(result.lastEventId, "2999");
+      assert.deepStrictEqual(result.invalid, []);
+    }
+  }
+});

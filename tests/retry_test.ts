@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { Backoff, delay } from "../mod.ts";
+import { fakeTime } from "./_fake_time.ts";
+
+/** Returns the given values in turn, as a stand-in for `Math.random`. */
+function sequence(...values: number[]): () => number {
+  let index = 0;
+  return () => values[index++ % values.length]!;
+}
+
+Deno.test("Backoff.next() starts at min, doubles its band and caps it at max", () => {
+  // Band of attempt n: [100, min(1000, 100·2ⁿ)]; random 1 takes the band's top.
+  const top = new Backoff({ min: 100, max: 1000 }, () => 1);
+  assert.deepEqual(
+    Array.from({ length: 7 }, () => top.next()),
+    [100, 200, 400, 800, 1000, 1000, 1000],
+  );
+  // Random 0 always takes the bottom: never below min.
+  const bottom = new Backoff({ min: 100, max: 1000 }, () => 0);
+  assert.deepEqual(Array.from({ length: 5 }, () => bottom.next()), [100, 100, 100, 100, 100]);
+});
+
+Deno.test("Backoff.next() draws the exact jittered sequence of a seeded source", () => {
+  const backoff = new Backoff({ min: 100, max: 1000 }, sequence(0.5, 0.25, 0.9, 0.1, 0.75));
+  // 100 + r·(cap − 100) with caps 100, 200, 400, 800, 1000.
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => backoff.next()),
+    [100, 125, 370, 170, 775],
+  );
+  assert.equal(backoff.attempt, 5);
+});
+
+Deno.test("Backoff.next() stays within [min, max] for any random draw", () => {
+  let seed = 42;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const backoff = new Backoff({ min: 250, max: 4000 }, random);
+  for (let i = 0; i < 1000; i++) {
+    const wait = backoff.next();
+    assert.ok(wait >= 250 && wait <= 4000, `wait ${wait} out of bounds`);
+  }
+});
+
+Deno.test("Backoff.reset() starts the sequence over from min", () => {
+  const backoff = new Backoff({ min: 100, max: 1000 }, () => 1);
+  backoff.next();
+  backoff.next();
+  backoff.next();
+  backoff.reset();
+  assert.equal(backoff.next(), 100);
+  assert.equal(backoff.next(), 200);
+});
+
+Deno.test("Backoff.next() honours a server floor longer than the draw", () => {
+  const backoff = new Backoff({ min: 100, max: 1000 }, () => 1);
+  assert.equal(backoff.next(5000), 5000);
+  assert.equal(backoff.next(50), 200);
+});
+
+Deno.test("Backoff throws RangeError for unusable bounds", () => {
+  assert.throws(() => new Backoff({ min: 0 }), RangeError);
+  assert.throws(() => new Backoff({ min: 2000, max: 1000 }), /expected >= min/);
+  assert.throws(() => new Backoff({ min: Number.NaN }), RangeError);
+  assert.throws(() => new Backoff({ healthyAfter: -1 }), RangeError);
+});
+
+Deno.test("delay() resolves after the given time and not before", async () => {
+  using time = fakeTime();
+  let done = false;
+  const waiting = delay(500).then(() => done = true);
+  await time.clock.tickAsync(499);
+  assert.equal(done, false);
+  await time.clock.tickAsync(1);
+  await waiting;
+  assert.equal(done, true);
+});
+
+Deno.test("delay() rejects with the signal's reason when aborted mid-wait", async () => {
+  using time = fakeTime();
+  const controller = new AbortController();
+  const reason = new Error("stop");
+  const waiting = delay(10_000, controller.signal);
+  await time.clock.tickAsync(100);
+  controller.abort(reason);
+  await assert.rejects(waiting, (error) => error === reason);
+  assert.equal(time.clock.countTimers(), 0, "the timer is cleared");
+});
+
+Deno.test("delay() rejects at once when the signal has already aborted", async () => {
+  const reason = new Error("already");
+  await assert.rejects(delay(10, AbortSignal.abort(reason)), (error) => error === reason);
+});
