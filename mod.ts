@@ -52,6 +52,7 @@ export {
   ConfigError,
   EventsApiError,
   type EventsApiErrorOptions,
+  GatherTimeoutError,
   RequestTimeoutError,
   ResponseError,
   type ResponseErrorBody,
@@ -80,7 +81,13 @@ export {
   ListenerReadiness,
   ReadinessChangeEvent,
 } from "./src/readiness.ts";
-export { listen, type ListenOptions, type ListenStreamOptions } from "./src/listener.ts";
+export {
+  listen,
+  listenAll,
+  type ListenAllOptions,
+  type ListenOptions,
+  type ListenStreamOptions,
+} from "./src/listener.ts";
 export { type Publisher, type PublishInit } from "./src/publisher.ts";
 export {
   HANDLER_FAILED,
@@ -98,3 +105,15 @@ export {
   parseBoolean,
   parseGoDuration,
 } from "./src/env.ts";
+export {
+  listenResponses,
+  type ListenResponsesOptions,
+} from "./src/response_listener.ts";
+export {
+  type GatherOptions,
+  type GatherResult,
+  type RequestOptions,
+  Requester,
+  type RequesterOptions,
+  type RequesterStats,
+} from "./src/requester.ts";

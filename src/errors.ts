@@ -177,3 +177,31 @@ export class ConfigError extends Error {
     this.value = value;
   }
 }
+
+/**
+ * A scatter-gather request ended at its timeout with fewer responses than
+ * `minResponses`. Carries what did arrive and who stayed silent.
+ */
+export class GatherTimeoutError extends RequestTimeoutError {
+  /** Expected responders that did not answer. */
+  readonly missing: readonly string[];
+  /** How many responses arrived. */
+  readonly received: number;
+
+  /** Creates the error; the message lists the silent responders. */
+  constructor(
+    correlationId: string,
+    timeout: number,
+    missing: readonly string[],
+    received: number,
+    minResponses: number,
+  ) {
+    super(correlationId, timeout);
+    this.name = "GatherTimeoutError";
+    this.message = `Cannot gather responses: ${received} of at least ${minResponses} arrived within ${timeout} ms${
+      missing.length > 0 ? `; no answer from ${missing.join(", ")}` : ""
+    }`;
+    this.missing = missing;
+    this.received = received;
+  }
+}

@@ -18,7 +18,8 @@ import {
   StreamProtocolError,
   TransientError,
 } from "./errors.ts";
-import type { ListenerReadiness } from "./readiness.ts";
+import { linkAbort } from "./abort.ts";
+import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
 import { Backoff, delay, type RetryOptions } from "./retry.ts";
 
 /** The stream a listener keeps open: everything of a stream request but its lifecycle. */
@@ -36,9 +37,9 @@ export interface ListenOptions {
   /**
    * Receives each envelope. The next envelope is not read until the returned
    * promise settles, so a slow callback holds the stream back. A rejection is
-   * fatal to the loop.
+   * fatal to the loop unless the loop's `signal` (passed along) has aborted.
    */
-  onEvent: (event: EventEnvelope) => void | Promise<void>;
+  onEvent: (event: EventEnvelope, signal: AbortSignal | undefined) => void | Promise<void>;
   /** Backoff bounds, or `false` to end at the first failure. @default {{ min: 1000, max: 30000 }} */
   retry?: RetryOptions | false | undefined;
   /** Retry 401/403 with a freshly issued token (needs a token provider). @default {false} */
@@ -108,7 +109,7 @@ export async function listen(options: ListenOptions): Promise<void> {
       logger.info("Stream open for {name}", { ...where, status: stream.status });
       try {
         for await (const event of stream) {
-          await options.onEvent(event);
+          await options.onEvent(event, signal);
           lastEventId = stream.lastEventId;
         }
       } finally {
@@ -159,4 +160,34 @@ function describe(error: unknown): string {
   }
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/** Options of {@linkcode listenAll}: {@linkcode ListenOptions} for several streams. */
+export interface ListenAllOptions extends Omit<ListenOptions, "stream"> {
+  /** One listener per entry. */
+  streams: readonly ListenStreamOptions[];
+}
+
+/**
+ * Runs one {@linkcode listen} loop per stream. `readiness` is ready while all
+ * of them are; the first fatal error stops the others and is rethrown once
+ * they have ended.
+ */
+export async function listenAll(options: ListenAllOptions): Promise<void> {
+  const { streams, readiness, signal, ...shared } = options;
+  const stop = new AbortController();
+  const unlink = linkAbort(signal, stop);
+  const parts = streams.map(() => new ListenerReadiness());
+  const unaggregate = readiness ? aggregateReadiness(readiness, parts) : () => {};
+  let failure: { error: unknown } | undefined;
+  await Promise.all(streams.map((stream, index) =>
+    listen({ ...shared, stream, readiness: parts[index], signal: stop.signal }).catch((error) => {
+      failure ??= { error };
+      stop.abort(error);
+    })
+  ));
+  unlink();
+  unaggregate();
+  readiness?.set(false, failure ? "failed" : "stopped");
+  if (failure) throw failure.error;
 }

@@ -9,14 +9,13 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { linkAbort } from "./abort.ts";
 import type { Delivery, EventsClient } from "./client.ts";
 import type { InvalidInput, InvalidInputHandler } from "./decode/types.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
 import { ResponseError } from "./errors.ts";
-import { listen } from "./listener.ts";
+import { listenAll } from "./listener.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
-import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
+import type { ListenerReadiness } from "./readiness.ts";
 import type { RetryOptions } from "./retry.ts";
 import { Slots } from "./slots.ts";
 
@@ -113,11 +112,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const slots = new Slots(options.concurrency ?? 1);
   const stats = options.stats ?? new WorkerStats();
   const source = options.source ?? options.consumer ?? options.group;
-  const stopReading = new AbortController();
-  const unlink = linkAbort(options.signal, stopReading);
   const stopHandlers = new AbortController();
-  const parts = options.names.map(() => new ListenerReadiness());
-  const unaggregate = options.readiness ? aggregateReadiness(options.readiness, parts) : () => {};
 
   const handle = async (event: EventEnvelope) => {
     stats.inFlight++;
@@ -128,7 +123,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       stats.handled++;
     } catch (error) {
       stats.failed++;
-      stats.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      stats.lastError = describeError(error);
       logger.error("Handler failed on {name} {id}: {error}", {
         name: event.name,
         id: event.id,
@@ -142,9 +137,11 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     }
   };
 
-  const onEvent = async (event: EventEnvelope) => {
-    // Waiting here keeps the stream unread while every slot is busy.
-    await slots.acquire(stopReading.signal);
+  const onEvent = async (event: EventEnvelope, stopReading: AbortSignal | undefined) => {
+    // Waiting here keeps the stream unread while every slot is busy. An abort
+    // while waiting rejects; the listener then sees its signal aborted and
+    // ends quietly.
+    await slots.acquire(stopReading);
     handle(event);
   };
 
@@ -154,38 +151,28 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     options.onInvalid?.(invalid);
   };
 
-  let failure: unknown;
-  await Promise.all(options.names.map((name, index) =>
-    listen({
-      client: options.client,
-      stream: {
-        name,
-        ...(options.delivery ? { delivery: options.delivery } : {}),
-        ...(options.group ? { group: options.group } : {}),
-        ...(options.consumer ? { consumer: options.consumer } : {}),
-        onInvalid,
-      },
-      onEvent,
-      retry: options.retry,
-      tokenRefresh: options.tokenRefresh,
-      readiness: parts[index],
-      signal: stopReading.signal,
-      random: options.random,
-    }).catch((error) => {
-      if (failure === undefined) {
-        failure = error;
-        stats.lastError = error instanceof Error
-          ? `${error.name}: ${error.message}`
-          : String(error);
-      }
-      stopReading.abort(error);
-    })
-  ));
-  unlink();
+  let failure: { error: unknown } | undefined;
+  await listenAll({
+    client: options.client,
+    streams: options.names.map((name) => ({
+      name,
+      ...(options.delivery ? { delivery: options.delivery } : {}),
+      ...(options.group ? { group: options.group } : {}),
+      ...(options.consumer ? { consumer: options.consumer } : {}),
+      onInvalid,
+    })),
+    onEvent,
+    retry: options.retry,
+    tokenRefresh: options.tokenRefresh,
+    readiness: options.readiness,
+    signal: options.signal,
+    random: options.random,
+  }).catch((error) => {
+    failure = { error };
+    stats.lastError = describeError(error);
+  });
   await drain(slots, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT, stopHandlers);
-  unaggregate();
-  options.readiness?.set(false, failure === undefined ? "stopped" : "failed");
-  if (failure !== undefined) throw failure;
+  if (failure) throw failure.error;
 }
 
 /** Answers a failed handler's requester; a failure to answer is only logged. */
@@ -220,4 +207,8 @@ async function drain(slots: Slots, timeout: number, stopHandlers: AbortControlle
     });
     stopHandlers.abort(new DOMException("The worker's drain timeout ran out", "TimeoutError"));
   }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,0 +1,379 @@
+/**
+ * `Requester`: publish a request with a fresh correlation ID and await its
+ * response, a response error, or a timeout; and scatter-gather over several
+ * responders.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { EventsClient } from "./client.ts";
+import { assertEventName, type EventEnvelope } from "./envelope.ts";
+import { GatherTimeoutError, RequestTimeoutError, ResponseError } from "./errors.ts";
+import { linkAbort } from "./abort.ts";
+import { ListenerReadiness } from "./readiness.ts";
+import { listenResponses } from "./response_listener.ts";
+import type { RetryOptions } from "./retry.ts";
+
+/** Options of {@linkcode Requester}. */
+export interface RequesterOptions {
+  /** The (shared) client. */
+  client: EventsClient;
+  /** Response names to listen to (broadcast), e.g. `bus.ssh.script.run.response`. */
+  responseNames: readonly string[];
+  /** Default time to wait for a response, in ms. @default {30000} */
+  timeout?: number | undefined;
+  /** Most requests pending at once; beyond it `request()` rejects at once. @default {10000} */
+  maxPending?: number | undefined;
+  /** Response listener backoff, or `false`. @default {{ min: 1000, max: 30000 }} */
+  retry?: RetryOptions | false | undefined;
+  /** Retry 401/403 with a reissued token. @default {false} */
+  tokenRefresh?: boolean | undefined;
+  /** Readiness of the response listener; one is created when omitted. */
+  readiness?: ListenerReadiness | undefined;
+  /** Aborting closes the requester. */
+  signal?: AbortSignal | undefined;
+  /** `source` of published requests. */
+  source?: string | undefined;
+  /** Random source of the backoff jitter, for tests. */
+  random?: (() => number) | undefined;
+}
+
+/** Per-request options of {@linkcode Requester.request}. */
+export interface RequestOptions {
+  /** Overrides the requester's default timeout, in ms. */
+  timeout?: number;
+  /** Aborts the request; it then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Metadata of the request envelope. */
+  metadata?: Record<string, string>;
+}
+
+/** Options of {@linkcode Requester.gather}. */
+export interface GatherOptions extends RequestOptions {
+  /** `source`s expected to answer; the gather completes early once all have. */
+  expectedResponders?: readonly string[];
+  /**
+   * Fewest responses that make a timed-out gather a success.
+   * @default {expectedResponders.length, or 1 without expected responders}
+   */
+  minResponses?: number;
+}
+
+/** What a scatter-gather collected. */
+export interface GatherResult {
+  /** Every response that arrived, in arrival order (error responses too). */
+  responses: EventEnvelope[];
+  /** Expected responders that did not answer. */
+  missing: string[];
+}
+
+/** Counters of a {@linkcode Requester}. */
+export interface RequesterStats {
+  /** Requests waiting for a response now. */
+  readonly pending: number;
+  /** Requests answered with a payload. */
+  readonly answered: number;
+  /** Requests answered with an error response. */
+  readonly failed: number;
+  /** Requests that timed out. */
+  readonly timedOut: number;
+  /** Responses that came after their request had settled. */
+  readonly late: number;
+  /** Responses whose correlation ID was never ours (another requester's). */
+  readonly unknown: number;
+}
+
+/** One pending correlation ID: a request or a gather. */
+interface Pending {
+  /** Takes a response (a gather may take several). */
+  accept(event: EventEnvelope): void;
+  fail(error: unknown): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  unlink: () => void;
+}
+
+const DEFAULT_TIMEOUT = 30_000;
+const DEFAULT_MAX_PENDING = 10_000;
+/** How many settled IDs are remembered to tell a late response from a stranger's. */
+const RECENT_SETTLED = 4096;
+const logger = getLogger(["bus-integration", "requester"]);
+
+/**
+ * Publishes requests and routes their responses back by correlation ID. The
+ * response listener starts with the requester, and no request is published
+ * before it is established, so a request cannot miss its own response.
+ *
+ * @example Request/reply against an echo worker
+ * ```ts ignore
+ * import { EventsClient, Requester } from "@bus/integration";
+ *
+ * const client = new EventsClient({ baseUrl: "http://127.0.0.1:8080", token: "…" });
+ * const requester = new Requester({ client, responseNames: ["example.echo.response"] });
+ * try {
+ *   const answer = await requester.request("example.echo.request", { text: "hi" }, { timeout: 5000 });
+ *   console.log(answer);
+ * } finally {
+ *   await requester.close();
+ * }
+ * ```
+ */
+export class Requester {
+  /** Ready while the response listener is established. */
+  readonly readiness: ListenerReadiness;
+  readonly #client: EventsClient;
+  readonly #timeout: number;
+  readonly #maxPending: number;
+  readonly #source: string | undefined;
+  readonly #pending = new Map<string, Pending>();
+  readonly #recentlySettled = new Set<string>();
+  readonly #stop = new AbortController();
+  readonly #listening: Promise<void>;
+  readonly #unlinkSignal: () => void;
+  #closedWith: unknown;
+  #answered = 0;
+  #failed = 0;
+  #timedOut = 0;
+  #late = 0;
+  #unknown = 0;
+
+  /** Creates the requester and starts its response listener. */
+  constructor(options: RequesterOptions) {
+    if (options.responseNames.length === 0) {
+      throw new TypeError("Cannot create requester: responseNames is empty");
+    }
+    options.responseNames.forEach(assertEventName);
+    this.#client = options.client;
+    this.#timeout = positive("timeout", options.timeout ?? DEFAULT_TIMEOUT);
+    this.#maxPending = positive("maxPending", options.maxPending ?? DEFAULT_MAX_PENDING);
+    this.#source = options.source;
+    this.readiness = options.readiness ?? new ListenerReadiness();
+    this.#unlinkSignal = linkAbort(options.signal, this.#stop);
+    this.#stop.signal.addEventListener("abort", () => this.#rejectAll(closedError()), {
+      once: true,
+    });
+    this.#listening = listenResponses({
+      client: options.client,
+      names: options.responseNames,
+      onResponse: (event) => this.#dispatch(event),
+      retry: options.retry,
+      tokenRefresh: options.tokenRefresh,
+      readiness: this.readiness,
+      signal: this.#stop.signal,
+      random: options.random,
+    }).catch((error) => {
+      logger.error("Response listener failed: {error}", { error });
+      this.#closedWith = error;
+      this.#rejectAll(error);
+      this.#stop.abort(error);
+    });
+  }
+
+  /** Live counters. */
+  get stats(): RequesterStats {
+    return {
+      pending: this.#pending.size,
+      answered: this.#answered,
+      failed: this.#failed,
+      timedOut: this.#timedOut,
+      late: this.#late,
+      unknown: this.#unknown,
+    };
+  }
+
+  /**
+   * Publishes `payload` as `name` with a fresh correlation ID and resolves
+   * with the response's payload.
+   *
+   * @throws {ResponseError} when the response carries an `error`.
+   * @throws {RequestTimeoutError} when no response came within the timeout
+   * (including time spent waiting for the response listener).
+   * @throws {RangeError} at once when `maxPending` requests are pending.
+   */
+  request(name: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
+    return this.#start(name, payload, options, (correlationId, resolve, reject) => ({
+      accept: (event) => {
+        if (event.error !== undefined) {
+          this.#failed++;
+          reject(
+            new ResponseError(event.error, { correlationId, source: event.source }),
+          );
+        } else {
+          this.#answered++;
+          resolve(event.payload);
+        }
+      },
+      onTimeout: (timeout) => {
+        this.#timedOut++;
+        reject(new RequestTimeoutError(correlationId, timeout));
+      },
+    }));
+  }
+
+  /**
+   * Scatter-gather: publishes one request and collects every response with
+   * its correlation ID. Resolves as soon as every expected responder (by
+   * `source`) answered, or at the timeout once `minResponses` arrived;
+   * otherwise rejects with {@linkcode GatherTimeoutError} naming the silent
+   * responders.
+   */
+  gather(name: string, payload: unknown, options: GatherOptions = {}): Promise<GatherResult> {
+    const expected = new Set(options.expectedResponders ?? []);
+    const minResponses = options.minResponses ?? Math.max(expected.size, 1);
+    const responses: EventEnvelope[] = [];
+    const missing = () => [...expected].filter((s) => !responses.some((r) => r.source === s));
+    return this.#start(name, payload, options, (correlationId, resolve, reject) => ({
+      accept: (event) => {
+        responses.push(event);
+        if (expected.size === 0 || missing().length > 0) return;
+        this.#answered++;
+        resolve({ responses, missing: [] });
+      },
+      onTimeout: (timeout) => {
+        const silent = missing();
+        if (responses.length >= minResponses) {
+          this.#answered++;
+          resolve({ responses, missing: silent });
+          return;
+        }
+        this.#timedOut++;
+        reject(
+          new GatherTimeoutError(correlationId, timeout, silent, responses.length, minResponses),
+        );
+      },
+    }));
+  }
+
+  /**
+   * Stops the response listener and rejects every pending request with a
+   * "requester is closed" error. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.#stop.abort(closedError());
+    this.#unlinkSignal();
+    await this.#listening;
+  }
+
+  /** Closes the requester at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #start<T>(
+    name: string,
+    payload: unknown,
+    options: RequestOptions,
+    makeEntry: (
+      correlationId: string,
+      resolve: (value: T) => void,
+      reject: (error: unknown) => void,
+    ) => { accept(event: EventEnvelope): void; onTimeout(timeout: number): void },
+  ): Promise<T> {
+    try {
+      assertEventName(name);
+      if (this.#stop.signal.aborted) throw this.#closedWith ?? closedError();
+      if (this.#pending.size >= this.#maxPending) {
+        throw new RangeError(
+          `Cannot send request: ${this.#pending.size} requests are pending, the maxPending limit`,
+        );
+      }
+      if (options.signal?.aborted) throw options.signal.reason;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const timeout = options.timeout ?? this.#timeout;
+    const correlationId = crypto.randomUUID();
+    return new Promise<T>((resolve, reject) => {
+      const settle = () => this.#settle(correlationId);
+      const behaviour = makeEntry(
+        correlationId,
+        (value) => (settle(), resolve(value)),
+        (error) => (settle(), reject(error)),
+      );
+      const entry: Pending = {
+        accept: behaviour.accept,
+        fail: (error) => (settle(), reject(error)),
+        timer: setTimeout(() => behaviour.onTimeout(timeout), timeout),
+        unlink: () => {},
+      };
+      if (options.signal) {
+        const signal = options.signal;
+        const onAbort = () => entry.fail(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        entry.unlink = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.#pending.set(correlationId, entry);
+      this.#publish(correlationId, name, payload, options).catch((error) => {
+        if (this.#pending.get(correlationId) === entry) entry.fail(error);
+      });
+    });
+  }
+
+  async #publish(correlationId: string, name: string, payload: unknown, options: RequestOptions) {
+    // Never publish before the response listener is up, or the response may
+    // pass by unseen. The wait ends with the request (timeout or abort).
+    if (!this.readiness.ready) await this.#waitReady(correlationId);
+    if (!this.#pending.has(correlationId)) return;
+    await this.#client.publish({
+      name,
+      correlationId,
+      payload,
+      ...(this.#source !== undefined ? { source: this.#source } : {}),
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+    });
+  }
+
+  /** Waits for readiness until the pending entry settles, whichever is first. */
+  async #waitReady(correlationId: string): Promise<void> {
+    const settled = new AbortController();
+    const entry = this.#pending.get(correlationId);
+    if (!entry) return;
+    const unlinkBefore = entry.unlink;
+    entry.unlink = () => {
+      unlinkBefore();
+      settled.abort();
+    };
+    await this.readiness.waitReady(settled.signal).catch(() => {});
+  }
+
+  #dispatch(event: EventEnvelope): void {
+    const correlationId = event.correlationId;
+    const entry = correlationId === undefined ? undefined : this.#pending.get(correlationId);
+    if (entry === undefined) {
+      if (correlationId !== undefined && this.#recentlySettled.has(correlationId)) this.#late++;
+      else this.#unknown++;
+      return;
+    }
+    entry.accept(event);
+  }
+
+  #settle(correlationId: string): void {
+    const entry = this.#pending.get(correlationId);
+    if (!entry) return;
+    this.#pending.delete(correlationId);
+    clearTimeout(entry.timer);
+    entry.unlink();
+    this.#recentlySettled.add(correlationId);
+    if (this.#recentlySettled.size > RECENT_SETTLED) {
+      const oldest = this.#recentlySettled.values().next().value;
+      if (oldest !== undefined) this.#recentlySettled.delete(oldest);
+    }
+  }
+
+  #rejectAll(error: unknown): void {
+    for (const entry of [...this.#pending.values()]) entry.fail(error);
+  }
+}
+
+function closedError(): Error {
+  return new Error("Cannot get a response: the requester is closed");
+}
+
+function positive(option: string, value: number): number {
+  if (!(value > 0)) {
+    throw new RangeError(`Cannot use ${option}: current value is ${value}, expected > 0`);
+  }
+  return value;
+}
