@@ -67,20 +67,16 @@ export {
   type LineLimitOptions,
   type SseMessage,
 } from "./src/decode/types.ts";
-export { SseParserStream, type SseParserOptions } from "./src/decode/sse.ts";
-export { NdjsonParserStream, type NdjsonParserOptions } from "./src/decode/ndjson.ts";
+export { type SseParserOptions, SseParserStream } from "./src/decode/sse.ts";
+export { type NdjsonParserOptions, NdjsonParserStream } from "./src/decode/ndjson.ts";
 export {
-  EnvelopeDecoderStream,
   type EnvelopeDecoderOptions,
+  EnvelopeDecoderStream,
   framingForContentType,
   type StreamFraming,
 } from "./src/decode/envelopes.ts";
-export { Backoff, delay, DEFAULT_RETRY, type RetryOptions } from "./src/retry.ts";
-export {
-  aggregateReadiness,
-  ListenerReadiness,
-  ReadinessChangeEvent,
-} from "./src/readiness.ts";
+export { Backoff, DEFAULT_RETRY, delay, type RetryOptions } from "./src/retry.ts";
+export { aggregateReadiness, ListenerReadiness, ReadinessChangeEvent } from "./src/readiness.ts";
 export {
   listen,
   listenAll,
@@ -105,15 +101,32 @@ export {
   parseBoolean,
   parseGoDuration,
 } from "./src/env.ts";
-export {
-  listenResponses,
-  type ListenResponsesOptions,
-} from "./src/response_listener.ts";
+export { listenResponses, type ListenResponsesOptions } from "./src/response_listener.ts";
 export {
   type GatherOptions,
   type GatherResult,
-  type RequestOptions,
   Requester,
   type RequesterOptions,
   type RequesterStats,
+  type RequestOptions,
 } from "./src/requester.ts";
+export {
+  assertRegistration,
+  defineWorker,
+  type ListenerRegistration,
+  type RegistrationBase,
+  type RunRegistration,
+  runRegistration,
+  type RunRegistrationOptions,
+  type WorkerContext,
+  type WorkerLogger,
+  type WorkerRegistration,
+} from "./src/registration.ts";
+export { Host, type HostOptions } from "./src/host.ts";
+export {
+  type HostReport,
+  type HostStatus,
+  type RegistrationReport,
+  type RegistrationState,
+} from "./src/health.ts";
+export { RegistrationError } from "./src/errors.ts";

@@ -8,7 +8,7 @@
  * it.
  *
  * @example Serve on a free loopback port and publish one event
- * ```ts ignore
+ * ```ts
  * import { createEventsApi } from "@bus/integration/testing";
  *
  * const api = createEventsApi({ heartbeatMs: 1_000 });

@@ -12,7 +12,12 @@
 
 import { cases, makeCorpus } from "./decode_cases.ts";
 
-type Runtimes = { Deno?: unknown; Bun?: unknown; process?: { argv?: string[] } };
+type Runtimes = {
+  Deno?: unknown;
+  Bun?: { gc?: (force: boolean) => void };
+  process?: { argv?: string[] };
+  gc?: () => void;
+};
 const global = globalThis as Runtimes;
 const runtime = global.Deno !== undefined ? "deno" : global.Bun !== undefined ? "bun" : "node";
 const args = global.Deno !== undefined
@@ -20,6 +25,9 @@ const args = global.Deno !== undefined
   : (global.process?.argv ?? []).slice(2);
 const iterations = Number(args[0] ?? 9);
 const warmup = Number(args[1] ?? 2);
+// Collecting before each run keeps one case's garbage off the next one's
+// clock (Deno: --v8-flags=--expose-gc, Node: --expose-gc, Bun: built in).
+const collectGarbage = global.gc ?? (global.Bun?.gc ? () => global.Bun?.gc?.(true) : () => {});
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -37,6 +45,7 @@ console.log(
 const samples = cases.map(() => [] as number[]);
 for (let round = 0; round < warmup + iterations; round++) {
   for (const [index, benchCase] of cases.entries()) {
+    collectGarbage();
     const started = performance.now();
     const count = await benchCase.run(corpus);
     const elapsed = performance.now() - started;

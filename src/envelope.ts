@@ -33,6 +33,7 @@ export interface EventEnvelope {
   /** Set on a failed response. */
   error?: ResponseErrorBody;
   /** Owner, stamped by the server from the token's `sub`. */
+  // deno-lint-ignore camelcase -- the wire name of the contract
   identity_id?: string;
   /** Fields this version does not know; kept as they are. */
   [field: string]: unknown;

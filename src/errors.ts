@@ -198,10 +198,29 @@ export class GatherTimeoutError extends RequestTimeoutError {
   ) {
     super(correlationId, timeout);
     this.name = "GatherTimeoutError";
-    this.message = `Cannot gather responses: ${received} of at least ${minResponses} arrived within ${timeout} ms${
-      missing.length > 0 ? `; no answer from ${missing.join(", ")}` : ""
-    }`;
+    this.message =
+      `Cannot gather responses: ${received} of at least ${minResponses} arrived within ${timeout} ms${
+        missing.length > 0 ? `; no answer from ${missing.join(", ")}` : ""
+      }`;
     this.missing = missing;
     this.received = received;
+  }
+}
+
+/**
+ * One registration of a `Host` failed fatally (an `AuthError` without token
+ * refresh, a `BadRequestError`, a `run()` that threw); the host stopped the
+ * others and rejects with this. `cause` holds the registration's error.
+ */
+export class RegistrationError extends Error {
+  /** The name of the registration that failed. */
+  readonly registration: string;
+
+  /** Creates the error; the message names the registration and the cause. */
+  constructor(registration: string, cause: unknown) {
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(`Cannot keep running registration "${registration}": ${reason}`, { cause });
+    this.name = "RegistrationError";
+    this.registration = registration;
   }
 }

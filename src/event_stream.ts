@@ -7,7 +7,7 @@
  */
 
 import type { EventEnvelope } from "./envelope.ts";
-import { EnvelopeDecoderStream, type StreamFraming } from "./decode/envelopes.ts";
+import type { EnvelopeDecoderStream, StreamFraming } from "./decode/envelopes.ts";
 import { StreamProtocolError, TransientError } from "./errors.ts";
 
 /**
@@ -69,7 +69,19 @@ export class OpenEventStream implements EventStream {
     this.#initialEventId = parts.initialEventId;
     this.#onClose = parts.onClose;
     this.#reader = parts.decoder.readable.getReader();
-    this.#pump(parts.body, parts.decoder.writable).catch(() => {});
+    const source = parts.body.getReader();
+    const sink = parts.decoder.writable.getWriter();
+    // Not every runtime errors a body that is being read when its request is
+    // aborted (Deno does not), so an abort tears both sides down itself.
+    const signal = parts.controller.signal;
+    const onAbort = () => {
+      source.cancel(signal.reason).catch(() => {});
+      sink.abort(signal.reason).catch(() => {});
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#pump(source, sink).catch(() => {}).finally(() => {
+      signal.removeEventListener("abort", onAbort);
+    });
   }
 
   /**
@@ -77,21 +89,19 @@ export class OpenEventStream implements EventStream {
    * does not discard envelopes already decoded: the decoder is closed so they
    * are read first, and the break is reported after them.
    */
-  async #pump(body: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>) {
-    const source = body.getReader();
-    const sink = writable.getWriter();
+  async #pump(
+    source: ReadableStreamDefaultReader<Uint8Array>,
+    sink: WritableStreamDefaultWriter<Uint8Array>,
+  ) {
     try {
       while (true) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
           chunk = await source.read();
         } catch (error) {
-          if (this.#controller.signal.aborted) {
-            await sink.abort(this.#controller.signal.reason);
-          } else {
-            this.#broken = { error };
-            await sink.close();
-          }
+          if (this.#controller.signal.aborted) return; // torn down by onAbort
+          this.#broken = { error };
+          await sink.close();
           return;
         }
         if (chunk.done) {

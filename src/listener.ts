@@ -180,12 +180,14 @@ export async function listenAll(options: ListenAllOptions): Promise<void> {
   const parts = streams.map(() => new ListenerReadiness());
   const unaggregate = readiness ? aggregateReadiness(readiness, parts) : () => {};
   let failure: { error: unknown } | undefined;
-  await Promise.all(streams.map((stream, index) =>
-    listen({ ...shared, stream, readiness: parts[index], signal: stop.signal }).catch((error) => {
-      failure ??= { error };
-      stop.abort(error);
-    })
-  ));
+  await Promise.all(
+    streams.map((stream, index) =>
+      listen({ ...shared, stream, readiness: parts[index], signal: stop.signal }).catch((error) => {
+        failure ??= { error };
+        stop.abort(error);
+      })
+    ),
+  );
   unlink();
   unaggregate();
   readiness?.set(false, failure ? "failed" : "stopped");

@@ -72,7 +72,7 @@ export class EventPublisher implements Publisher {
   }
 
   async reply(payload: unknown, init: PublishInit = {}): Promise<PublishResult> {
-    return this.#send({ ...this.#responseHead(), payload }, init);
+    return await this.#send({ ...this.#responseHead(), payload }, init);
   }
 
   async replyError(
@@ -80,7 +80,7 @@ export class EventPublisher implements Publisher {
     message: string,
     init: PublishInit = {},
   ): Promise<PublishResult> {
-    return this.#send({ ...this.#responseHead(), error: { code, message } }, init);
+    return await this.#send({ ...this.#responseHead(), error: { code, message } }, init);
   }
 
   #responseHead(): EventEnvelope {

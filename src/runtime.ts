@@ -1,7 +1,8 @@
 /**
  * The one module in `src/` that touches runtime specifics: the process
- * environment, the file system and the home directory. Everything else in
- * `src/` is web-standard and reaches these only through this file.
+ * environment, the file system, the home directory, signals, exit, standard
+ * error and serving HTTP. Everything else in `src/` is web-standard and
+ * reaches these only through this file.
  *
  * Why this shape: Deno 2, Node and Bun all provide the `process` global and
  * the `node:fs/promises` and `node:os` builtins, so one code path serves all
@@ -9,7 +10,9 @@
  * `--allow-sys` permissions to them). The builtins are loaded with a dynamic
  * `import()` rather than a static one, so that importing the library's entry
  * point still works where they do not exist (browsers, workerd without
- * `nodejs_compat`); only calling these helpers there fails.
+ * `nodejs_compat`); only calling these helpers there fails. For the same
+ * reason `srvx` (the one `serve()` for Deno, Node and Bun) is imported
+ * lazily, so the library's entry point does not load it.
  *
  * @module
  */
@@ -45,4 +48,111 @@ export async function readTextFile(path: string): Promise<string> {
 export async function homeDir(): Promise<string> {
   const { homedir } = await import("node:os");
   return homedir();
+}
+
+/** A signal that asks the process to stop. */
+export type ShutdownSignal = "SIGINT" | "SIGTERM";
+
+/**
+ * Calls `handler` on every SIGINT and SIGTERM instead of the default
+ * termination, through `node:process`, which Deno, Node and Bun all provide.
+ * Returns the function that removes the handlers (and so restores the
+ * default behaviour).
+ */
+export async function onShutdownSignal(
+  handler: (signal: ShutdownSignal) => void,
+): Promise<() => void> {
+  const { default: process } = await import("node:process");
+  const installed = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const listener = () => handler(signal);
+    process.on(signal, listener);
+    return { signal, listener };
+  });
+  return () => {
+    for (const { signal, listener } of installed) process.off(signal, listener);
+  };
+}
+
+/** Ends the process with `code` (Deno, Node and Bun all implement `process.exit`). */
+export async function exitProcess(code: number): Promise<never> {
+  const { default: process } = await import("node:process");
+  return process.exit(code);
+}
+
+/** The command-line arguments after the script (`process.argv` minus runtime and script). */
+export async function commandLineArgs(): Promise<string[]> {
+  const { default: process } = await import("node:process");
+  return process.argv.slice(2);
+}
+
+/** Standard error as a text sink that knows whether it is a terminal. */
+export interface StderrWriter {
+  /** Whether stderr is a TTY (progress bars make sense). */
+  readonly isTerminal: boolean;
+  /** Terminal width in columns, when it is one. */
+  readonly columns: number | undefined;
+  /** Writes `text` as it is (no newline added). */
+  write(text: string): void;
+}
+
+/** Opens standard error for raw writes, e.g. a progress bar's `\r` updates. */
+export async function stderrWriter(): Promise<StderrWriter> {
+  const { default: process } = await import("node:process");
+  const stderr = process.stderr;
+  return {
+    isTerminal: stderr.isTTY === true,
+    columns: stderr.isTTY === true ? stderr.columns : undefined,
+    write: (text) => void stderr.write(text),
+  };
+}
+
+/** The `file:` URL of a path, resolved against the current directory. */
+export async function fileUrlFromPath(path: string): Promise<string> {
+  const { pathToFileURL } = await import("node:url");
+  return pathToFileURL(path).href;
+}
+
+/** A bound HTTP server started by {@linkcode serveHttp}. */
+export interface HttpServer {
+  /** The site root, e.g. `http://127.0.0.1:8081` (no trailing slash). */
+  readonly url: string;
+  /** The bound port. */
+  readonly port: number;
+  /** Stops listening and drops every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `handler` on `hostname:port` (`0` picks a free port) through srvx,
+ * which runs on Deno, Node and Bun. It prints nothing and installs no signal
+ * handlers: the caller owns both.
+ */
+export async function serveHttp(
+  handler: (request: Request) => Response | Promise<Response>,
+  options: { hostname: string; port: number },
+): Promise<HttpServer> {
+  const { serve } = await import("srvx");
+  const server = serve({
+    fetch: handler,
+    hostname: options.hostname,
+    port: options.port,
+    manual: true,
+    silent: true,
+    gracefulShutdown: false,
+  });
+  await server.serve();
+  const bound = server.url === undefined ? undefined : new URL(server.url);
+  if (bound === undefined || bound.port === "") {
+    await server.close(true);
+    throw new Error(`Cannot tell where the server listens: srvx reported ${server.url}`);
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${bound.protocol}//${bound.host}`,
+    port: Number(bound.port),
+    close() {
+      closing ??= server.close(true);
+      return closing;
+    },
+  };
 }

@@ -13,6 +13,8 @@ export class LineReader {
   #buffer = "";
   #lines: string[] = [];
   #done = false;
+  /** A read that outlived its timeout; the next call waits on it, so no chunk is lost. */
+  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
 
   /** Starts reading `body`; call {@linkcode cancel} when finished with it. */
   constructor(body: ReadableStream<Uint8Array> | null) {
@@ -32,7 +34,9 @@ export class LineReader {
         this.#buffer = "";
         return rest;
       }
-      const { done, value } = await withTimeout(this.#reader.read(), timeoutMs);
+      this.#pending ??= this.#reader.read();
+      const { done, value } = await withTimeout(this.#pending, timeoutMs);
+      this.#pending = undefined;
       if (done) {
         this.#done = true;
         this.#buffer += this.#decoder.decode();
@@ -46,10 +50,14 @@ export class LineReader {
     return this.#lines.shift();
   }
 
-  /** The next non-empty line parsed as JSON, or `undefined` at the end. */
+  /**
+   * The next non-empty line parsed as JSON, or `undefined` at the end. The
+   * timeout covers the whole wait, so keepalives cannot stretch it.
+   */
   async nextJson(timeoutMs = 5_000): Promise<Record<string, unknown> | undefined> {
+    const deadline = Date.now() + timeoutMs;
     while (true) {
-      const line = await this.next(timeoutMs);
+      const line = await this.next(Math.max(1, deadline - Date.now()));
       if (line === undefined) return undefined;
       if (line !== "") return JSON.parse(line);
     }
@@ -57,9 +65,10 @@ export class LineReader {
 
   /** The next `count` events (non-empty lines as JSON); throws at an early end. */
   async take(count: number, timeoutMs = 5_000): Promise<Record<string, unknown>[]> {
+    const deadline = Date.now() + timeoutMs;
     const events: Record<string, unknown>[] = [];
     while (events.length < count) {
-      const event = await this.nextJson(timeoutMs);
+      const event = await this.nextJson(Math.max(1, deadline - Date.now()));
       if (event === undefined) {
         throw new Error(`Cannot take ${count} events: the body ended after ${events.length}`);
       }

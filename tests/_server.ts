@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type EventsApi, type EventsApiOptions, type ServedEventsApi } from "../testing.ts";
+import type { EventsApi, EventsApiOptions, ServedEventsApi } from "../testing.ts";
 import { createEventsApi } from "../testing.ts";
 import { EventsClient, type EventsClientOptions } from "../mod.ts";
 

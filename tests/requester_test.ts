@@ -3,7 +3,7 @@
  * API (the response stream stays open; publishes are accepted).
  */
 import assert from "node:assert/strict";
-import { EventsClient, RequestTimeoutError, Requester } from "../mod.ts";
+import { EventsClient, Requester, RequestTimeoutError } from "../mod.ts";
 import { fakeTime } from "./_fake_time.ts";
 import { scriptedFetch, type Step } from "./_scripted_fetch.ts";
 

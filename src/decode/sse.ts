@@ -53,6 +53,8 @@ const DIGITS = /^[0-9]+$/;
 export class SseParser implements ByteParser {
   readonly #decoder = new Utf8Decoder();
   readonly #max: number;
+  // Lines up to this many UTF-16 units fit for sure (a unit is at most 3 bytes).
+  readonly #cheapUnits: number;
   readonly #carry: CarryOver;
   readonly #onEvent: (event: string, data: string, lastEventId: string) => void;
   readonly #onRetry: ((ms: number) => void) | undefined;
@@ -71,6 +73,7 @@ export class SseParser implements ByteParser {
   /** Creates a parser that allows lines and events of at most `maxLineBytes` UTF-8 bytes. */
   constructor(maxLineBytes: number, callbacks: SseParserCallbacks) {
     this.#max = maxLineBytes;
+    this.#cheapUnits = Math.floor(maxLineBytes / 3);
     this.#carry = new CarryOver(maxLineBytes);
     this.#onEvent = callbacks.onEvent;
     this.#onRetry = callbacks.onRetry;
@@ -101,48 +104,69 @@ export class SseParser implements ByteParser {
       this.#skipLf = false;
       if (text.charCodeAt(0) === LF) start = 1;
     }
-    // Both searches are remembered; a chunk without "\r" (the usual case)
-    // then costs one comparison per line for CR support.
-    let cr = text.indexOf("\r", start);
-    let lf = text.indexOf("\n", start);
-    while (true) {
-      let end: number;
-      let next: number;
-      if (cr === -1) {
-        if (lf === -1) break;
-        end = lf;
-        next = lf + 1;
-      } else if (lf === -1 || cr < lf) {
-        end = cr;
-        next = cr + 1;
-        if (next === length) this.#skipLf = true;
-        else if (cr + 1 === lf) next++;
-      } else {
-        end = lf;
-        next = lf + 1;
-      }
-      if (this.#carry.empty) {
-        this.#line(text, start, end);
-      } else {
-        if (!this.#carry.push(text.slice(start, end))) this.#overflow("line");
-        const line = this.#carry.take();
-        this.#line(line, 0, line.length);
-      }
-      start = next;
-      if (cr !== -1 && cr < start) cr = text.indexOf("\r", start);
-      if (lf !== -1 && lf < start) lf = text.indexOf("\n", start);
+    if (!this.#carry.empty) {
+      start = this.#finishCarried(text, start);
+      if (start === -1) return;
     }
+    start = text.indexOf("\r", start) === -1
+      ? this.#linesLf(text, start)
+      : this.#lines(text, start);
     if (start < length && !this.#carry.push(start === 0 ? text : text.slice(start))) {
       this.#overflow("line");
     }
   }
 
-  #line(text: string, start: number, end: number): void {
-    if (start === end) {
-      this.#dispatch();
-      return;
+  /** Ends the held line with the start of `text`; returns where the next line starts. */
+  #finishCarried(text: string, start: number): number {
+    const lf = text.indexOf("\n", start);
+    const cr = text.indexOf("\r", start);
+    const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+    if (!this.#carry.push(end === -1 ? text.slice(start) : text.slice(start, end))) {
+      this.#overflow("line");
     }
-    if (exceedsUtf8(text, start, end, this.#max)) this.#overflow("line");
+    if (end === -1) return -1;
+    const line = this.#carry.take();
+    this.#line(line, 0, line.length);
+    return this.#after(text, end);
+  }
+
+  /** Where the line after the terminator at `end` starts; notes a CR that ends `text`. */
+  #after(text: string, end: number): number {
+    if (text.charCodeAt(end) === LF) return end + 1;
+    if (end + 1 === text.length) this.#skipLf = true;
+    return text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
+  }
+
+  /** The usual case: no CR in the chunk, so only LF ends lines. */
+  #linesLf(text: string, start: number): number {
+    for (let lf = text.indexOf("\n", start); lf !== -1; lf = text.indexOf("\n", start)) {
+      if (lf === start) this.#dispatch();
+      else this.#line(text, start, lf);
+      start = lf + 1;
+    }
+    return start;
+  }
+
+  /** Lines ending in CR, LF or CRLF; both searches are remembered. */
+  #lines(text: string, start: number): number {
+    let cr = text.indexOf("\r", start);
+    let lf = text.indexOf("\n", start);
+    while (cr !== -1 || lf !== -1) {
+      const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      if (end === start) this.#dispatch();
+      else this.#line(text, start, end);
+      start = this.#after(text, end);
+      if (cr !== -1 && cr < start) cr = text.indexOf("\r", start);
+      if (lf !== -1 && lf < start) lf = text.indexOf("\n", start);
+    }
+    return start;
+  }
+
+  /** One non-empty line. */
+  #line(text: string, start: number, end: number): void {
+    if (end - start > this.#cheapUnits && exceedsUtf8(text, start, end, this.#max)) {
+      this.#overflow("line");
+    }
     // Only four field names mean anything, so instead of searching for the
     // colon (which may be far away, or absent) each name is matched in place.
     switch (text.charCodeAt(start)) {
@@ -152,7 +176,7 @@ export class SseParser implements ByteParser {
       case I:
         if (isField(text, start, end, "id")) {
           const id = value(text, start + 2, end);
-          if (!id.includes("\0")) this.#lastEventId = id;
+          if (id.indexOf("\0") === -1) this.#lastEventId = id;
         }
         return;
       case E:
@@ -229,8 +253,12 @@ export class SseParser implements ByteParser {
 /** Whether the line at `start` is field `name`: the name, then a colon or the line end. */
 function isField(text: string, start: number, end: number, name: string): boolean {
   const after = start + name.length;
-  return after <= end && text.startsWith(name, start) &&
-    (after === end || text.charCodeAt(after) === COLON);
+  if (after > end || (after < end && text.charCodeAt(after) !== COLON)) return false;
+  // The first character was matched already.
+  for (let i = 1; i < name.length; i++) {
+    if (text.charCodeAt(start + i) !== name.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** The value after a field name ending at `at`: one space after the colon is dropped. */

@@ -122,7 +122,7 @@ export interface EventsApi {
  * @returns The server; {@linkcode EventsApi.serve} puts it on a port.
  *
  * @example Publish and listen over loopback HTTP
- * ```ts ignore
+ * ```ts
  * import { createEventsApi } from "@bus/integration/testing";
  *
  * const api = createEventsApi();
@@ -152,6 +152,7 @@ export function createEventsApi(options: EventsApiOptions = {}): EventsApi {
 interface ListenerState {
   readonly streams: Set<EventStream>;
   http: HttpListener | undefined;
+  closed: boolean;
 }
 
 class ReferenceEventsApi implements EventsApi {
@@ -195,7 +196,7 @@ class ReferenceEventsApi implements EventsApi {
   }
 
   async serve(options: ServeOptions = {}): Promise<ServedEventsApi> {
-    const state: ListenerState = { streams: new Set(), http: undefined };
+    const state: ListenerState = { streams: new Set(), http: undefined, closed: false };
     const http = await listen((request) => this.#handle(request, state), options);
     state.http = http;
     this.#listeners.add(state);
@@ -221,9 +222,13 @@ class ReferenceEventsApi implements EventsApi {
 
   async #closeListener(state: ListenerState): Promise<void> {
     this.#listeners.delete(state);
-    // Ending our bodies first lets each client see a clean end of stream
-    // rather than a reset, and lets a graceful runtime shutdown finish.
-    for (const stream of [...state.streams]) stream.close();
+    state.closed = true;
+    // Ending our bodies first, and giving the adapter a turn to write their
+    // last chunk, lets each client see a clean end of stream rather than a
+    // reset when the connections are then dropped.
+    const streams = [...state.streams];
+    for (const stream of streams) stream.close();
+    if (streams.length > 0) await new Promise((resolve) => setTimeout(resolve, 0));
     await state.http?.close();
   }
 
@@ -302,6 +307,8 @@ class ReferenceEventsApi implements EventsApi {
     const scope = requiredScope(query.name, "read", this.#resourceScopes);
     if (!hasScope(principal, scope)) return forbidden(scope, query.name);
 
+    // A stream set up while its listener closed would outlive the listener.
+    if (listener?.closed) return errorResponse(503, "unavailable", "the server is closing");
     const framing = chooseFraming(request.headers.get("accept"));
     let group: UnicastGroup | undefined;
     let unsubscribe: (() => void) | undefined;
@@ -330,8 +337,9 @@ class ReferenceEventsApi implements EventsApi {
     // be published between the backlog snapshot and the live subscription:
     // resume has neither a gap nor a duplicate.
     if (query.delivery === "broadcast") {
-      const lastEventId = request.headers.get("last-event-id");
-      const backlog = lastEventId !== null
+      // An empty Last-Event-ID is the SSE way of saying "no id yet".
+      const lastEventId = request.headers.get("last-event-id")?.trim() || undefined;
+      const backlog = lastEventId !== undefined
         ? this.#store.historyAfter(query.name, lastEventId)
         : query.replay
         ? this.#store.history(query.name)

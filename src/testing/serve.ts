@@ -68,8 +68,31 @@ export async function listen(
     url,
     port: boundPort,
     close() {
-      closing ??= server.close(true);
+      closing ??= closeWithin(server.close(true), CLOSE_GRACE_MS);
       return closing;
     },
   };
+}
+
+/**
+ * How long {@linkcode HttpListener.close} waits for connections to finish.
+ * Node and Bun drop them at once; Deno's `shutdown()` cannot be forced and
+ * waits until every written byte was read, which a client that stopped
+ * reading never does. Its listening socket is closed already, so the port
+ * is free either way.
+ */
+const CLOSE_GRACE_MS = 1_000;
+
+async function closeWithin(closing: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([closing, grace]);
+  } finally {
+    clearTimeout(timer);
+  }
+  // Still running on Deno when the grace ran out: it ends with the client.
+  closing.catch(() => {});
 }

@@ -111,7 +111,9 @@ export class EventStore {
   publish(envelope: EventEnvelope): { event: StoredEvent; envelope: EventEnvelope } {
     const seq = ++this.#seq;
     const id = String(seq).padStart(ID_DIGITS, "0");
-    const stamped = { ...envelope, id };
+    // The id leads, so it is the first thing a human reads in a stream.
+    const { id: _callerId, ...fields } = envelope;
+    const stamped: EventEnvelope = { id, ...fields };
     const event: StoredEvent = { seq, id, name: envelope.name, json: JSON.stringify(stamped) };
     let history = this.#history.get(event.name);
     if (history === undefined) {

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Bundles bench/decode_cross.ts once with `deno bundle` and runs the same
+# bundle on Deno, Node and Bun, then prints each case's median time and
+# ratio to the JSON.parse floor, per runtime.
+#
+# Usage: bench/run_cross.sh [iterations] [warm-up runs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+iterations=${1:-9}
+warmup=${2:-2}
+out=.bench-out
+mkdir -p "$out"
+deno bundle --quiet --platform browser --format esm -o "$out/decode_cross.mjs" bench/decode_cross.ts
+: >"$out/results.tsv"
+
+run() {
+  local runtime=$1
+  shift
+  if ! command -v "$1" >/dev/null; then
+    echo "$runtime: not installed, skipped"
+    return
+  fi
+  "$@" "$out/decode_cross.mjs" "$iterations" "$warmup" >"$out/$runtime.txt"
+  grep -v '^RESULT' "$out/$runtime.txt"
+  grep '^RESULT' "$out/$runtime.txt" >>"$out/results.tsv"
+  echo
+}
+
+run deno deno run --v8-flags=--expose-gc
+run node node --expose-gc
+run bun bun
+
+# One row per case, one column per runtime: "ratio (median ms)".
+awk -F'\t' '
+  !($3 in seen) { seen[$3] = 1; cases[++ncases] = $3 }
+  !($2 in known) { known[$2] = 1; runtimes[++nruntimes] = $2 }
+  { cell[$3, $2] = sprintf("%.2fx (%.0f ms)", $5, $4) }
+  END {
+    printf "%-48s", "case (ratio to floor, median)"
+    for (r = 1; r <= nruntimes; r++) printf "  %-18s", runtimes[r]
+    printf "\n"
+    for (c = 1; c <= ncases; c++) {
+      printf "%-48s", cases[c]
+      for (r = 1; r <= nruntimes; r++) printf "  %-18s", cell[cases[c], runtimes[r]]
+      printf "\n"
+    }
+  }' "$out/results.tsv"

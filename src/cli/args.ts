@@ -1,0 +1,197 @@
+/**
+ * The `bus-integration` command line: a small hand-rolled parser (GNU-style
+ * `--name value` / `--name=value`, `--` ends options) that returns either a
+ * command or a usage problem as data. Hand-rolled rather than
+ * `node:util.parseArgs` so that its messages follow ours and never echo an
+ * option's value that could be a secret.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+/** LogTape's levels, in rising severity. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+
+/** A LogTape level name. */
+export type LogLevelName = typeof LOG_LEVELS[number];
+
+/** How the CLI formats log records on stderr. */
+export type LogFormat = "text" | "json";
+
+/** Options shared by `host` and `config`; unset means "not given on the command line". */
+export interface CommonFlags {
+  /** `--events-url`. */
+  eventsUrl?: string;
+  /** `--token-file`. */
+  tokenFile?: string;
+  /** `--health-port`. */
+  healthPort?: number;
+  /** `--health-host`. */
+  healthHost?: string;
+  /** `--log-format`. */
+  logFormat?: LogFormat;
+  /** `--log-level`. */
+  logLevel?: LogLevelName;
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { kind: "help"; topic: "main" | "host" | "config" }
+  | { kind: "version" }
+  | { kind: "host"; flags: CommonFlags; modules: string[] }
+  | { kind: "config"; flags: CommonFlags; json: boolean };
+
+/** The outcome of parsing: a command, or what is wrong with the usage. */
+export type ParseResult = { ok: true; command: Command } | { ok: false; problem: string };
+
+type ValueOption = "events-url" | "token-file" | "health-port" | "health-host" | "log-format" | "log-level";
+
+const VALUE_OPTIONS: ReadonlySet<string> = new Set<ValueOption>([
+  "events-url",
+  "token-file",
+  "health-port",
+  "health-host",
+  "log-format",
+  "log-level",
+]);
+
+/** Spellings people try for a token flag; each is refused with the same advice. */
+const TOKEN_OPTIONS: ReadonlySet<string> = new Set(["token", "api-token", "bus-api-token"]);
+
+/** The advice every refused token flag gets. */
+export const TOKEN_ON_COMMAND_LINE =
+  "Cannot take a token on the command line: it would show in the process list and shell history; " +
+  "set BUS_API_TOKEN or use --token-file";
+
+/**
+ * Parses the arguments after the program name.
+ *
+ * @param args e.g. `["host", "--health-port", "8081", "worker.ts"]`.
+ * @returns the command, or `{ ok: false, problem }` with a message that
+ * names the offending argument (never a value that follows `--token`).
+ */
+export function parseCommandLine(args: readonly string[]): ParseResult {
+  const [first, ...rest] = args;
+  if (first === undefined || first === "help") {
+    const topic = rest[0];
+    if (topic === "host" || topic === "config") return done({ kind: "help", topic });
+    return done({ kind: "help", topic: "main" });
+  }
+  if (first === "-h" || first === "--help") return done({ kind: "help", topic: "main" });
+  if (first === "-V" || first === "--version") return done({ kind: "version" });
+  if (first.startsWith("-")) return refuse(unknownOption(first));
+  if (first !== "host" && first !== "config") {
+    return refuse(`Unknown command ${JSON.stringify(first)}: expected host, config or help`);
+  }
+  return parseCommand(first, rest);
+}
+
+function parseCommand(kind: "host" | "config", args: readonly string[]): ParseResult {
+  const flags: CommonFlags = {};
+  const positionals: string[] = [];
+  let json = false;
+  let index = 0;
+  while (index < args.length) {
+    const arg = args[index++]!;
+    if (arg === "--") {
+      positionals.push(...args.slice(index));
+      break;
+    }
+    if (arg === "-h" || arg === "--help") return done({ kind: "help", topic: kind });
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    if (!arg.startsWith("--")) return refuse(unknownOption(arg));
+    const equals = arg.indexOf("=");
+    const name = arg.slice(2, equals < 0 ? undefined : equals);
+    if (TOKEN_OPTIONS.has(name)) return refuse(TOKEN_ON_COMMAND_LINE);
+    if (name === "json" && kind === "config") {
+      if (equals >= 0) return refuse("Cannot use --json: it takes no value");
+      json = true;
+      continue;
+    }
+    if (!VALUE_OPTIONS.has(name)) return refuse(unknownOption(`--${name}`, kind));
+    let value: string | undefined;
+    if (equals >= 0) {
+      value = arg.slice(equals + 1);
+    } else {
+      value = args[index++];
+      if (value === undefined) return refuse(`Cannot use --${name}: it needs a value`);
+    }
+    const problem = setFlag(flags, name as ValueOption, value);
+    if (problem !== undefined) return refuse(problem);
+  }
+  if (flags.healthHost !== undefined && flags.healthPort === undefined) {
+    return refuse("Cannot use --health-host without --health-port");
+  }
+  if (kind === "config") {
+    if (positionals.length > 0) {
+      return refuse(`Cannot use ${JSON.stringify(positionals[0])}: config takes no arguments`);
+    }
+    return done({ kind, flags, json });
+  }
+  if (positionals.length === 0) {
+    return refuse("Cannot run host: give at least one module (a path or URL)");
+  }
+  return done({ kind, flags, modules: positionals });
+}
+
+/** Stores one option's value, or says what is wrong with it. */
+function setFlag(flags: CommonFlags, name: ValueOption, value: string): string | undefined {
+  const bad = (expected: string) =>
+    `Cannot use --${name}: current value is ${JSON.stringify(value)}, expected ${expected}`;
+  switch (name) {
+    case "events-url": {
+      if (!URL.canParse(value)) return bad("an http(s) URL");
+      const url = new URL(value);
+      if (url.protocol !== "http:" && url.protocol !== "https:") return bad("an http(s) URL");
+      if (url.username !== "" || url.password !== "") {
+        // The value may hold a password: do not repeat it.
+        return "Cannot use --events-url: it holds credentials; set BUS_API_TOKEN or use --token-file";
+      }
+      flags.eventsUrl = value;
+      return undefined;
+    }
+    case "token-file":
+      if (value === "") return bad("a file path");
+      flags.tokenFile = value;
+      return undefined;
+    case "health-port": {
+      const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+      if (!(port >= 0 && port <= 65_535)) return bad("an integer 0-65535 (0 picks a free port)");
+      flags.healthPort = port;
+      return undefined;
+    }
+    case "health-host":
+      if (value === "" || /[\s/]/.test(value)) return bad("a host name or IP address");
+      flags.healthHost = value;
+      return undefined;
+    case "log-format":
+      if (value !== "text" && value !== "json") return bad("text or json");
+      flags.logFormat = value;
+      return undefined;
+    case "log-level": {
+      const level = value === "warn" ? "warning" : value;
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) return bad(LOG_LEVELS.join(", "));
+      flags.logLevel = level as LogLevelName;
+      return undefined;
+    }
+  }
+}
+
+function unknownOption(option: string, kind?: "host" | "config"): string {
+  const hint = kind === undefined ? "bus-integration --help" : `bus-integration ${kind} --help`;
+  // Only the name: `--foo=bar` is reported as `--foo`, in case bar is a secret.
+  const name = option.split("=", 1)[0];
+  return `Unknown option ${JSON.stringify(name)}: see ${hint}`;
+}
+
+function done(command: Command): ParseResult {
+  return { ok: true, command };
+}
+
+function refuse(problem: string): ParseResult {
+  return { ok: false, problem };
+}

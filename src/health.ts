@@ -1,0 +1,86 @@
+/**
+ * The health and readiness endpoints of a `Host`, as a plain `fetch`
+ * handler over a report: `GET /healthz` (liveness) and `GET /readyz`
+ * (readiness), both answering the same JSON body.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+/**
+ * Where a registration is:
+ * - `starting`: not ready yet since it started;
+ * - `ready`: every stream of it is open (for `run()`: it said so);
+ * - `reconnecting`: it was ready, lost a stream, and is retrying;
+ * - `stopping`: the host is stopping and it is draining;
+ * - `stopped`: it ended cleanly;
+ * - `failed`: it ended with a fatal error (see `lastError`).
+ */
+export type RegistrationState =
+  | "starting"
+  | "ready"
+  | "reconnecting"
+  | "stopping"
+  | "stopped"
+  | "failed";
+
+/** One registration in a {@linkcode HostReport}. */
+export interface RegistrationReport {
+  /** The registration's name. */
+  name: string;
+  /** Where it is. */
+  state: RegistrationState;
+  /** Whether it gates the host's readiness. */
+  required: boolean;
+  /** Handlers that returned. */
+  handled: number;
+  /** Handlers that threw. */
+  failed: number;
+  /** Handlers running now. */
+  inFlight: number;
+  /** The last handler or listener failure, or `null`. */
+  lastError: string | null;
+}
+
+/**
+ * Where a host is: `idle` before `run()`, `running`, `stopping` (draining
+ * after its signal aborted or a registration failed), then `stopped` or
+ * `failed`.
+ */
+export type HostStatus = "idle" | "running" | "stopping" | "stopped" | "failed";
+
+/** The body of `/healthz` and `/readyz`. */
+export interface HostReport {
+  /** Where the host is. */
+  status: HostStatus;
+  /** Whether every required registration is ready. */
+  ready: boolean;
+  /** Each registration, in the order given. */
+  registrations: RegistrationReport[];
+}
+
+const HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+
+/**
+ * Answers `GET`/`HEAD` `/healthz` (200 while running or draining, else 503)
+ * and `/readyz` (200 while ready, else 503) with `report` as JSON; other
+ * methods on those paths get 405, other paths 404.
+ */
+export function healthResponse(request: Request, report: HostReport): Response {
+  const { pathname } = new URL(request.url);
+  if (pathname !== "/healthz" && pathname !== "/readyz") {
+    return new Response(JSON.stringify({ error: "not found" }), { status: 404, headers: HEADERS });
+  }
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return new Response(JSON.stringify({ error: "method not allowed" }), {
+      status: 405,
+      headers: { ...HEADERS, allow: "GET, HEAD" },
+    });
+  }
+  const ok = pathname === "/readyz"
+    ? report.ready
+    : report.status === "running" || report.status === "stopping";
+  const body = request.method === "HEAD" ? null : JSON.stringify(report);
+  return new Response(body, { status: ok ? 200 : 503, headers: HEADERS });
+}

@@ -1,0 +1,343 @@
+/**
+ * `Host`: runs many worker registrations on one shared client, with one
+ * aggregate readiness, fail-together semantics and health endpoints.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { linkAbort } from "./abort.ts";
+import type { EventsClient } from "./client.ts";
+import { RegistrationError } from "./errors.ts";
+import {
+  healthResponse,
+  type HostReport,
+  type HostStatus,
+  type RegistrationReport,
+  type RegistrationState,
+} from "./health.ts";
+import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
+import {
+  assertRegistration,
+  describe,
+  runRegistration,
+  type WorkerRegistration,
+} from "./registration.ts";
+import type { RetryOptions } from "./retry.ts";
+import { WorkerStats } from "./worker.ts";
+
+/** Options of {@linkcode Host}. */
+export interface HostOptions {
+  /** The one client every registration shares. */
+  client: EventsClient;
+  /** What to run; names must be unique. */
+  registrations: readonly WorkerRegistration[];
+  /** Aborting stops every registration; `run()` resolves once they drained. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Longest wait for in-flight handlers after stopping, in ms, for
+   * registrations that set none.
+   *
+   * @default {30000}
+   */
+  drainTimeout?: number | undefined;
+  /** Reconnect backoff for registrations that set none. @default {{ min: 1000, max: 30000 }} */
+  retry?: RetryOptions | false | undefined;
+  /** Token refresh on 401/403 for registrations that set none. @default {false} */
+  tokenRefresh?: boolean | undefined;
+  /**
+   * Whether registrations that do not say gate readiness (the environment's
+   * `BUS_EVENTS_LISTENER_REQUIRED`).
+   *
+   * @default {true}
+   */
+  required?: boolean | undefined;
+}
+
+/** A registration and what the host tracks about it. */
+interface Entry {
+  readonly registration: WorkerRegistration;
+  readonly required: boolean;
+  readonly readiness: ListenerReadiness;
+  readonly stats: WorkerStats;
+  everReady: boolean;
+  outcome: "stopped" | "failed" | undefined;
+}
+
+const DEFAULT_DRAIN_TIMEOUT = 30_000;
+const logger = getLogger(["bus-integration", "host"]);
+
+/**
+ * Runs every registration concurrently on one shared client until its signal
+ * aborts (then all drain and `run()` resolves) or one registration fails
+ * fatally — an `AuthError` without token refresh, a `BadRequestError`, a
+ * `run()` that throws. Then the others are stopped and drained, and `run()`
+ * rejects with a {@linkcode RegistrationError} naming the registration and
+ * carrying its error as `cause`. A registration that ends by itself (without
+ * error) only ends itself.
+ *
+ * `readiness` is ready while every required registration is; {@linkcode
+ * Host.fetch} serves it as `GET /readyz`, and liveness as `GET /healthz`.
+ *
+ * @example Run two registrations and serve health on Deno
+ * ```ts ignore
+ * import { clientOptionsFromEnv, EventsClient, Host } from "@bus/integration";
+ * import echo from "./echo_worker.ts";
+ * import scriptRunner from "./script_runner.ts";
+ *
+ * const { baseUrl, token } = await clientOptionsFromEnv();
+ * const controller = new AbortController();
+ * Deno.addSignalListener("SIGTERM", () => controller.abort());
+ * const host = new Host({
+ *   client: new EventsClient({ baseUrl, token }),
+ *   registrations: [echo, scriptRunner],
+ *   signal: controller.signal,
+ * });
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 8081 }, host.fetch);
+ * try {
+ *   await host.run();
+ * } finally {
+ *   await server.shutdown();
+ * }
+ * ```
+ */
+export class Host {
+  /** Ready while every required registration is ready; false before and after `run()`. */
+  readonly readiness: ListenerReadiness = new ListenerReadiness();
+  readonly #client: EventsClient;
+  readonly #entries: readonly Entry[];
+  readonly #signal: AbortSignal | undefined;
+  readonly #drainTimeout: number;
+  readonly #retry: RetryOptions | false | undefined;
+  readonly #tokenRefresh: boolean | undefined;
+  readonly #stop = new AbortController();
+  #status: HostStatus = "idle";
+  #failure: RegistrationError | undefined;
+
+  /**
+   * Checks every registration; nothing starts until {@linkcode Host.run}.
+   *
+   * @throws {TypeError} When there are no registrations, one is malformed,
+   * or two share a name.
+   * @throws {RangeError} When `drainTimeout` is negative.
+   */
+  constructor(options: HostOptions) {
+    if (!Array.isArray(options.registrations) || options.registrations.length === 0) {
+      throw new TypeError("Cannot create host: registrations is empty");
+    }
+    const seen = new Set<string>();
+    for (const [index, registration] of options.registrations.entries()) {
+      assertRegistration(registration, `registration ${index}`);
+      if (seen.has(registration.name)) {
+        throw new TypeError(
+          `Cannot create host: registration name "${registration.name}" is used more than once`,
+        );
+      }
+      seen.add(registration.name);
+    }
+    const drainTimeout = options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT;
+    if (!(drainTimeout >= 0)) {
+      throw new RangeError(
+        `Cannot use drainTimeout: current value is ${drainTimeout}, expected a number of ms >= 0`,
+      );
+    }
+    this.#client = options.client;
+    this.#signal = options.signal;
+    this.#drainTimeout = drainTimeout;
+    this.#retry = options.retry;
+    this.#tokenRefresh = options.tokenRefresh;
+    this.#entries = options.registrations.map((registration) => {
+      const entry: Entry = {
+        registration,
+        required: registration.required ?? options.required ?? true,
+        readiness: new ListenerReadiness(),
+        stats: new WorkerStats(),
+        everReady: false,
+        outcome: undefined,
+      };
+      entry.readiness.addEventListener("change", (event) => {
+        if (event.ready) entry.everReady = true;
+        logger.info("Registration {registration} is {state} ({reason})", {
+          registration: registration.name,
+          state: event.ready ? "ready" : "not ready",
+          reason: event.reason,
+        });
+      });
+      return entry;
+    });
+  }
+
+  /** Where the host is: `idle`, `running`, `stopping`, `stopped` or `failed`. */
+  get status(): HostStatus {
+    return this.#status;
+  }
+
+  /** The registrations' names, in the order given. */
+  get names(): string[] {
+    return this.#entries.map((entry) => entry.registration.name);
+  }
+
+  /**
+   * The readiness of one registration.
+   *
+   * @throws {RangeError} When no registration has that name.
+   */
+  readinessOf(name: string): ListenerReadiness {
+    const entry = this.#entries.find((candidate) => candidate.registration.name === name);
+    if (entry === undefined) {
+      throw new RangeError(`Cannot find registration "${name}": the host has ${this.names}`);
+    }
+    return entry.readiness;
+  }
+
+  /** A snapshot of the host and each registration: the health endpoints' body. */
+  report(): HostReport {
+    return {
+      status: this.#status,
+      ready: this.readiness.ready,
+      registrations: this.#entries.map((entry): RegistrationReport => ({
+        name: entry.registration.name,
+        state: this.#state(entry),
+        required: entry.required,
+        handled: entry.stats.handled,
+        failed: entry.stats.failed,
+        inFlight: entry.stats.inFlight,
+        lastError: entry.stats.lastError ?? null,
+      })),
+    };
+  }
+
+  /**
+   * Answers `GET /healthz` (200 while running or draining, 503 before `run()`
+   * and after it stopped or failed) and `GET /readyz` (200 while ready, else
+   * 503), both with the {@linkcode HostReport} as JSON; other paths get 404.
+   * It is a bound function, so it mounts as it is:
+   *
+   * - Deno: `Deno.serve({ port: 8081 }, host.fetch)`
+   * - Bun: `Bun.serve({ port: 8081, fetch: host.fetch })`
+   * - Node (and the others): `serve({ port: 8081, fetch: host.fetch })` with
+   *   `import { serve } from "srvx"`, or `@hono/node-server`'s `serve()`.
+   *
+   * Bind it to loopback or a private interface: the body lists error messages.
+   */
+  readonly fetch = (request: Request): Response => healthResponse(request, this.report());
+
+  /**
+   * Runs every registration until the host's signal aborts (then resolves
+   * once all drained) or one fails fatally (then rejects, after the others
+   * drained). Can be called once.
+   *
+   * @throws {RegistrationError} Naming the registration that failed, with its
+   * error as `cause`.
+   */
+  async run(): Promise<void> {
+    if (this.#status !== "idle") throw new Error("Cannot run host: run() was already called");
+    this.#status = "running";
+    const stop = this.#stop;
+    const unlink = linkAbort(this.#signal, stop);
+    stop.signal.addEventListener("abort", () => {
+      if (this.#status === "running") this.#status = "stopping";
+      logger.info("Host stopping: draining {count} registrations", {
+        count: this.#entries.filter((entry) => entry.outcome === undefined).length,
+      });
+    }, { once: true });
+    const required = this.#entries.filter((entry) => entry.required).map((e) => e.readiness);
+    const onHostChange = (event: { ready: boolean; reason: string }) =>
+      logger.info("Host is {state} ({reason})", {
+        state: event.ready ? "ready" : "not ready",
+        reason: event.reason,
+      });
+    this.readiness.addEventListener("change", onHostChange);
+    const unaggregate = aggregateReadiness(this.readiness, required);
+    logger.info("Host running {names}", { names: this.names });
+    try {
+      await Promise.all(this.#entries.map((entry) => this.#runEntry(entry)));
+    } finally {
+      unlink();
+      unaggregate();
+      this.readiness.set(false, this.#failure ? "failed" : "stopped");
+      this.readiness.removeEventListener("change", onHostChange);
+      this.#status = this.#failure ? "failed" : "stopped";
+    }
+    if (this.#failure) throw this.#failure;
+    logger.info("Host stopped");
+  }
+
+  async #runEntry(entry: Entry): Promise<void> {
+    const { registration } = entry;
+    const signal = this.#stop.signal;
+    const drainTimeout = registration.drainTimeout ?? this.#drainTimeout;
+    const work = runRegistration(registration, {
+      client: this.#client,
+      signal,
+      readiness: entry.readiness,
+      stats: entry.stats,
+      retry: this.#retry,
+      tokenRefresh: this.#tokenRefresh,
+      drainTimeout,
+    }).then(() => undefined, (error: unknown) => ({ error }));
+    // runWorker() bounds its own drain; a run() function is trusted only so far.
+    const result = registration.run === undefined
+      ? await work
+      : await withDrainDeadline(work, signal, drainTimeout, () => ({
+        error: new Error(
+          `Cannot stop registration: run() did not return within the drain timeout of ${drainTimeout} ms`,
+        ),
+      }));
+    if (result === undefined || (signal.aborted && result.error === signal.reason)) {
+      entry.outcome = "stopped";
+      if (!signal.aborted) {
+        logger.warn("Registration {registration} ended before the host stopped", {
+          registration: registration.name,
+        });
+      }
+      return;
+    }
+    entry.outcome = "failed";
+    entry.stats.lastError = describe(result.error);
+    entry.readiness.set(false, "failed");
+    logger.error("Registration {registration} failed: {error}", {
+      registration: registration.name,
+      error: result.error,
+    });
+    if (this.#failure === undefined) {
+      this.#failure = new RegistrationError(registration.name, result.error);
+      this.#stop.abort(this.#failure);
+    }
+  }
+
+  #state(entry: Entry): RegistrationState {
+    if (entry.outcome !== undefined) return entry.outcome;
+    if (entry.readiness.ready) return "ready";
+    if (this.#stop.signal.aborted) return "stopping";
+    return entry.everReady ? "reconnecting" : "starting";
+  }
+}
+
+/**
+ * Resolves with `work`'s value, or with `onTimeout()` when `timeout` ms
+ * passed after `signal` aborted and `work` is still going. The timer and the
+ * listener are removed when `work` settles first.
+ */
+function withDrainDeadline<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  timeout: number,
+  onTimeout: () => T,
+): Promise<T> {
+  return new Promise((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => {
+      timer = setTimeout(() => resolve(onTimeout()), timeout);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    work.then((value) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    });
+  });
+}

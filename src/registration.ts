@@ -1,0 +1,347 @@
+/**
+ * `WorkerRegistration`: what an integration module exports — a listener
+ * with a handler, or a `run(context)` function for anything else — plus
+ * `defineWorker()` to type and check one, and `runRegistration()` to run one
+ * on its own (a `Host` runs many the same way).
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { Delivery, EventsClient } from "./client.ts";
+import { eventNameProblem } from "./envelope.ts";
+import { ListenerReadiness } from "./readiness.ts";
+import type { RetryOptions } from "./retry.ts";
+import { runWorker, type WorkerHandler, WorkerStats } from "./worker.ts";
+
+/** Fields every registration has. */
+export interface RegistrationBase {
+  /**
+   * Unique within a host; names the registration in logs, health reports
+   * and errors. Letters, digits, `.`, `_`, `~` and `-`, at most 128.
+   */
+  name: string;
+  /**
+   * Whether the host is ready only while this registration is.
+   *
+   * @default {true}
+   */
+  required?: boolean | undefined;
+  /**
+   * Longest wait for in-flight work after the host stops, in ms; overrides
+   * the host's. A `run()` registration that has not returned by then is
+   * reported as failed.
+   *
+   * @default {30000}
+   */
+  drainTimeout?: number | undefined;
+}
+
+/** A registration that listens to event names and hands each event to `handler`. */
+export interface ListenerRegistration extends RegistrationBase {
+  /** Event names to listen to; one stream per name. */
+  names: readonly string[];
+  /** How the streams share events with other workers. @default {"broadcast"} */
+  delivery?: Delivery | undefined;
+  /**
+   * Unicast group; workers in one group share the events.
+   *
+   * @default {name, for unicast delivery}
+   */
+  group?: string | undefined;
+  /** Stable consumer name within the group. */
+  consumer?: string | undefined;
+  /**
+   * `source` of the events the handler publishes.
+   *
+   * @default {consumer ?? group ?? name}
+   */
+  source?: string | undefined;
+  /** Most handlers running at once. @default {1} */
+  concurrency?: number | undefined;
+  /** Reconnect backoff, or `false`; overrides the host's (environment's) setting. */
+  retry?: RetryOptions | false | undefined;
+  /** Retry 401/403 with a reissued token; overrides the host's setting. */
+  tokenRefresh?: boolean | undefined;
+  /** Handles one event; throwing answers the requester with an error response. */
+  handler: WorkerHandler;
+  /** Not allowed together with `handler`. */
+  run?: never;
+}
+
+/**
+ * The logger a `run()` registration gets: LogTape's `Logger` for the
+ * category `["bus-integration", "host", name]`, typed by the methods
+ * integrations use. `getLogger()` with the same category returns the same
+ * logger with LogTape's full type.
+ */
+export interface WorkerLogger {
+  /** The category, e.g. `["bus-integration", "host", "echo"]`. */
+  readonly category: readonly string[];
+  /** Logs at trace level; `{name}` placeholders read from `properties`. */
+  trace(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at debug level. */
+  debug(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at info level. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at warning level. */
+  warn(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at error level. */
+  error(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at fatal level. */
+  fatal(message: string, properties?: Record<string, unknown>): void;
+  /** A logger that adds `properties` to every record. */
+  with(properties: Record<string, unknown>): WorkerLogger;
+}
+
+/** What a `run()` registration receives. */
+export interface WorkerContext {
+  /** The shared client. */
+  readonly client: EventsClient;
+  /** LogTape's logger with the category `["bus-integration", "host", name]`. */
+  readonly logger: WorkerLogger;
+  /** Aborts when the registration should stop; `run()` should then return. */
+  readonly signal: AbortSignal;
+  /**
+   * This registration's readiness. A required `run()` registration must set
+   * it (or pass it to `runWorker()` / `listen()`), or the host never gets ready.
+   */
+  readonly readiness: ListenerReadiness;
+  /** Counters shown in health reports; pass them to `runWorker()` to fill them. */
+  readonly stats: WorkerStats;
+}
+
+/** A registration that runs arbitrary code until its signal aborts. */
+export interface RunRegistration extends RegistrationBase {
+  /**
+   * Runs until `context.signal` aborts, then returns. Throwing (or
+   * rejecting) is a fatal failure of the registration; returning early ends
+   * only this registration.
+   */
+  run(context: WorkerContext): void | Promise<void>;
+  /** Not allowed together with `run`. */
+  handler?: never;
+}
+
+/** What an integration module exports: a listener with a handler, or a `run()` function. */
+export type WorkerRegistration = ListenerRegistration | RunRegistration;
+
+const REGISTRATION_NAME = /^[A-Za-z0-9._~-]{1,128}$/;
+const DELIVERIES: readonly string[] = ["broadcast", "unicast"];
+
+/**
+ * Returns `registration` unchanged after checking its shape, so an
+ * integration module gets type inference for its handler (or `run`) and
+ * fails on import, not at the first event.
+ *
+ * @typeParam R The registration's own type, kept for the caller.
+ * @param registration The registration to check.
+ * @returns The same object.
+ * @throws {TypeError} When a field has the wrong type, the name is not
+ * URL-safe, `handler` and `run` are both given (or neither), or an event
+ * name is invalid.
+ * @throws {RangeError} When `concurrency` or `drainTimeout` is out of range.
+ *
+ * @example An echo worker module
+ * ```ts ignore
+ * import { defineWorker } from "@bus/integration";
+ *
+ * export default defineWorker({
+ *   name: "echo",
+ *   names: ["example.echo.request"],
+ *   delivery: "unicast",
+ *   concurrency: 8,
+ *   handler: async (event, publisher) => {
+ *     await publisher.reply({ echo: event.payload });
+ *   },
+ * });
+ * ```
+ *
+ * @example A registration that runs its own loop
+ * ```ts ignore
+ * import { defineWorker } from "@bus/integration";
+ *
+ * export default defineWorker({
+ *   name: "ticker",
+ *   required: false,
+ *   run: async ({ client, signal, logger }) => {
+ *     while (!signal.aborted) {
+ *       await client.publish({ name: "example.tick", payload: Date.now() });
+ *       await new Promise((resolve) => setTimeout(resolve, 1000));
+ *     }
+ *     logger.info("ticker stopped");
+ *   },
+ * });
+ * ```
+ */
+export function defineWorker<R extends WorkerRegistration>(registration: R): R {
+  assertRegistration(registration);
+  return registration;
+}
+
+/**
+ * Throws unless `value` is a well-formed {@linkcode WorkerRegistration};
+ * `where` prefixes the message (e.g. the module it came from).
+ */
+export function assertRegistration(
+  value: unknown,
+  where = "registration",
+): asserts value is WorkerRegistration {
+  const fail = (problem: string) => new TypeError(`Cannot use ${where}: ${problem}`);
+  if (typeof value !== "object" || value === null) {
+    throw fail(`expected an object, got ${value === null ? "null" : typeof value}`);
+  }
+  const reg = value as Record<string, unknown>;
+  if (typeof reg.name !== "string" || !REGISTRATION_NAME.test(reg.name)) {
+    throw fail(
+      `name is ${JSON.stringify(reg.name)}, expected 1-128 letters, digits, '.', '_', '~' or '-'`,
+    );
+  }
+  const named = (problem: string) =>
+    new TypeError(`Cannot use ${where} "${reg.name}": ${problem}`);
+  const hasHandler = reg.handler !== undefined;
+  const hasRun = reg.run !== undefined;
+  if (hasHandler === hasRun) {
+    throw named(hasHandler ? "give handler or run, not both" : "expected a handler or a run function");
+  }
+  if (hasRun && typeof reg.run !== "function") throw named("run is not a function");
+  if (reg.required !== undefined && typeof reg.required !== "boolean") {
+    throw named(`required is ${JSON.stringify(reg.required)}, expected true or false`);
+  }
+  if (reg.drainTimeout !== undefined && !isNonNegative(reg.drainTimeout)) {
+    throw new RangeError(
+      `Cannot use ${where} "${reg.name}": drainTimeout is ${
+        String(reg.drainTimeout)
+      }, expected a number of ms >= 0`,
+    );
+  }
+  if (hasRun) return;
+  if (typeof reg.handler !== "function") throw named("handler is not a function");
+  if (!Array.isArray(reg.names) || reg.names.length === 0) {
+    throw named("names must be a non-empty array of event names");
+  }
+  for (const name of reg.names) {
+    const problem = eventNameProblem(name);
+    if (problem !== undefined) throw named(`event name ${JSON.stringify(name)}: ${problem}`);
+  }
+  if (reg.delivery !== undefined && !DELIVERIES.includes(reg.delivery as string)) {
+    throw named(`delivery is ${JSON.stringify(reg.delivery)}, expected broadcast or unicast`);
+  }
+  for (const field of ["group", "consumer", "source"] as const) {
+    if (reg[field] !== undefined && typeof reg[field] !== "string") {
+      throw named(`${field} is not a string`);
+    }
+  }
+  if (
+    reg.concurrency !== undefined &&
+    !(Number.isInteger(reg.concurrency) && (reg.concurrency as number) >= 1)
+  ) {
+    throw new RangeError(
+      `Cannot use ${where} "${reg.name}": concurrency is ${
+        String(reg.concurrency)
+      }, expected an integer >= 1`,
+    );
+  }
+}
+
+function isNonNegative(value: unknown): boolean {
+  return typeof value === "number" && value >= 0 && !Number.isNaN(value);
+}
+
+/** Options of {@linkcode runRegistration}. */
+export interface RunRegistrationOptions {
+  /** The client to publish and stream with. */
+  client: EventsClient;
+  /** Aborting stops the registration: listeners drain, `run()` is asked to return. */
+  signal?: AbortSignal | undefined;
+  /** Receives the registration's readiness. */
+  readiness?: ListenerReadiness | undefined;
+  /** Counters to update. */
+  stats?: WorkerStats | undefined;
+  /** Backoff for registrations that set none. @default {{ min: 1000, max: 30000 }} */
+  retry?: RetryOptions | false | undefined;
+  /** Token refresh for registrations that set none. @default {false} */
+  tokenRefresh?: boolean | undefined;
+  /** Drain timeout for registrations that set none, in ms. @default {30000} */
+  drainTimeout?: number | undefined;
+}
+
+/** The logger category of a registration's context. */
+export function registrationCategory(name: string): readonly string[] {
+  return ["bus-integration", "host", name];
+}
+
+/**
+ * Runs one registration on its own, exactly as a `Host` runs it: a handler
+ * registration becomes a {@linkcode runWorker} loop; a `run()` registration
+ * gets its {@linkcode WorkerContext}. Resolves when it stopped after
+ * `signal` aborted (or ended by itself); rejects with its fatal error.
+ *
+ * @param registration The registration (checked like {@linkcode defineWorker}).
+ * @param options The client, signal and defaults.
+ *
+ * @example Run the echo module's registration without a host
+ * ```ts ignore
+ * import { clientOptionsFromEnv, EventsClient, runRegistration } from "@bus/integration";
+ * import echo from "./echo_worker.ts";
+ *
+ * const { baseUrl, token } = await clientOptionsFromEnv();
+ * const controller = new AbortController();
+ * await runRegistration(echo, {
+ *   client: new EventsClient({ baseUrl, token }),
+ *   signal: controller.signal,
+ * });
+ * ```
+ */
+export async function runRegistration(
+  registration: WorkerRegistration,
+  options: RunRegistrationOptions,
+): Promise<void> {
+  assertRegistration(registration);
+  const readiness = options.readiness ?? new ListenerReadiness();
+  const stats = options.stats ?? new WorkerStats();
+  const signal = options.signal ?? new AbortController().signal;
+  if (registration.run !== undefined) {
+    try {
+      await registration.run({
+        client: options.client,
+        logger: getLogger(registrationCategory(registration.name)),
+        signal,
+        readiness,
+        stats,
+      });
+    } catch (error) {
+      stats.lastError = describe(error);
+      readiness.set(false, "failed");
+      throw error;
+    }
+    readiness.set(false, "stopped");
+    return;
+  }
+  const reg = registration;
+  const delivery = reg.delivery ?? "broadcast";
+  const group = reg.group ?? (delivery === "unicast" ? reg.name : undefined);
+  await runWorker({
+    client: options.client,
+    names: reg.names,
+    delivery,
+    group,
+    consumer: reg.consumer,
+    source: reg.source ?? reg.consumer ?? group ?? reg.name,
+    handler: reg.handler,
+    concurrency: reg.concurrency,
+    retry: reg.retry !== undefined ? reg.retry : options.retry,
+    tokenRefresh: reg.tokenRefresh ?? options.tokenRefresh,
+    drainTimeout: reg.drainTimeout ?? options.drainTimeout,
+    readiness,
+    stats,
+    signal,
+  });
+}
+
+/** A one-line description of an error for reports; never a token. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
