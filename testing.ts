@@ -35,6 +35,11 @@ export {
   type ServedEventsApi,
 } from "./src/testing/events_api.ts";
 export type { MintTokenOptions } from "./src/testing/auth.ts";
-export type { EventsApiFaults, FailNextOptions, FaultRoute } from "./src/testing/faults.ts";
+export type {
+  EventsApiFaults,
+  FailNextOptions,
+  FaultRoute,
+  StreamFilter,
+} from "./src/testing/faults.ts";
 export type { DeliveredFilter, EventsApiStats } from "./src/testing/stats.ts";
 export type { ServeOptions } from "./src/testing/serve.ts";

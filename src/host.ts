@@ -236,13 +236,14 @@ export class Host {
     if (this.#status !== "idle") throw new Error("Cannot run host: run() was already called");
     this.#status = "running";
     const stop = this.#stop;
-    const unlink = linkAbort(this.#signal, stop);
+    // Listen before linking: a signal that is already aborted aborts `stop` at once.
     stop.signal.addEventListener("abort", () => {
       if (this.#status === "running") this.#status = "stopping";
       logger.info("Host stopping: draining {count} registrations", {
         count: this.#entries.filter((entry) => entry.outcome === undefined).length,
       });
     }, { once: true });
+    const unlink = linkAbort(this.#signal, stop);
     const required = this.#entries.filter((entry) => entry.required).map((e) => e.readiness);
     const onHostChange = (event: { ready: boolean; reason: string }) =>
       logger.info("Host is {state} ({reason})", {

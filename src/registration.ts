@@ -199,12 +199,13 @@ export function assertRegistration(
       `name is ${JSON.stringify(reg.name)}, expected 1-128 letters, digits, '.', '_', '~' or '-'`,
     );
   }
-  const named = (problem: string) =>
-    new TypeError(`Cannot use ${where} "${reg.name}": ${problem}`);
+  const named = (problem: string) => new TypeError(`Cannot use ${where} "${reg.name}": ${problem}`);
   const hasHandler = reg.handler !== undefined;
   const hasRun = reg.run !== undefined;
   if (hasHandler === hasRun) {
-    throw named(hasHandler ? "give handler or run, not both" : "expected a handler or a run function");
+    throw named(
+      hasHandler ? "give handler or run, not both" : "expected a handler or a run function",
+    );
   }
   if (hasRun && typeof reg.run !== "function") throw named("run is not a function");
   if (reg.required !== undefined && typeof reg.required !== "boolean") {

@@ -91,7 +91,7 @@ interface Pending {
   /** Takes a response (a gather may take several). */
   accept(event: EventEnvelope): void;
   fail(error: unknown): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: ReturnType<typeof setTimeout>;
   unlink: () => void;
 }
 

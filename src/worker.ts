@@ -34,6 +34,8 @@ export interface WorkerOptions {
   group?: string | undefined;
   /** Stable consumer name within the group; also the default `source`. */
   consumer?: string | undefined;
+  /** Start with the retained history of each name (broadcast replay). @default {false} */
+  replay?: boolean | undefined;
   /** `source` of published events. @default {consumer ?? group} */
   source?: string | undefined;
   /** The handler. */
@@ -159,6 +161,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       ...(options.delivery ? { delivery: options.delivery } : {}),
       ...(options.group ? { group: options.group } : {}),
       ...(options.consumer ? { consumer: options.consumer } : {}),
+      ...(options.replay ? { replay: true } : {}),
       onInvalid,
     })),
     onEvent,

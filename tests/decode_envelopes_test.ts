@@ -52,6 +52,16 @@ async function idsAfterEachPart(
   return ids;
 }
 
+/** Reads one envelope at a time from a single chunk, noting `lastEventId` after each read. */
+async function idsAsRead(framing: StreamFraming, input: string): Promise<(string | undefined)[]> {
+  const stream = new EnvelopeDecoderStream(framing);
+  const reader = new Response(input).body!.pipeThrough(stream).getReader();
+  const ids: (string | undefined)[] = [stream.lastEventId];
+  while (!(await reader.read()).done) ids.push(stream.lastEventId);
+  ids.push(stream.lastEventId);
+  return ids;
+}
+
 Deno.test("framingForContentType() maps media types to framings", () => {
   assert.equal(framingForContentType("application/x-ndjson"), "ndjson");
   assert.equal(framingForContentType("application/jsonl"), "ndjson");
@@ -154,6 +164,54 @@ Deno.test("EnvelopeDecoderStream(sse) tracks the SSE last-event-ID of emitted en
     "2",
     undefined,
   ]);
+});
+
+Deno.test("EnvelopeDecoderStream lastEventId follows what the reader has received", async () => {
+  // All envelopes arrive in one chunk and are queued at once; lastEventId
+  // still moves one envelope per read (and once more for the end).
+  const ndjson = '{"id":"1","name":"a"}\n{"name":"b"}\n{"id":"3","name":"c"}\n';
+  assert.deepStrictEqual(await idsAsRead("ndjson", ndjson), [undefined, "1", "1", "3", "3"]);
+  const sse = 'id: 1\ndata: {"name":"a"}\n\ndata: {"name":"b"}\n\nid: 3\ndata: {"name":"c"}\n\n' +
+    'id\ndata: {"name":"d"}\n\n';
+  assert.deepStrictEqual(await idsAsRead("sse", sse), [
+    undefined,
+    "1",
+    "1",
+    "3",
+    undefined,
+    undefined,
+  ]);
+});
+
+Deno.test("EnvelopeDecoderStream lastEventId does not skip envelopes dropped when the body fails", async () => {
+  for (
+    const [framing, input] of [
+      ["ndjson", '{"id":"1","name":"a"}\n{"id":"2","name":"b"}\n{"id":"3","name":"c"}\n'],
+      [
+        "sse",
+        'id: 1\ndata: {"name":"a"}\n\nid: 2\ndata: {"name":"b"}\n\nid: 3\ndata: {"name":"c"}\n\n',
+      ],
+    ] as const
+  ) {
+    const failure = new Error("connection reset");
+    let pulls = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulls++ === 0) controller.enqueue(utf8(input));
+        else controller.error(failure);
+      },
+    });
+    const stream = new EnvelopeDecoderStream(framing);
+    const reader = body.pipeThrough(stream).getReader();
+    assert.deepStrictEqual((await reader.read()).value, {
+      ...(framing === "ndjson" ? { id: "1" } : {}),
+      name: "a",
+    });
+    // Let the pipe see the failure: the stream then drops "b" and "c" unread.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await assert.rejects(reader.read(), (error) => error === failure);
+    assert.equal(stream.lastEventId, "1", framing);
+  }
 });
 
 Deno.test("EnvelopeDecoderStream keeps going when onInvalid throws", async () => {

@@ -223,6 +223,13 @@ Deno.test("SseParserStream counts maxLineBytes in exact UTF-8 bytes", async () =
   assert.ok(event.error instanceof StreamProtocolError);
   const eventFits = await parse([utf8("data:€€\ndata:€\n\n")], 12);
   assert.deepStrictEqual(eventFits.values, [message("€€\n€")]);
+  // Once counted exactly, each further data line adds its bytes and the "\n":
+  // "€\n€\n€\n€" is 15 bytes, and each empty data line adds 1.
+  const grown = `${"data:€\n".repeat(4)}${"data:\n".repeat(5)}`;
+  const grownFits = await parse([utf8(`${grown}\n`)], 20);
+  assert.deepStrictEqual(grownFits.values, [message("€\n€\n€\n€\n\n\n\n\n")]);
+  const grownOver = await parse([utf8(`${grown}data:\n\n`)], 20);
+  assert.ok(grownOver.error instanceof StreamProtocolError);
   // A held line is bounded the same way before it ends.
   const held = await parse([utf8("data:😀€")], 12);
   assert.equal(held.error, undefined);

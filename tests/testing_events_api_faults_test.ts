@@ -90,6 +90,37 @@ Deno.test("faults.dropStreams() ends every open stream mid-stream", async () => 
   }
 });
 
+Deno.test("faults.dropStreams() and sendMalformed() act only on streams matching a filter", async () => {
+  const api = createEventsApi({ heartbeatMs: 0 });
+  const served = await api.serve();
+  try {
+    const token = await api.mintToken();
+    const responses = await openStream(served.url, token, "name=x.response");
+    const workers = await openStream(
+      served.url,
+      token,
+      "name=x.request&delivery=unicast&group=w&consumer=w1",
+    );
+    try {
+      assert.equal(await responses.next(), "");
+      assert.equal(await workers.next(), "");
+      assert.equal(api.faults.sendMalformed("{bad", { consumer: "w1" }), 1);
+      assert.equal(await workers.next(), "{bad");
+      assert.equal(api.faults.dropStreams({ group: "nope" }), 0);
+      assert.equal(api.faults.dropStreams({ delivery: "broadcast" }), 1);
+      assert.deepEqual(await responses.rest(), []);
+      assert.equal(api.stats.openStreams, 1);
+      assert.equal(api.faults.dropStreams({ name: "x.request", group: "w" }), 1);
+      assert.deepEqual(await workers.rest(), []);
+    } finally {
+      await responses.cancel();
+      await workers.cancel();
+    }
+  } finally {
+    await api.close();
+  }
+});
+
 Deno.test("faults.sendMalformed() writes a bad line into every NDJSON stream", async () => {
   const api = createEventsApi({ heartbeatMs: 0 });
   const served = await api.serve();
@@ -265,5 +296,6 @@ Deno.test("EventsApi.close() ends streams of every listener and in-process strea
 
 Deno.test("createEventsApi() rejects bad options with RangeError", () => {
   assert.throws(() => createEventsApi({ historyLimit: 0 }), RangeError);
+  assert.throws(() => createEventsApi({ groupBacklogLimit: 0 }), /groupBacklogLimit 0/);
   assert.throws(() => createEventsApi({ heartbeatMs: -1 }), RangeError);
 });

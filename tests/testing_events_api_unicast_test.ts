@@ -116,7 +116,7 @@ Deno.test("createEventsApi() unicast gives every group its own copy", async () =
 });
 
 Deno.test("createEventsApi() unicast keeps events for a group while no consumer is connected", async () => {
-  const api = createEventsApi({ heartbeatMs: 0, historyLimit: 5 });
+  const api = createEventsApi({ heartbeatMs: 0, groupBacklogLimit: 5 });
   const served = await api.serve();
   try {
     const token = await api.mintToken();
@@ -129,8 +129,9 @@ Deno.test("createEventsApi() unicast keeps events for a group while no consumer 
     const back = await openStream(served.url, token, "name=jobs.run&delivery=unicast&group=g");
     try {
       const events = await back.take(5);
-      // Bounded by historyLimit: the oldest three of the eight were dropped.
+      // Bounded by groupBacklogLimit: the oldest three of the eight were dropped, and counted.
       assert.deepEqual(events.map((event) => event.payload), [3, 4, 5, 6, 7]);
+      assert.equal(api.stats.dropped, 3);
     } finally {
       await back.cancel();
     }

@@ -45,7 +45,13 @@ export type Command =
 /** The outcome of parsing: a command, or what is wrong with the usage. */
 export type ParseResult = { ok: true; command: Command } | { ok: false; problem: string };
 
-type ValueOption = "events-url" | "token-file" | "health-port" | "health-host" | "log-format" | "log-level";
+type ValueOption =
+  | "events-url"
+  | "token-file"
+  | "health-port"
+  | "health-host"
+  | "log-format"
+  | "log-level";
 
 const VALUE_OPTIONS: ReadonlySet<string> = new Set<ValueOption>([
   "events-url",

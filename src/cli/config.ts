@@ -89,7 +89,9 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
     },
     token: {
       value: "[redacted]",
-      source: flags.tokenFile !== undefined ? `--token-file ${flags.tokenFile}` : client.tokenSource,
+      source: flags.tokenFile !== undefined
+        ? `--token-file ${flags.tokenFile}`
+        : client.tokenSource,
     },
     tokenRefresh: { value: listener.tokenRefresh, source: source("BUS_EVENTS_TOKEN_REFRESH") },
     retry: { value: listener.retry !== false, source: source("BUS_EVENTS_LISTENER_RETRY") },
@@ -130,6 +132,8 @@ export function formatConfigText(shown: Readonly<Record<string, ConfigEntry>>): 
   const nameWidth = Math.max(...rows.map(([name]) => name!.length));
   const valueWidth = Math.max(...rows.map(([, value]) => value!.length));
   return rows
-    .map(([name, value, from]) => `${name!.padEnd(nameWidth)}  ${value!.padEnd(valueWidth)}  ${from}`)
+    .map(([name, value, from]) =>
+      `${name!.padEnd(nameWidth)}  ${value!.padEnd(valueWidth)}  ${from}`
+    )
     .join("\n");
 }

@@ -74,7 +74,10 @@ export async function loadRegistrations(
   for (const specifier of specifiers) {
     let namespace: Record<string, unknown>;
     try {
-      namespace = await import(await moduleUrl(specifier));
+      const url = await moduleUrl(specifier);
+      // The user's module is unknown until run time: `deno publish` warns
+      // that it cannot analyze this import, which is the point.
+      namespace = await import(url);
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message.split("\n", 1)[0] : String(cause);
       throw new Error(`Cannot load module ${specifier}: ${reason}`, { cause });

@@ -91,8 +91,7 @@ export interface EnvelopeDecoderOptions extends LineLimitOptions {
  * ```
  */
 export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnvelope> {
-  // Shared with the parser callbacks, which are created before `this` exists.
-  readonly #resume: { id: string | undefined };
+  readonly #resume: ResumePoint;
 
   /**
    * Creates the stream.
@@ -110,8 +109,10 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
     }
     const max = maxLineBytesOf(options);
     const onInvalid = options.onInvalid;
-    const resume: { id: string | undefined } = { id: undefined };
+    // Created before `this` exists, because the parser callbacks need it.
+    const resume = new ResumePoint();
     super(parserTransformer<EventEnvelope>((controller) => {
+      resume.controller = controller;
       if (framing === "sse") {
         return new SseParser(max, {
           onEvent: (_event, data, lastEventId) => {
@@ -128,12 +129,13 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
               report(onInvalid, `not an envelope: ${problem}`, data);
               return;
             }
-            resume.id = lastEventId === "" ? undefined : lastEventId;
             controller.enqueue(value as EventEnvelope);
+            resume.emitted(lastEventId === "" ? undefined : lastEventId);
           },
           onRetry: options.onRetry,
         });
       }
+      let latest: string | undefined;
       return new NdjsonParser(max, {
         onValue: (value, line) => {
           const problem = envelopeProblem(value);
@@ -142,21 +144,60 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
             return;
           }
           const id = (value as EventEnvelope).id;
-          if (typeof id === "string") resume.id = id;
+          if (typeof id === "string") latest = id;
           controller.enqueue(value as EventEnvelope);
+          resume.emitted(latest);
         },
         onInvalid,
       });
-    }));
+    }, () => resume.settle()));
     this.#resume = resume;
   }
 
   /**
-   * The ID to resume from: for SSE, the last-event-ID buffer as of the last
-   * envelope emitted; for NDJSON, the `id` of the last emitted envelope that
-   * had one. `undefined` until there is one (or when SSE reset it to empty).
+   * The ID to resume from, as of the last envelope the reader has received:
+   * for SSE, the SSE last-event-ID buffer at that envelope (it persists
+   * across events); for NDJSON, the last string `id` among the envelopes
+   * received. `undefined` until there is one, and after SSE reset it with an
+   * empty `id`.
+   *
+   * Envelopes still queued in the stream do not count, so when the body
+   * fails and the stream drops them, resuming from here fetches them again
+   * instead of skipping them. Envelopes dropped because the reader cancelled
+   * the stream do count.
    */
   get lastEventId(): string | undefined {
-    return this.#resume.id;
+    this.#resume.settle();
+    return this.#resume.current;
+  }
+}
+
+/**
+ * The resume ID after each emitted envelope, settled against what the
+ * reader has taken: with the readable side's high-water mark at 0, minus
+ * its `desiredSize` is the number of envelopes still queued.
+ */
+class ResumePoint {
+  controller: TransformStreamDefaultController<EventEnvelope> | undefined;
+  current: string | undefined;
+  #pending: (string | undefined)[] = [];
+  #taken = 0;
+
+  emitted(id: string | undefined): void {
+    this.#pending.push(id);
+  }
+
+  settle(): void {
+    const size = this.controller?.desiredSize;
+    // null: the stream errored and dropped its queue; keep what was settled.
+    if (size === null || size === undefined) return;
+    const delivered = this.#pending.length - this.#taken - (size < 0 ? -size : 0);
+    if (delivered <= 0) return;
+    this.#taken += delivered;
+    this.current = this.#pending[this.#taken - 1];
+    if (this.#taken === this.#pending.length) {
+      this.#pending.length = 0;
+      this.#taken = 0;
+    }
   }
 }

@@ -182,7 +182,9 @@ export interface ByteParser {
 
 /**
  * Builds the `Transformer` of a decoder stream around the parser that
- * `create` returns for the stream's controller.
+ * `create` returns for the stream's controller. `checkpoint`, if given, runs
+ * before each chunk, before the end and when the stream is aborted or
+ * cancelled, while the readable side still tells how much output is unread.
  *
  * A parser error that happens after the same chunk already produced output
  * is held back until the next chunk or the end: erroring a stream drops
@@ -192,6 +194,7 @@ export interface ByteParser {
  */
 export function parserTransformer<O>(
   create: (controller: TransformStreamDefaultController<O>) => ByteParser,
+  checkpoint: () => void = () => {},
 ): Transformer<Uint8Array, O> {
   let parser: ByteParser | undefined;
   let failed = false;
@@ -201,6 +204,7 @@ export function parserTransformer<O>(
       parser = create(controller);
     },
     transform(chunk, controller) {
+      checkpoint();
       if (failed) throw failure;
       try {
         (parser as ByteParser).feed(chunk);
@@ -212,8 +216,12 @@ export function parserTransformer<O>(
       }
     },
     flush() {
+      checkpoint();
       if (failed) throw failure;
       (parser as ByteParser).end();
+    },
+    cancel() {
+      checkpoint();
     },
   };
 }

@@ -54,12 +54,19 @@ export interface EventsApiOptions {
    */
   audience?: string;
   /**
-   * Events kept per name for replay and `Last-Event-ID` resume, and the
-   * largest backlog of a unicast group; the oldest are dropped.
+   * Events kept per name for replay and `Last-Event-ID` resume; the oldest
+   * are dropped.
    *
    * @default {10_000}
    */
   historyLimit?: number;
+  /**
+   * Most events a unicast group holds for its consumers; past it the oldest
+   * is dropped and counted in `stats.dropped`.
+   *
+   * @default {100_000}
+   */
+  groupBacklogLimit?: number;
   /**
    * Keepalive interval on open streams in milliseconds (NDJSON: an empty
    * line; SSE: a `: keepalive` comment); `0` sends none.
@@ -172,6 +179,12 @@ class ReferenceEventsApi implements EventsApi {
         `Cannot use historyLimit ${historyLimit}: expected a positive integer`,
       );
     }
+    const groupBacklogLimit = options.groupBacklogLimit ?? 100_000;
+    if (!Number.isInteger(groupBacklogLimit) || groupBacklogLimit < 1) {
+      throw new RangeError(
+        `Cannot use groupBacklogLimit ${groupBacklogLimit}: expected a positive integer`,
+      );
+    }
     const heartbeatMs = options.heartbeatMs ?? 15_000;
     if (!Number.isFinite(heartbeatMs) || heartbeatMs < 0) {
       throw new RangeError(`Cannot use heartbeatMs ${heartbeatMs}: expected a number >= 0`);
@@ -183,8 +196,8 @@ class ReferenceEventsApi implements EventsApi {
       secret: options.auth === false ? undefined : options.auth?.secret,
       audience: options.audience ?? "ai.hg.fi/api",
     });
-    this.#store = new EventStore(historyLimit);
     this.stats = new Stats(() => this.#streams.size);
+    this.#store = new EventStore(historyLimit, groupBacklogLimit, () => this.stats.recordDropped());
     this.faults = new Faults({
       streams: () => this.#streams,
       redispatch: () => this.#store.dispatchAll(),
@@ -313,16 +326,17 @@ class ReferenceEventsApi implements EventsApi {
     let group: UnicastGroup | undefined;
     let unsubscribe: (() => void) | undefined;
     const stream = new EventStream({
+      labels: {
+        name: query.name,
+        delivery: query.delivery,
+        group: query.delivery === "unicast" ? query.group : undefined,
+        consumer: query.consumer,
+      },
       framing,
       heartbeatMs: this.#heartbeatMs,
       isStalled: () => this.faults.stalled,
       onDemand: () => group?.dispatch(),
-      onDelivered: () =>
-        this.stats.recordDelivered({
-          name: query.name,
-          group: query.delivery === "unicast" ? query.group : undefined,
-          consumer: query.consumer,
-        }),
+      onDelivered: () => this.stats.recordDelivered(stream.labels),
       onClose: () => {
         this.#streams.delete(stream);
         listener?.streams.delete(stream);
@@ -370,6 +384,10 @@ class ReferenceEventsApi implements EventsApi {
         "content-type": framing === "sse" ? "text/event-stream" : "application/x-ndjson",
         "cache-control": "no-cache",
         "x-accel-buffering": "no",
+        // However a stream ends (drop, restart, follow=false), its connection
+        // must not go back to the client's keep-alive pool: the server may
+        // be closing it right behind the last chunk.
+        "connection": "close",
       },
     });
   }

@@ -30,6 +30,18 @@ export interface FailNextOptions {
   body?: unknown;
 }
 
+/** Which open streams a fault applies to; every field given must match. */
+export interface StreamFilter {
+  /** Only streams of this event name. */
+  name?: string;
+  /** Only broadcast or only unicast streams. */
+  delivery?: "broadcast" | "unicast";
+  /** Only unicast streams of this group. */
+  group?: string;
+  /** Only streams opened with this `consumer` query value. */
+  consumer?: string;
+}
+
 /** Faults a test can inject into a running reference server. */
 export interface EventsApiFaults {
   /**
@@ -41,16 +53,19 @@ export interface EventsApiFaults {
    * Ends every open stream at once, mid-stream, as a restarting server
    * would: the body ends (EOF) and queued frames are lost.
    *
+   * @param filter Only the streams matching it; all when omitted.
    * @returns how many streams were ended.
    */
-  dropStreams(): number;
+  dropStreams(filter?: StreamFilter): number;
   /**
    * Writes `line` (default `{not json`) into every open stream; on SSE
    * streams as the `data:` of an event.
    *
+   * @param line The text to write.
+   * @param filter Only the streams matching it; all when omitted.
    * @returns how many streams it was written to.
    */
-  sendMalformed(line?: string): number;
+  sendMalformed(line?: string, filter?: StreamFilter): number;
   /**
    * Stops writing anything (events and keepalives) to open and new streams;
    * events queue until {@linkcode EventsApiFaults.resumeStreams}.
@@ -116,16 +131,16 @@ export class Faults implements EventsApiFaults {
     });
   }
 
-  /** Ends every open stream at once. */
-  dropStreams(): number {
-    const streams = [...this.#targets.streams()];
+  /** Ends every open stream matching `filter` at once. */
+  dropStreams(filter: StreamFilter = {}): number {
+    const streams = this.#select(filter);
     for (const stream of streams) stream.close();
     return streams.length;
   }
 
-  /** Writes `line` into every open stream. */
-  sendMalformed(line = "{not json"): number {
-    const streams = [...this.#targets.streams()];
+  /** Writes `line` into every open stream matching `filter`. */
+  sendMalformed(line = "{not json", filter: StreamFilter = {}): number {
+    const streams = this.#select(filter);
     for (const stream of streams) stream.sendMalformed(line);
     return streams.length;
   }
@@ -140,6 +155,15 @@ export class Faults implements EventsApiFaults {
     this.#stalled = false;
     for (const stream of [...this.#targets.streams()]) stream.flush();
     this.#targets.redispatch();
+  }
+
+  #select(filter: StreamFilter): EventStream[] {
+    return [...this.#targets.streams()].filter(({ labels }) =>
+      (filter.name === undefined || labels.name === filter.name) &&
+      (filter.delivery === undefined || labels.delivery === filter.delivery) &&
+      (filter.group === undefined || labels.group === filter.group) &&
+      (filter.consumer === undefined || labels.consumer === filter.consumer)
+    );
   }
 
   /** The injected answer for this request to `route`, if one is pending. */

@@ -28,11 +28,13 @@ export class BoundedQueue<T> {
     return this.#items.length - this.#head;
   }
 
-  /** Appends `item`, dropping the oldest item when the queue is full. */
-  push(item: T): void {
+  /** Appends `item`, dropping the oldest item when the queue is full; returns whether it dropped. */
+  push(item: T): boolean {
     this.#items.push(item);
-    if (this.size > this.#limit) this.#head++;
+    const dropped = this.size > this.#limit;
+    if (dropped) this.#head++;
     this.#compact();
+    return dropped;
   }
 
   /** Removes and returns the oldest item, or `undefined` when empty. */

@@ -4,8 +4,6 @@
  * @module
  */
 
-import { serve } from "srvx";
-
 /** Where a listener binds. */
 export interface ServeOptions {
   /**
@@ -45,6 +43,9 @@ export async function listen(
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new RangeError(`Cannot listen on port ${port}: expected an integer 0-65535`);
   }
+  // srvx reads the environment (PORT, HOST, NO_COLOR, TERM) when it loads;
+  // loading it only here keeps in-process `fetch` use free of env access.
+  const { serve } = await import("srvx");
   const server = serve({
     fetch: handler,
     hostname,

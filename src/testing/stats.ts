@@ -20,6 +20,8 @@ export interface EventsApiStats {
   readonly published: number;
   /** Event streams open right now. */
   readonly openStreams: number;
+  /** Events a unicast group dropped because its backlog was full. */
+  readonly dropped: number;
   /**
    * Events written into stream bodies, optionally only those matching
    * `filter`. Counts writes, not reads: an event written just before the
@@ -45,6 +47,7 @@ interface Counter extends DeliveryLabels {
 /** The counters behind {@linkcode EventsApiStats}. */
 export class Stats implements EventsApiStats {
   #published = 0;
+  #dropped = 0;
   readonly #delivered = new Map<string, Counter>();
   readonly #openStreams: () => number;
 
@@ -61,6 +64,16 @@ export class Stats implements EventsApiStats {
   /** Event streams open right now. */
   get openStreams(): number {
     return this.#openStreams();
+  }
+
+  /** Events a unicast group dropped because its backlog was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Counts one event a full unicast backlog dropped. */
+  recordDropped(): void {
+    this.#dropped++;
   }
 
   /** Events written into stream bodies, optionally matching `filter`. */

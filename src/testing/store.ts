@@ -20,20 +20,29 @@ const ID_DIGITS = 16;
  */
 export class UnicastGroup {
   readonly #pending: BoundedQueue<StoredEvent>;
+  readonly #onDrop: () => void;
   readonly #consumers: EventStream[] = [];
   #next = 0;
   #dispatching = false;
 
-  /** Creates a group whose backlog keeps at most `limit` events. */
-  constructor(limit: number, backlog: readonly StoredEvent[] = []) {
+  /**
+   * Creates a group whose backlog keeps at most `limit` events; `onDrop` counts
+   * each event dropped because the backlog was full.
+   */
+  constructor(limit: number, backlog: readonly StoredEvent[] = [], onDrop: () => void = () => {}) {
     this.#pending = new BoundedQueue(limit);
-    for (const event of backlog) this.#pending.push(event);
+    this.#onDrop = onDrop;
+    for (const event of backlog) this.#offerOne(event);
   }
 
   /** Queues `event` for the next consumer that can take it. */
   offer(event: StoredEvent): void {
-    this.#pending.push(event);
+    this.#offerOne(event);
     this.dispatch();
+  }
+
+  #offerOne(event: StoredEvent): void {
+    if (this.#pending.push(event)) this.#onDrop();
   }
 
   /** Adds a connected consumer to the ring and serves it what waits. */
@@ -94,14 +103,21 @@ export class UnicastGroup {
 /** In-memory events: history, broadcast fan-out and unicast groups. */
 export class EventStore {
   readonly #limit: number;
+  readonly #groupLimit: number;
+  readonly #onGroupDrop: () => void;
   #seq = 0;
   readonly #history = new Map<string, BoundedQueue<StoredEvent>>();
   readonly #broadcast = new Map<string, Set<EventStream>>();
   readonly #groups = new Map<string, Map<string, UnicastGroup>>();
 
-  /** Creates a store keeping `historyLimit` events per name. */
-  constructor(historyLimit: number) {
+  /**
+   * Creates a store keeping `historyLimit` events per name and at most
+   * `groupLimit` undelivered events per unicast group.
+   */
+  constructor(historyLimit: number, groupLimit: number, onGroupDrop: () => void) {
     this.#limit = historyLimit;
+    this.#groupLimit = groupLimit;
+    this.#onGroupDrop = onGroupDrop;
   }
 
   /**
@@ -172,7 +188,11 @@ export class EventStore {
     }
     let found = groups.get(group);
     if (found === undefined) {
-      found = new UnicastGroup(this.#limit, replay ? this.history(name) : []);
+      found = new UnicastGroup(
+        this.#groupLimit,
+        replay ? this.history(name) : [],
+        this.#onGroupDrop,
+      );
       groups.set(group, found);
     }
     return found;

@@ -6,6 +6,7 @@
  */
 
 import type { Framing } from "./accept.ts";
+import type { DeliveryLabels } from "./stats.ts";
 
 /** An event as the store keeps it: serialised once, written many times. */
 export interface StoredEvent {
@@ -19,8 +20,16 @@ export interface StoredEvent {
   readonly json: string;
 }
 
+/** What a stream follows, from its query; used by counters and fault filters. */
+export interface StreamLabels extends DeliveryLabels {
+  /** `broadcast` or `unicast`. */
+  readonly delivery: "broadcast" | "unicast";
+}
+
 /** Options of {@linkcode EventStream}. */
 export interface EventStreamOptions {
+  /** What the stream follows. */
+  readonly labels: StreamLabels;
   /** How events are written. */
   readonly framing: Framing;
   /** Keepalive interval in milliseconds; `0` sends none. */
@@ -45,6 +54,11 @@ interface Frame {
 
 const encoder = new TextEncoder();
 
+/** Frames written in one tick go out as one chunk, up to this many characters. */
+const CHUNK_CHARS = 64 * 1024;
+/** A unicast consumer with this much unsent text takes no more events this tick. */
+const TAKE_LIMIT_CHARS = 16 * 1024;
+
 /**
  * A response body that carries events. Writes go straight into the
  * `ReadableStream` (small high-water mark, so {@linkcode canTake} reflects a
@@ -61,10 +75,18 @@ export class EventStream {
   #endWhenFlushed = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #framesWritten = 0;
+  /** Frames written this tick, not yet enqueued: one chunk per tick, not per event. */
+  #unsent: string[] = [];
+  #unsentChars = 0;
+  #sendScheduled = false;
+
+  /** What the stream follows. */
+  readonly labels: StreamLabels;
 
   /** Opens the stream; keepalives start at once. */
   constructor(options: EventStreamOptions) {
     this.#options = options;
+    this.labels = options.labels;
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -100,7 +122,8 @@ export class EventStream {
    */
   get canTake(): boolean {
     return !this.#closed && !this.#endWhenFlushed && !this.#options.isStalled() &&
-      this.#outbox.length === 0 && (this.#controller?.desiredSize ?? 0) > 0;
+      this.#outbox.length === 0 && this.#unsentChars < TAKE_LIMIT_CHARS &&
+      (this.#controller?.desiredSize ?? 0) > 0;
   }
 
   /** Writes (or, while stalled, queues) one event. */
@@ -148,21 +171,6 @@ export class EventStream {
     this.#finish(true);
   }
 
-  /**
-   * Errors the response body, so the runtime drops the connection at once
-   * instead of waiting for a reader that may not be reading.
-   */
-  abort(): void {
-    if (this.#closed) return;
-    const controller = this.#controller;
-    this.#finish(false);
-    try {
-      controller?.error(new Error("the Events API server closed"));
-    } catch {
-      // Already cancelled by the client: nothing left to end.
-    }
-  }
-
   #send(frame: Frame): void {
     if (this.#closed) return;
     if (this.#options.isStalled() || this.#outbox.length > 0) {
@@ -174,15 +182,39 @@ export class EventStream {
 
   #write(frame: Frame): void {
     if (this.#closed || this.#controller === undefined) return;
-    this.#controller.enqueue(encoder.encode(frame.text));
+    this.#unsent.push(frame.text);
+    this.#unsentChars += frame.text.length;
     this.#framesWritten++;
     if (frame.event !== undefined) this.#options.onDelivered?.(frame.event);
+    if (this.#unsentChars >= CHUNK_CHARS) {
+      this.#sendUnsent();
+    } else if (!this.#sendScheduled) {
+      this.#sendScheduled = true;
+      queueMicrotask(() => this.#sendUnsent());
+    }
+  }
+
+  #sendUnsent(): void {
+    this.#sendScheduled = false;
+    if (this.#unsent.length === 0 || this.#controller === undefined) return;
+    const text = this.#unsent.length === 1 ? this.#unsent[0]! : this.#unsent.join("");
+    this.#unsent = [];
+    this.#unsentChars = 0;
+    try {
+      this.#controller.enqueue(encoder.encode(text));
+    } catch {
+      // The client cancelled the body in the meantime.
+    }
+    // Room again: a unicast group may hand this consumer more.
+    if (!this.#closed && (this.#controller.desiredSize ?? 0) > 0) this.#options.onDemand?.();
   }
 
   #finish(closeBody: boolean): void {
     if (this.#closed) return;
+    if (closeBody) this.#sendUnsent();
     this.#closed = true;
     this.#outbox = [];
+    this.#unsent = [];
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     if (closeBody) {
       try {

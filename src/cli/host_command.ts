@@ -1,0 +1,132 @@
+/**
+ * `bus-integration host`: load modules, run their registrations in one
+ * `Host`, serve health, and drain on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { EventsClient } from "../client.ts";
+import { Host } from "../host.ts";
+import type { WorkerRegistration } from "../registration.ts";
+import { exitProcess, type HttpServer, onShutdownSignal, serveHttp } from "../runtime.ts";
+import type { CommonFlags } from "./args.ts";
+import { resolveConfig } from "./config.ts";
+import { closeLogging, configureLogging } from "./logging.ts";
+import { loadRegistrations } from "./modules.ts";
+import { VERSION } from "./version.ts";
+
+/** Exit status of a clean stop. */
+export const EXIT_OK = 0;
+/** Exit status after a fatal error. */
+export const EXIT_FAILURE = 1;
+/** Exit status for bad usage or configuration. */
+export const EXIT_USAGE = 2;
+
+/** Where the CLI writes its own (non-log) messages. */
+export interface CliOutput {
+  /** Writes one line to stdout. */
+  out(line: string): void;
+  /** Writes one line to stderr. */
+  err(line: string): void;
+}
+
+const logger = getLogger(["bus-integration", "cli"]);
+
+/**
+ * Runs the host until a signal (exit 0 after draining) or a fatal
+ * registration error (exit 1). Configuration, module and registration
+ * problems exit 2 before anything connects.
+ */
+export async function runHostCommand(
+  command: { flags: CommonFlags; modules: readonly string[] },
+  env: Readonly<Record<string, string | undefined>>,
+  output: CliOutput,
+): Promise<number> {
+  let config;
+  let registrations: WorkerRegistration[];
+  try {
+    config = await resolveConfig(command.flags, env);
+    await configureLogging(config.logFormat, config.logLevel);
+    registrations = await loadRegistrations(command.modules);
+  } catch (error) {
+    output.err(`bus-integration: ${problemOf(error)}`);
+    return EXIT_USAGE;
+  }
+  const controller = new AbortController();
+  let host: Host;
+  try {
+    host = new Host({
+      client: new EventsClient({
+        baseUrl: config.client.baseUrl,
+        token: config.client.token,
+        userAgent: `bus-integration/${VERSION}`,
+      }),
+      registrations,
+      signal: controller.signal,
+      retry: config.listener.retry,
+      tokenRefresh: config.listener.tokenRefresh,
+      required: config.listener.required,
+    });
+  } catch (error) {
+    output.err(`bus-integration: ${problemOf(error)}`);
+    return EXIT_USAGE;
+  }
+
+  let signals = 0;
+  const removeSignalHandlers = await onShutdownSignal((signal) => {
+    signals++;
+    if (signals === 1) {
+      logger.info("Received {signal}: draining, send it again to exit at once", { signal });
+      controller.abort(new Error(`Received ${signal}`));
+      return;
+    }
+    // A second signal means the operator will not wait for the drain.
+    logger.warn("Received {signal} again: exiting without draining", { signal });
+    closeLogging().finally(() => exitProcess(EXIT_FAILURE));
+  });
+
+  logger.info("bus-integration {version} hosting {names} on {url} (token from {tokenSource})", {
+    version: VERSION,
+    names: host.names,
+    url: config.client.baseUrl,
+    tokenSource: config.shown.token?.source,
+  });
+  // Started before the health port opens, so the first probe already sees
+  // "running" rather than "idle".
+  const running = host.run();
+  running.catch(() => {}); // awaited below; this only marks it handled meanwhile
+  let server: HttpServer | undefined;
+  try {
+    if (config.health) {
+      try {
+        server = await serveHttp(host.fetch, config.health);
+      } catch (error) {
+        logger.fatal("Cannot serve health endpoints on {hostname}:{port}: {error}", {
+          ...config.health,
+          error,
+        });
+        controller.abort(error);
+        await running.catch(() => {});
+        return EXIT_FAILURE;
+      }
+      logger.info("Health endpoints on {url}/healthz and {url}/readyz", { url: server.url });
+    }
+    try {
+      await running;
+    } catch (error) {
+      logger.fatal("Host failed: {error}", { error });
+      return EXIT_FAILURE;
+    }
+    logger.info("Host stopped cleanly");
+    return EXIT_OK;
+  } finally {
+    removeSignalHandlers();
+    await server?.close();
+  }
+}
+
+/** The message of a setup failure, without a stack. */
+export function problemOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

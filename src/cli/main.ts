@@ -1,0 +1,142 @@
+// deno-lint-ignore-file no-console -- printing to stdout/stderr is what a CLI is for
+/**
+ * `bus-integration`: dispatches the parsed command line and maps outcomes
+ * to exit statuses (0 clean, 1 fatal, 2 usage or configuration).
+ *
+ * @module
+ */
+
+import { readEnv } from "../runtime.ts";
+import { parseCommandLine } from "./args.ts";
+import { formatConfigText, resolveConfig } from "./config.ts";
+import {
+  type CliOutput,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  problemOf,
+  runHostCommand,
+} from "./host_command.ts";
+import { VERSION } from "./version.ts";
+
+const OPTIONS = `Options:
+  --events-url URL      Events API: site root or …/api/v1/events (default: $BUS_EVENTS_API_URL)
+  --token-file PATH     file holding the API token; wins over $BUS_API_TOKEN and
+                        $BUS_API_TOKEN_FILE (default: those, then <Bus config dir>/auth/api-token)
+  --health-port PORT    serve GET /healthz and GET /readyz on PORT (0: any free port)
+  --health-host HOST    address of the health port (default: 127.0.0.1)
+  --log-format FORMAT   text or json (JSON lines), on stderr (default: text)
+  --log-level LEVEL     trace, debug, info, warning, error or fatal (default: info)
+  -h, --help            show this help`;
+
+const ENVIRONMENT = `Environment:
+  BUS_EVENTS_API_URL               Events API URL
+  BUS_API_TOKEN, BUS_API_TOKEN_FILE, BUS_CONFIG_DIR, XDG_CONFIG_HOME
+                                   where the token comes from
+  BUS_EVENTS_LISTENER_RETRY=1      reconnect with backoff (0 turns it off)
+  BUS_EVENTS_LISTENER_RETRY_MIN=1s first backoff (Go duration: 500ms, 1s, 1m30s)
+  BUS_EVENTS_LISTENER_RETRY_MAX=30s
+  BUS_EVENTS_LISTENER_REQUIRED=1   registrations gate readiness unless they say otherwise
+  BUS_EVENTS_TOKEN_REFRESH=0       on 401/403, re-read the token (file) instead of failing
+
+A token is never accepted on the command line: set BUS_API_TOKEN or use --token-file.`;
+
+const HELP = {
+  main: `bus-integration ${VERSION}: run Bus integration workers
+
+Usage:
+  bus-integration host [options] <module…>   run the modules' registrations in one host
+  bus-integration config [options] [--json]  print the resolved configuration
+  bus-integration help [host|config]
+  bus-integration --version
+
+${OPTIONS}
+
+${ENVIRONMENT}
+
+Exit status: 0 clean stop, 1 fatal error, 2 bad usage or configuration.`,
+  host: `Usage: bus-integration host [options] <module…>
+
+Imports each module (a path, or a URL such as file:, https: or jsr:) and runs
+the registrations it exports — a "registrations" array, or a default export
+that is one registration or an array — concurrently in one host on one
+shared client. SIGINT or SIGTERM drains in-flight handlers and exits 0; a
+second signal exits at once. A fatal registration error stops the others,
+drains, and exits 1.
+
+${OPTIONS}
+
+${ENVIRONMENT}`,
+  config: `Usage: bus-integration config [options] [--json]
+
+Prints each setting the host would use and where it came from (flag,
+environment variable, file or default). The token is always redacted.
+Exits 2 when the configuration is invalid, naming what is wrong.
+
+${OPTIONS}
+  --json                print one JSON object: {name: {value, source}}
+
+${ENVIRONMENT}`,
+} as const;
+
+const consoleOutput: CliOutput = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+};
+
+/**
+ * Runs the `bus-integration` command line and resolves with the exit
+ * status; the caller exits the process with it.
+ *
+ * @param args The arguments after the program name.
+ * @param env The environment; the process environment when omitted.
+ * @param output Where command output and usage errors go.
+ */
+export async function main(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = readEnv(),
+  output: CliOutput = consoleOutput,
+): Promise<number> {
+  const parsed = parseCommandLine(args);
+  if (!parsed.ok) {
+    output.err(`bus-integration: ${parsed.problem}`);
+    return EXIT_USAGE;
+  }
+  const { command } = parsed;
+  try {
+    switch (command.kind) {
+      case "help":
+        output.out(HELP[command.topic]);
+        return EXIT_OK;
+      case "version":
+        output.out(VERSION);
+        return EXIT_OK;
+      case "config":
+        return await printConfig(command.flags, command.json, env, output);
+      case "host":
+        return await runHostCommand(command, env, output);
+    }
+  } catch (error) {
+    // Only bugs get here: every expected failure has its own status above.
+    output.err(`bus-integration: unexpected failure: ${problemOf(error)}`);
+    if (error instanceof Error && error.stack) output.err(error.stack);
+    return EXIT_FAILURE;
+  }
+}
+
+async function printConfig(
+  flags: Parameters<typeof resolveConfig>[0],
+  json: boolean,
+  env: Readonly<Record<string, string | undefined>>,
+  output: CliOutput,
+): Promise<number> {
+  let shown;
+  try {
+    ({ shown } = await resolveConfig(flags, env));
+  } catch (error) {
+    output.err(`bus-integration: ${problemOf(error)}`);
+    return EXIT_USAGE;
+  }
+  output.out(json ? JSON.stringify(shown, null, 2) : formatConfigText(shown));
+  return EXIT_OK;
+}

@@ -1,0 +1,99 @@
+/** The demo (`deno task demo`) end to end, as a child process. */
+import assert from "node:assert/strict";
+import { startServer } from "./_server.ts";
+
+const ROOT = new URL("..", import.meta.url);
+
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+async function runDemo(args: string[], env: Record<string, string>) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "demo", ...args],
+    cwd: ROOT.pathname,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** The cells of the summary row whose first cell is `name`. */
+function row(stdout: string, name: string): string[] {
+  const line = stdout.split("\n").find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `no ${name} row in:\n${stdout}`);
+  return line.trim().split(/\s+/);
+}
+
+Deno.test("deno task demo --requests 50 answers every request and prints the summary", async () => {
+  const result = await runDemo(["--requests", "50"], baseEnv());
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  const out = result.stdout;
+  assert.match(out, /^Readiness transitions$/m);
+  assert.match(out, /^\s+\+\d+ ms\s+host\s+ready\s/m);
+  assert.match(out, /^\s+\+\d+ ms\s+requester\s+ready\s/m);
+  assert.match(out, /^\s+\+\d+ ms\s+host\s+not ready\s+stopped$/m);
+  assert.match(
+    out,
+    /^Summary: 50 requests, 64 in flight, against the reference server at http:\/\/127\.0\.0\.1:\d+$/m,
+  );
+  assert.match(
+    out,
+    /^target\s+requests\s+answered\s+response errors\s+timeouts\s+unexpected\s+p50 ms\s+p99 ms$/m,
+  );
+  // 25 requests each; script run 19 is the one deterministic failure.
+  assert.deepEqual(row(out, "echo").slice(0, 6), ["echo", "25", "25", "0", "0", "0"]);
+  assert.deepEqual(row(out, "script-runner").slice(0, 6), [
+    "script-runner",
+    "25",
+    "24",
+    "1",
+    "0",
+    "0",
+  ]);
+  assert.deepEqual(row(out, "total").slice(0, 6), ["total", "50", "49", "1", "0", "0"]);
+  for (const cell of row(out, "total").slice(6)) assert.match(cell, /^\d+\.\d$/);
+  assert.match(out, /^Throughput: \d+ requests\/s \(50 in \d+\.\d\d s\)$/m);
+  assert.match(out, /^echo\s+stopped\s+25\s+0\s+0$/m);
+  // stderr is not a terminal here: plain progress lines instead of a bar.
+  assert.match(result.stderr, /^progress: 50\/50 \(100%\)$/m);
+  assert.doesNotMatch(result.stderr, /\r/);
+});
+
+Deno.test("deno task demo uses the Events API of BUS_EVENTS_API_URL when it is set", async () => {
+  await using server = await startServer();
+  const result = await runDemo(["--requests=20", "--in-flight=4"], {
+    ...baseEnv(),
+    BUS_EVENTS_API_URL: server.served.url,
+    BUS_API_TOKEN: server.token,
+  });
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(
+    result.stdout,
+    new RegExp(
+      `^Summary: 20 requests, 4 in flight, against the Events API at ${server.served.url}$`,
+      "m",
+    ),
+  );
+  assert.ok(!result.stdout.includes(server.token));
+  assert.ok(server.api.stats.published >= 40, "requests and replies went through this server");
+});
+
+Deno.test("deno task demo exits 2 on a bad --requests value", async () => {
+  const result = await runDemo(["--requests", "many"], baseEnv());
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /Cannot use --requests: current value is "many"/);
+});
