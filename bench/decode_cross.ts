@@ -4,6 +4,11 @@
  * time N runs, print the median and its ratio to the floor, and one
  * `RESULT` line per case for the script to tabulate.
  *
+ * Besides wall time it measures the process's CPU time where the runtime
+ * has `process.cpuUsage()` (all three do): on a shared machine, waiting for
+ * a core inflates wall time but not CPU time, so the CPU ratio is the
+ * steadier one.
+ *
  * Usage: `<runtime> decode_cross.mjs [iterations] [warmup]`
  *
  * @module
@@ -15,7 +20,7 @@ import { cases, makeCorpus } from "./decode_cases.ts";
 type Runtimes = {
   Deno?: unknown;
   Bun?: { gc?: (force: boolean) => void };
-  process?: { argv?: string[] };
+  process?: { argv?: string[]; cpuUsage?: () => { user: number; system: number } };
   gc?: () => void;
 };
 const global = globalThis as Runtimes;
@@ -27,6 +32,13 @@ const iterations = Number(args[0] ?? 9);
 const warmup = Number(args[1] ?? 2);
 // Collecting before each run keeps one case's garbage off the next one's
 // clock (Deno: --v8-flags=--expose-gc, Node: --expose-gc, Bun: built in).
+const cpuUsage = global.process?.cpuUsage;
+const cpuMs = cpuUsage
+  ? () => {
+    const { user, system } = cpuUsage();
+    return (user + system) / 1000;
+  }
+  : () => Number.NaN;
 const collectGarbage = global.gc ?? (global.Bun?.gc ? () => global.Bun?.gc?.(true) : () => {});
 
 function median(values: number[]): number {
@@ -43,23 +55,40 @@ console.log(
 
 // Rounds interleave the cases so that drift on a busy machine hits all alike.
 const samples = cases.map(() => [] as number[]);
+const cpuSamples = cases.map(() => [] as number[]);
 for (let round = 0; round < warmup + iterations; round++) {
   for (const [index, benchCase] of cases.entries()) {
     collectGarbage();
     const started = performance.now();
+    const cpuStarted = cpuMs();
     const count = await benchCase.run(corpus);
     const elapsed = performance.now() - started;
+    const cpu = cpuMs() - cpuStarted;
     if (count !== expected) {
       throw new Error(`Cannot trust ${benchCase.name}: decoded ${count} of ${expected}`);
     }
-    if (round >= warmup) samples[index]?.push(elapsed);
+    if (round >= warmup) {
+      samples[index]?.push(elapsed);
+      cpuSamples[index]?.push(cpu);
+    }
   }
 }
 
 const floor = median(samples[0] as number[]);
+const cpuFloor = median(cpuSamples[0] as number[]);
+console.log(`${"case".padEnd(48)} ${"median".padStart(9)}  ratio  cpu ratio`);
 for (const [index, benchCase] of cases.entries()) {
   const ms = median(samples[index] as number[]);
   const ratio = ms / floor;
-  console.log(`${benchCase.name.padEnd(42)} ${ms.toFixed(1).padStart(8)} ms  ${ratio.toFixed(2)}x`);
-  console.log(`RESULT\t${runtime}\t${benchCase.name}\t${ms.toFixed(1)}\t${ratio.toFixed(3)}`);
+  const cpuRatio = median(cpuSamples[index] as number[]) / cpuFloor;
+  console.log(
+    `${benchCase.name.padEnd(48)} ${ms.toFixed(1).padStart(6)} ms  ${ratio.toFixed(2)}x  ${
+      cpuRatio.toFixed(2)
+    }x`,
+  );
+  console.log(
+    `RESULT\t${runtime}\t${benchCase.name}\t${ms.toFixed(1)}\t${ratio.toFixed(3)}\t${
+      cpuRatio.toFixed(3)
+    }`,
+  );
 }

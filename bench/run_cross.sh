@@ -31,18 +31,18 @@ run deno deno run --v8-flags=--expose-gc
 run node node --expose-gc
 run bun bun
 
-# One row per case, one column per runtime: "ratio (median ms)".
+# One row per case, one column per runtime: "wall ratio / CPU ratio (median ms)".
 awk -F'\t' '
   !($3 in seen) { seen[$3] = 1; cases[++ncases] = $3 }
   !($2 in known) { known[$2] = 1; runtimes[++nruntimes] = $2 }
-  { cell[$3, $2] = sprintf("%.2fx (%.0f ms)", $5, $4) }
+  { cell[$3, $2] = sprintf("%.2fx / %.2fx (%.0f ms)", $5, $6, $4) }
   END {
-    printf "%-48s", "case (ratio to floor, median)"
-    for (r = 1; r <= nruntimes; r++) printf "  %-18s", runtimes[r]
+    printf "%-48s", "ratio to floor: wall / CPU (median wall)"
+    for (r = 1; r <= nruntimes; r++) printf "  %-26s", runtimes[r]
     printf "\n"
     for (c = 1; c <= ncases; c++) {
       printf "%-48s", cases[c]
-      for (r = 1; r <= nruntimes; r++) printf "  %-18s", cell[cases[c], runtimes[r]]
+      for (r = 1; r <= nruntimes; r++) printf "  %-26s", cell[cases[c], runtimes[r]]
       printf "\n"
     }
   }' "$out/results.tsv"

@@ -67,7 +67,7 @@ export type Delivery = "broadcast" | "unicast";
 export interface StreamOptions {
   /** The event name to listen to (no wildcards). */
   name: string;
-  /** @default {"broadcast"} */
+  /** `broadcast`: every listener gets every event; `unicast`: one consumer of the group does. @default {"broadcast"} */
   delivery?: Delivery;
   /** Unicast group; workers in one group compete. */
   group?: string;

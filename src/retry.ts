@@ -42,13 +42,18 @@ const MULTIPLIER = 2;
  * ```
  */
 export class Backoff {
+  /** Lower bound of every wait, in ms. */
   readonly min: number;
+  /** Upper bound of every wait, in ms. */
   readonly max: number;
+  /** How long a connection must stay open to reset the backoff, in ms. */
   readonly healthyAfter: number;
   readonly #random: () => number;
   #attempt = 0;
 
   /**
+   * Creates the schedule.
+   *
    * @param options bounds; `min` must be positive and not above `max`.
    * @param random source in `[0, 1)`, injectable for tests.
    * @throws {RangeError} when the bounds are not usable.

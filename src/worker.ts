@@ -28,7 +28,7 @@ export interface WorkerOptions {
   client: EventsClient;
   /** Event names to listen to; one stream per name. */
   names: readonly string[];
-  /** @default {"broadcast"} */
+  /** `unicast` shares the events between the workers of `group`. @default {"broadcast"} */
   delivery?: Delivery | undefined;
   /** Unicast group; workers in one group share the events. */
   group?: string | undefined;

@@ -43,6 +43,9 @@ export interface AuthFailure {
   readonly message: string;
 }
 
+/** How many verified tokens are remembered. */
+const VERIFIED_CACHE_SIZE = 1024;
+
 /** Default scopes of a minted token: enough to publish and to listen. */
 export const DEFAULT_SCOPES: readonly string[] = ["events:send", "events:listen"];
 
@@ -55,6 +58,11 @@ export class TokenAuthority {
   readonly #key: Uint8Array;
   readonly #audience: string;
   readonly #enabled: boolean;
+  /**
+   * Tokens already verified, until their `exp`: a signature check costs more
+   * than the rest of a publish, and clients send the same token every time.
+   */
+  readonly #verified = new Map<string, { principal: Principal; expiresAt: number }>();
 
   /** Creates the authority; without a `secret`, a random one is generated. */
   constructor(options: { enabled: boolean; secret?: string | undefined; audience: string }) {
@@ -88,8 +96,12 @@ export class TokenAuthority {
     if (match === null || match[1] === undefined) {
       return { message: "Authorization header is not a Bearer token" };
     }
+    const token = match[1];
+    const cached = this.#verified.get(token);
+    if (cached !== undefined && Date.now() < cached.expiresAt) return cached.principal;
+    this.#verified.delete(token);
     try {
-      const { payload } = await jwtVerify(match[1], this.#key, {
+      const { payload } = await jwtVerify(token, this.#key, {
         algorithms: ["HS256"],
         audience: this.#audience,
         requiredClaims: ["exp"],
@@ -97,7 +109,12 @@ export class TokenAuthority {
       if (typeof payload.sub !== "string" || payload.sub === "") {
         return { message: "token has no sub claim" };
       }
-      return { identity: payload.sub, scopes: scopesOf(payload) };
+      const principal = { identity: payload.sub, scopes: scopesOf(payload) };
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) {
+        this.#verified.delete(this.#verified.keys().next().value!);
+      }
+      this.#verified.set(token, { principal, expiresAt: payload.exp! * 1000 });
+      return principal;
     } catch (error) {
       return { message: describeJoseError(error, this.#audience) };
     }
