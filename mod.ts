@@ -102,9 +102,9 @@ export {
   parseGoDuration,
 } from "./src/env.ts";
 export { listenResponses, type ListenResponsesOptions } from "./src/response_listener.ts";
+export type { GatherResult } from "./src/pending.ts";
 export {
   type GatherOptions,
-  type GatherResult,
   Requester,
   type RequesterOptions,
   type RequesterStats,

@@ -24,7 +24,7 @@ const fns: [string, () => Promise<number>][] = [
   ["variant message obj", () => drain(source(corpus.sse).pipeThrough(new Variant(1)), (m) => JSON.parse(m.data).name.length)],
   ["variant parse+check", () => drain(source(corpus.sse).pipeThrough(new Variant(2)), (m) => m.name.length)],
 ];
-const rounds = 8;
+const rounds = 14;
 const cpu = fns.map(() => [] as number[]);
 for (let r = 0; r < rounds; r++) for (const [i, [, f]] of fns.entries()) { const u0 = process.cpuUsage(); await f(); const u = process.cpuUsage(u0); if (r > 0) cpu[i]!.push((u.user + u.system) / 1000); }
 const med = (a: number[]) => a.slice().sort((x, y) => x - y)[a.length >> 1]!;

@@ -77,7 +77,6 @@ export function makeCorpus(count = 200_000, seed = 42): Corpus {
         host: `node-${Math.floor(random() * 1000)}.example.test`,
         exitCode: Math.floor(random() * 3),
         ok: random() < 0.9,
-        tags: ["a", "b"],
       },
     }));
   }

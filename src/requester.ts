@@ -11,7 +11,14 @@
 import { getLogger } from "@logtape/logtape";
 import type { EventsClient } from "./client.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
-import { GatherTimeoutError, RequestTimeoutError, ResponseError } from "./errors.ts";
+import {
+  type GatherResult,
+  type PendingCounts,
+  type PendingEntry,
+  PendingGather,
+  type PendingOwner,
+  PendingRequest,
+} from "./pending.ts";
 import { linkAbort } from "./abort.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import { listenResponses } from "./response_listener.ts";
@@ -62,14 +69,6 @@ export interface GatherOptions extends RequestOptions {
   minResponses?: number;
 }
 
-/** What a scatter-gather collected. */
-export interface GatherResult {
-  /** Every response that arrived, in arrival order (error responses too). */
-  responses: EventEnvelope[];
-  /** Expected responders that did not answer. */
-  missing: string[];
-}
-
 /** Counters of a {@linkcode Requester}. */
 export interface RequesterStats {
   /** Requests waiting for a response now. */
@@ -84,15 +83,6 @@ export interface RequesterStats {
   readonly late: number;
   /** Responses whose correlation ID was never ours (another requester's). */
   readonly unknown: number;
-}
-
-/** One pending correlation ID: a request or a gather. */
-interface Pending {
-  /** Takes a response (a gather may take several). */
-  accept(event: EventEnvelope): void;
-  fail(error: unknown): void;
-  timer: ReturnType<typeof setTimeout>;
-  unlink: () => void;
 }
 
 const DEFAULT_TIMEOUT = 30_000;
@@ -127,15 +117,17 @@ export class Requester {
   readonly #timeout: number;
   readonly #maxPending: number;
   readonly #source: string | undefined;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending = new Map<string, PendingEntry>();
+  readonly #counts: PendingCounts = { answered: 0, failed: 0, timedOut: 0 };
+  readonly #owner: PendingOwner = {
+    counts: this.#counts,
+    forget: (entry) => this.#forget(entry),
+  };
   readonly #recentlySettled = new Set<string>();
   readonly #stop = new AbortController();
   readonly #listening: Promise<void>;
   readonly #unlinkSignal: () => void;
   #closedWith: unknown;
-  #answered = 0;
-  #failed = 0;
-  #timedOut = 0;
   #late = 0;
   #unknown = 0;
 
@@ -175,9 +167,7 @@ export class Requester {
   get stats(): RequesterStats {
     return {
       pending: this.#pending.size,
-      answered: this.#answered,
-      failed: this.#failed,
-      timedOut: this.#timedOut,
+      ...this.#counts,
       late: this.#late,
       unknown: this.#unknown,
     };
@@ -193,23 +183,13 @@ export class Requester {
    * @throws {RangeError} at once when `maxPending` requests are pending.
    */
   request(name: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
-    return this.#start(name, payload, options, (correlationId, resolve, reject) => ({
-      accept: (event) => {
-        if (event.error !== undefined) {
-          this.#failed++;
-          reject(
-            new ResponseError(event.error, { correlationId, source: event.source }),
-          );
-        } else {
-          this.#answered++;
-          resolve(event.payload);
-        }
-      },
-      onTimeout: (timeout) => {
-        this.#timedOut++;
-        reject(new RequestTimeoutError(correlationId, timeout));
-      },
-    }));
+    return this.#start(
+      name,
+      payload,
+      options,
+      (correlationId, timeout, resolve, reject) =>
+        new PendingRequest(correlationId, timeout, this.#owner, resolve, reject),
+    );
   }
 
   /**
@@ -222,28 +202,21 @@ export class Requester {
   gather(name: string, payload: unknown, options: GatherOptions = {}): Promise<GatherResult> {
     const expected = new Set(options.expectedResponders ?? []);
     const minResponses = options.minResponses ?? Math.max(expected.size, 1);
-    const responses: EventEnvelope[] = [];
-    const missing = () => [...expected].filter((s) => !responses.some((r) => r.source === s));
-    return this.#start(name, payload, options, (correlationId, resolve, reject) => ({
-      accept: (event) => {
-        responses.push(event);
-        if (expected.size === 0 || missing().length > 0) return;
-        this.#answered++;
-        resolve({ responses, missing: [] });
-      },
-      onTimeout: (timeout) => {
-        const silent = missing();
-        if (responses.length >= minResponses) {
-          this.#answered++;
-          resolve({ responses, missing: silent });
-          return;
-        }
-        this.#timedOut++;
-        reject(
-          new GatherTimeoutError(correlationId, timeout, silent, responses.length, minResponses),
-        );
-      },
-    }));
+    return this.#start(
+      name,
+      payload,
+      options,
+      (correlationId, timeout, resolve, reject) =>
+        new PendingGather(
+          correlationId,
+          timeout,
+          this.#owner,
+          expected,
+          minResponses,
+          resolve,
+          reject,
+        ),
+    );
   }
 
   /**
@@ -267,9 +240,10 @@ export class Requester {
     options: RequestOptions,
     makeEntry: (
       correlationId: string,
+      timeout: number,
       resolve: (value: T) => void,
       reject: (error: unknown) => void,
-    ) => { accept(event: EventEnvelope): void; onTimeout(timeout: number): void },
+    ) => PendingEntry,
   ): Promise<T> {
     try {
       assertEventName(name);
@@ -283,56 +257,45 @@ export class Requester {
     } catch (error) {
       return Promise.reject(error);
     }
-    const timeout = options.timeout ?? this.#timeout;
     const correlationId = crypto.randomUUID();
-    return new Promise<T>((resolve, reject) => {
-      const settle = () => this.#settle(correlationId);
-      const behaviour = makeEntry(
-        correlationId,
-        (value) => (settle(), resolve(value)),
-        (error) => (settle(), reject(error)),
-      );
-      const entry: Pending = {
-        accept: behaviour.accept,
-        fail: (error) => (settle(), reject(error)),
-        timer: setTimeout(() => behaviour.onTimeout(timeout), timeout),
-        unlink: () => {},
-      };
-      if (options.signal) {
-        const signal = options.signal;
-        const onAbort = () => entry.fail(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        entry.unlink = () => signal.removeEventListener("abort", onAbort);
-      }
-      this.#pending.set(correlationId, entry);
-      this.#publish(correlationId, name, payload, options).catch((error) => {
-        if (this.#pending.get(correlationId) === entry) entry.fail(error);
-      });
+    let entry!: PendingEntry;
+    const settled = new Promise<T>((resolve, reject) => {
+      entry = makeEntry(correlationId, options.timeout ?? this.#timeout, resolve, reject);
     });
+    if (options.signal) {
+      const signal = options.signal;
+      const onAbort = () => entry.fail(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      entry.unlink = () => signal.removeEventListener("abort", onAbort);
+    }
+    this.#pending.set(correlationId, entry);
+    entry.start();
+    this.#publish(entry, name, payload, options).catch((error) => {
+      if (this.#pending.get(correlationId) === entry) entry.fail(error);
+    });
+    return settled;
   }
 
-  async #publish(correlationId: string, name: string, payload: unknown, options: RequestOptions) {
+  async #publish(entry: PendingEntry, name: string, payload: unknown, options: RequestOptions) {
     // Never publish before the response listener is up, or the response may
     // pass by unseen. The wait ends with the request (timeout or abort).
-    if (!this.readiness.ready) await this.#waitReady(correlationId);
-    if (!this.#pending.has(correlationId)) return;
+    if (!this.readiness.ready) await this.#waitReady(entry);
+    if (this.#pending.get(entry.correlationId) !== entry) return;
     await this.#client.publish({
       name,
-      correlationId,
+      correlationId: entry.correlationId,
       payload,
       ...(this.#source !== undefined ? { source: this.#source } : {}),
       ...(options.metadata ? { metadata: options.metadata } : {}),
     });
   }
 
-  /** Waits for readiness until the pending entry settles, whichever is first. */
-  async #waitReady(correlationId: string): Promise<void> {
+  /** Waits for readiness until `entry` settles, whichever is first. */
+  async #waitReady(entry: PendingEntry): Promise<void> {
     const settled = new AbortController();
-    const entry = this.#pending.get(correlationId);
-    if (!entry) return;
     const unlinkBefore = entry.unlink;
     entry.unlink = () => {
-      unlinkBefore();
+      unlinkBefore?.();
       settled.abort();
     };
     await this.readiness.waitReady(settled.signal).catch(() => {});
@@ -349,13 +312,12 @@ export class Requester {
     entry.accept(event);
   }
 
-  #settle(correlationId: string): void {
-    const entry = this.#pending.get(correlationId);
-    if (!entry) return;
-    this.#pending.delete(correlationId);
+  #forget(entry: PendingEntry): void {
+    if (this.#pending.get(entry.correlationId) !== entry) return;
+    this.#pending.delete(entry.correlationId);
     clearTimeout(entry.timer);
-    entry.unlink();
-    this.#recentlySettled.add(correlationId);
+    entry.unlink?.();
+    this.#recentlySettled.add(entry.correlationId);
     if (this.#recentlySettled.size > RECENT_SETTLED) {
       const oldest = this.#recentlySettled.values().next().value;
       if (oldest !== undefined) this.#recentlySettled.delete(oldest);

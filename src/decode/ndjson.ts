@@ -45,6 +45,8 @@ export interface NdjsonParserCallbacks {
 export class NdjsonParser implements ByteParser {
   readonly #decoder = new Utf8Decoder();
   readonly #max: number;
+  // Lines up to this many UTF-16 units fit for sure (a unit is at most 3 bytes).
+  readonly #cheapUnits: number;
   // One more than the limit: a held line may end in the "\r" of a CRLF that
   // is not part of the line.
   readonly #carry: CarryOver;
@@ -54,6 +56,7 @@ export class NdjsonParser implements ByteParser {
   /** Creates a parser that allows lines of at most `maxLineBytes` UTF-8 bytes. */
   constructor(maxLineBytes: number, callbacks: NdjsonParserCallbacks) {
     this.#max = maxLineBytes;
+    this.#cheapUnits = Math.floor(maxLineBytes / 3);
     this.#carry = new CarryOver(maxLineBytes + 1);
     this.#onValue = callbacks.onValue;
     this.#onInvalid = callbacks.onInvalid;
@@ -97,7 +100,9 @@ export class NdjsonParser implements ByteParser {
   #line(text: string, start: number, end: number): void {
     if (end > start && text.charCodeAt(end - 1) === CR) end--;
     if (end === start) return;
-    if (exceedsUtf8(text, start, end, this.#max)) this.#overflow();
+    if (end - start > this.#cheapUnits && exceedsUtf8(text, start, end, this.#max)) {
+      this.#overflow();
+    }
     const line = start === 0 && end === text.length ? text : text.slice(start, end);
     let value: unknown;
     try {

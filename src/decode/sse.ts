@@ -140,8 +140,17 @@ export class SseParser implements ByteParser {
   /** The usual case: no CR in the chunk, so only LF ends lines. */
   #linesLf(text: string, start: number): number {
     for (let lf = text.indexOf("\n", start); lf !== -1; lf = text.indexOf("\n", start)) {
-      if (lf === start) this.#dispatch();
-      else this.#line(text, start, lf);
+      if (lf === start) {
+        this.#dispatch();
+      } else {
+        this.#line(text, start, lf);
+        // Most events end "…\n\n": take the blank line without another search.
+        if (text.charCodeAt(lf + 1) === LF) {
+          this.#dispatch();
+          start = lf + 2;
+          continue;
+        }
+      }
       start = lf + 1;
     }
     return start;

@@ -1,0 +1,239 @@
+/**
+ * Request/reply through the reference server on loopback, set against the
+ * floor of the same raw work per round trip in the same run: two `fetch`
+ * POSTs (request, response) and two stream deliveries (to the worker, back
+ * to the requester), hand-rolled with no library code.
+ *
+ * Prints round-trip latency p50/p99 with one request in flight, round trips
+ * per second with 1, 16 and 128 in flight, and heap bytes per pending
+ * request against a bare `Map` entry + promise + `setTimeout` + 36-character
+ * id. Runs on Deno (`deno task bench`), and on Node and Bun from the npm
+ * build (`bench/run_request_reply.sh`).
+ *
+ * Usage: `<runtime> request_reply.{ts,js} [round trips per level]`
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+import { EventsClient, ListenerReadiness, Requester, runWorker } from "../mod.ts";
+import { createEventsApi } from "../testing.ts";
+
+type Host = {
+  Deno?: { args: string[]; memoryUsage(): { heapUsed: number } };
+  Bun?: unknown;
+  process?: { argv: string[]; memoryUsage(): { heapUsed: number } };
+  gc?: () => void;
+};
+const host = globalThis as Host;
+const runtime = host.Deno ? "deno" : host.Bun ? "bun" : "node";
+const args = host.Deno ? host.Deno.args : (host.process?.argv ?? []).slice(2);
+const perLevel = Number(args[0] ?? 3000);
+
+const api = createEventsApi({ auth: false, heartbeatMs: 0, historyLimit: 100 });
+const served = await api.serve({ hostname: "127.0.0.1", port: 0 });
+const base = served.url;
+
+/** Runs `count` round trips with `inFlight` at once; returns each one's latency in ms. */
+async function drive(
+  roundTrip: (n: number) => Promise<void>,
+  count: number,
+  inFlight: number,
+): Promise<{ perSecond: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < count) {
+      const n = next++;
+      const t = performance.now();
+      await roundTrip(n);
+      latencies.push(performance.now() - t);
+    }
+  }));
+  return { perSecond: count / ((performance.now() - started) / 1000), latencies };
+}
+
+// ---- the floor: the same four transfers, no library ------------------------
+
+/** Reads NDJSON lines from a raw stream response, calling `onLine` for each. */
+async function readLines(url: string, onLine: (line: string) => void, signal: AbortSignal) {
+  const response = await fetch(url, { signal });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 1);
+        if (line.length > 0) onLine(line);
+      }
+    }
+  } catch {
+    // aborted at the end of the run
+  }
+}
+
+function post(body: string): Promise<void> {
+  return fetch(`${base}/api/v1/events`, { method: "POST", body }).then((r) => r.body?.cancel());
+}
+
+async function floor(count: number, inFlight: number) {
+  const stop = new AbortController();
+  const waiting = new Map<string, () => void>();
+  const stream = (name: string, extra = "") => `${base}/api/v1/events/stream?name=${name}${extra}`;
+  readLines(stream("floor.request", "&delivery=unicast&group=floor"), (line) => {
+    const event = JSON.parse(line);
+    post(JSON.stringify({ name: "floor.response", correlationId: event.correlationId }));
+  }, stop.signal);
+  readLines(stream("floor.response"), (line) => {
+    const event = JSON.parse(line);
+    waiting.get(event.correlationId)?.();
+    waiting.delete(event.correlationId);
+  }, stop.signal);
+  while (api.stats.openStreams < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  const result = await drive(
+    (n) =>
+      new Promise<void>((resolve) => {
+        const id = `${n}-${crypto.randomUUID()}`;
+        waiting.set(id, resolve);
+        post(JSON.stringify({ name: "floor.request", correlationId: id, payload: n }));
+      }),
+    count,
+    inFlight,
+  );
+  stop.abort();
+  return result;
+}
+
+// ---- the library: runWorker + Requester ------------------------------------
+
+async function library(count: number, inFlight: number) {
+  const client = new EventsClient({ baseUrl: base });
+  const stop = new AbortController();
+  const workerReady = new ListenerReadiness();
+  const worker = runWorker({
+    client,
+    names: ["lib.request"],
+    delivery: "unicast",
+    group: "lib",
+    concurrency: 128,
+    readiness: workerReady,
+    signal: stop.signal,
+    handler: (event, publisher) => publisher.reply(event.payload),
+  });
+  const requester = new Requester({ client, responseNames: ["lib.response"], signal: stop.signal });
+  await workerReady.waitReady();
+  await requester.readiness.waitReady();
+  const result = await drive(
+    async (n) => void await requester.request("lib.request", n),
+    count,
+    inFlight,
+  );
+  stop.abort();
+  await worker;
+  await requester.close();
+  return result;
+}
+
+// ---- heap per pending request ---------------------------------------------
+
+async function heapUsed(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  for (let i = 0; i < 3; i++) host.gc?.();
+  return (host.Deno ?? host.process)!.memoryUsage().heapUsed;
+}
+
+const PENDING = 20_000;
+
+async function floorBytesPerPending(): Promise<number> {
+  const map = new Map<string, { resolve: () => void; timer: ReturnType<typeof setTimeout> }>();
+  const promises: Promise<void>[] = [];
+  const before = await heapUsed();
+  for (let i = 0; i < PENDING; i++) {
+    const id = crypto.randomUUID();
+    promises.push(
+      new Promise<void>((resolve) => {
+        map.set(id, { resolve, timer: setTimeout(resolve, 60_000) });
+      }),
+    );
+  }
+  const after = await heapUsed();
+  for (const entry of map.values()) clearTimeout(entry.timer);
+  return (after - before) / PENDING;
+}
+
+async function libraryBytesPerPending(): Promise<number> {
+  // In process, so the server's sockets do not count; nobody answers.
+  const client = new EventsClient({ baseUrl: base, fetch: (request) => api.fetch(request) });
+  const requester = new Requester({
+    client,
+    responseNames: ["heap.response"],
+    maxPending: PENDING,
+    timeout: 60_000,
+  });
+  await requester.readiness.waitReady();
+  const before = await heapUsed();
+  const pending = Array.from(
+    { length: PENDING },
+    () => requester.request("heap.request", null).catch(() => {}),
+  );
+  // Let every publish finish so only the pending entries remain.
+  while (api.stats.published < PENDING) await new Promise((resolve) => setTimeout(resolve, 5));
+  const after = await heapUsed();
+  await requester.close();
+  await Promise.all(pending);
+  return (after - before) / PENDING;
+}
+
+// ---- run -------------------------------------------------------------------
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+};
+
+await floor(500, 16); // warm up both paths
+await library(500, 16);
+const rows: string[][] = [];
+for (const inFlight of [1, 16, 128]) {
+  const count = inFlight === 1 ? Math.min(perLevel, 1000) : perLevel;
+  const f = await floor(count, inFlight);
+  const l = await library(count, inFlight);
+  rows.push([
+    `${inFlight} in flight`,
+    f.perSecond.toFixed(0),
+    l.perSecond.toFixed(0),
+    (l.perSecond / f.perSecond).toFixed(2),
+  ]);
+  if (inFlight === 1) {
+    console.log(
+      `${runtime} latency, 1 in flight: floor p50 ${percentile(f.latencies, 0.5).toFixed(2)} ms` +
+        ` p99 ${percentile(f.latencies, 0.99).toFixed(2)} ms; library p50 ${
+          percentile(l.latencies, 0.5).toFixed(2)
+        } ms p99 ${percentile(l.latencies, 0.99).toFixed(2)} ms`,
+    );
+  }
+}
+console.log(`${runtime} round trips per second (library / floor):`);
+for (const row of rows) {
+  console.log(`  ${row[0]!.padEnd(14)} floor ${row[1]}  library ${row[2]}  ×${row[3]}`);
+}
+if (host.gc) {
+  const floorBytes = await floorBytesPerPending();
+  const libraryBytes = await libraryBytesPerPending();
+  console.log(
+    `${runtime} heap per pending request: floor ${floorBytes.toFixed(0)} B, library ${
+      libraryBytes.toFixed(0)
+    } B, ×${(libraryBytes / floorBytes).toFixed(2)}`,
+  );
+} else {
+  console.log(
+    `${runtime} heap per pending request: skipped (run with the runtime's expose-gc flag)`,
+  );
+}
+await api.close();

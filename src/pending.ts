@@ -1,0 +1,171 @@
+/**
+ * The pending side of request/reply: one entry per correlation ID waiting for
+ * its response (or, for scatter-gather, its responses), its deadline, and the
+ * counters a requester reports.
+ *
+ * Entries are plain class instances with prototype methods and their timer
+ * calls a shared function, so a pending request costs one object and its
+ * promise instead of a nest of closures: a requester may hold thousands.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import type { EventEnvelope } from "./envelope.ts";
+import { GatherTimeoutError, RequestTimeoutError, ResponseError } from "./errors.ts";
+
+/** Outcome counters shared by a requester's entries. */
+export interface PendingCounts {
+  answered: number;
+  failed: number;
+  timedOut: number;
+}
+
+/** What an entry needs from the requester that owns it. */
+export interface PendingOwner {
+  readonly counts: PendingCounts;
+  /** Forgets the entry: removes it from the map, clears its timer, unhooks its signal. */
+  forget(entry: PendingEntry): void;
+}
+
+/** One correlation ID waiting for responses. */
+export abstract class PendingEntry {
+  readonly correlationId: string;
+  readonly timeout: number;
+  readonly owner: PendingOwner;
+  readonly #reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Removes the caller's abort listener; set only when a signal was given. */
+  unlink: (() => void) | undefined = undefined;
+
+  constructor(
+    correlationId: string,
+    timeout: number,
+    owner: PendingOwner,
+    reject: (error: unknown) => void,
+  ) {
+    this.correlationId = correlationId;
+    this.timeout = timeout;
+    this.owner = owner;
+    this.#reject = reject;
+  }
+
+  /** Arms the deadline. */
+  start(): void {
+    this.timer = setTimeout(expire, this.timeout, this);
+  }
+
+  /** Takes one response with this entry's correlation ID. */
+  abstract accept(event: EventEnvelope): void;
+
+  /** The deadline passed. */
+  abstract expire(): void;
+
+  /** Settles with `error` (abort, close, listener failure, publish failure). */
+  fail(error: unknown): void {
+    this.owner.forget(this);
+    this.#reject(error);
+  }
+}
+
+function expire(entry: PendingEntry): void {
+  entry.timer = undefined;
+  entry.expire();
+}
+
+/** A request waiting for its one response. */
+export class PendingRequest extends PendingEntry {
+  readonly #resolve: (payload: unknown) => void;
+
+  constructor(
+    correlationId: string,
+    timeout: number,
+    owner: PendingOwner,
+    resolve: (payload: unknown) => void,
+    reject: (error: unknown) => void,
+  ) {
+    super(correlationId, timeout, owner, reject);
+    this.#resolve = resolve;
+  }
+
+  accept(event: EventEnvelope): void {
+    if (event.error !== undefined) {
+      this.owner.counts.failed++;
+      this.fail(
+        new ResponseError(event.error, { correlationId: this.correlationId, source: event.source }),
+      );
+      return;
+    }
+    this.owner.counts.answered++;
+    this.owner.forget(this);
+    this.#resolve(event.payload);
+  }
+
+  expire(): void {
+    this.owner.counts.timedOut++;
+    this.fail(new RequestTimeoutError(this.correlationId, this.timeout));
+  }
+}
+
+/** What a scatter-gather collected. */
+export interface GatherResult {
+  /** Every response that arrived, in arrival order (error responses too). */
+  responses: EventEnvelope[];
+  /** Expected responders that did not answer. */
+  missing: string[];
+}
+
+/** A scatter-gather collecting responses until all expected responders answered. */
+export class PendingGather extends PendingEntry {
+  readonly #resolve: (result: GatherResult) => void;
+  readonly #expected: ReadonlySet<string>;
+  readonly #minResponses: number;
+  readonly #responses: EventEnvelope[] = [];
+
+  constructor(
+    correlationId: string,
+    timeout: number,
+    owner: PendingOwner,
+    expected: ReadonlySet<string>,
+    minResponses: number,
+    resolve: (result: GatherResult) => void,
+    reject: (error: unknown) => void,
+  ) {
+    super(correlationId, timeout, owner, reject);
+    this.#expected = expected;
+    this.#minResponses = minResponses;
+    this.#resolve = resolve;
+  }
+
+  accept(event: EventEnvelope): void {
+    this.#responses.push(event);
+    if (this.#expected.size > 0 && this.#missing().length === 0) this.#succeed();
+  }
+
+  expire(): void {
+    if (this.#responses.length >= this.#minResponses) return this.#succeed();
+    this.owner.counts.timedOut++;
+    this.fail(
+      new GatherTimeoutError(
+        this.correlationId,
+        this.timeout,
+        this.#missing(),
+        this.#responses.length,
+        this.#minResponses,
+      ),
+    );
+  }
+
+  #succeed(): void {
+    this.owner.counts.answered++;
+    this.owner.forget(this);
+    this.#resolve({ responses: this.#responses, missing: this.#missing() });
+  }
+
+  #missing(): string[] {
+    return [...this.#expected].filter((source) =>
+      !this.#responses.some((response) => response.source === source)
+    );
+  }
+}
