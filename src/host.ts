@@ -19,14 +19,9 @@ import {
   type RegistrationState,
 } from "./health.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
-import {
-  assertRegistration,
-  describe,
-  runRegistration,
-  type WorkerRegistration,
-} from "./registration.ts";
+import { assertRegistration, runRegistration, type WorkerRegistration } from "./registration.ts";
 import type { RetryOptions } from "./retry.ts";
-import { WorkerStats } from "./worker.ts";
+import { describeError, WorkerStats } from "./worker.ts";
 
 /** Options of {@linkcode Host}. */
 export interface HostOptions {
@@ -297,7 +292,7 @@ export class Host {
       return;
     }
     entry.outcome = "failed";
-    entry.stats.lastError = describe(result.error);
+    entry.stats.lastError = describeError(result.error);
     entry.readiness.set(false, "failed");
     logger.error("Registration {registration} failed: {error}", {
       registration: registration.name,

@@ -14,7 +14,7 @@ import type { Delivery, EventsClient } from "./client.ts";
 import { eventNameProblem } from "./envelope.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import type { RetryOptions } from "./retry.ts";
-import { runWorker, type WorkerHandler, WorkerStats } from "./worker.ts";
+import { describeError, runWorker, type WorkerHandler, WorkerStats } from "./worker.ts";
 
 /** Fields every registration has. */
 export interface RegistrationBase {
@@ -314,7 +314,7 @@ export async function runRegistration(
         stats,
       });
     } catch (error) {
-      stats.lastError = describe(error);
+      stats.lastError = describeError(error);
       readiness.set(false, "failed");
       throw error;
     }
@@ -340,9 +340,4 @@ export async function runRegistration(
     stats,
     signal,
   });
-}
-
-/** A one-line description of an error for reports; never a token. */
-export function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -131,12 +131,16 @@ export async function serveHttp(
   handler: (request: Request) => Response | Promise<Response>,
   options: { hostname: string; port: number },
 ): Promise<HttpServer> {
+  // srvx reads the environment (PORT, HOST, NO_COLOR, TERM) when it loads;
+  // loading it only here keeps in-process use free of env access.
   const { serve } = await import("srvx");
   const server = serve({
     fetch: handler,
     hostname: options.hostname,
     port: options.port,
     manual: true,
+    // A library must not print, nor install SIGINT/SIGTERM handlers that
+    // would outlive whatever started it.
     silent: true,
     gracefulShutdown: false,
   });
@@ -151,8 +155,31 @@ export async function serveHttp(
     url: `${bound.protocol}//${bound.host}`,
     port: Number(bound.port),
     close() {
-      closing ??= server.close(true);
+      closing ??= closeWithin(server.close(true), CLOSE_GRACE_MS);
       return closing;
     },
   };
+}
+
+/**
+ * How long {@linkcode HttpServer.close} waits for connections to finish.
+ * Node and Bun drop them at once; Deno's `shutdown()` cannot be forced and
+ * waits until every written byte was read, which a client that stopped
+ * reading never does. Its listening socket is closed already, so the port
+ * is free either way.
+ */
+const CLOSE_GRACE_MS = 1_000;
+
+async function closeWithin(closing: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([closing, grace]);
+  } finally {
+    clearTimeout(timer);
+  }
+  // Still running on Deno when the grace ran out: it ends with the client.
+  closing.catch(() => {});
 }

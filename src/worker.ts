@@ -212,6 +212,7 @@ async function drain(slots: Slots, timeout: number, stopHandlers: AbortControlle
   }
 }
 
-function describeError(error: unknown): string {
+/** A one-line description of an error for stats and health reports; never a token. */
+export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
