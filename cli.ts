@@ -19,16 +19,11 @@
  * @module
  */
 
-import { closeLogging } from "./src/cli/logging.ts";
 import { main } from "./src/cli/main.ts";
-import { commandLineArgs, exitProcess } from "./src/runtime.ts";
+import { runCli } from "./src/cli/program.ts";
+import { isMainModule } from "./src/runtime.ts";
 
 export { main };
 export type { CliOutput } from "./src/cli/host_command.ts";
 
-if (import.meta.main) {
-  const status = await main(await commandLineArgs());
-  await closeLogging();
-  // Exit explicitly: a user module may leave timers or sockets behind.
-  await exitProcess(status);
-}
+if (isMainModule(import.meta)) await runCli();

@@ -19,9 +19,8 @@ import { cases, makeCorpus } from "./decode_cases.ts";
 
 type Runtimes = {
   Deno?: unknown;
-  Bun?: { gc?: (force: boolean) => void };
+  Bun?: unknown;
   process?: { argv?: string[]; cpuUsage?: () => { user: number; system: number } };
-  gc?: () => void;
 };
 const global = globalThis as Runtimes;
 const runtime = global.Deno !== undefined ? "deno" : global.Bun !== undefined ? "bun" : "node";
@@ -30,16 +29,13 @@ const args = global.Deno !== undefined
   : (global.process?.argv ?? []).slice(2);
 const iterations = Number(args[0] ?? 9);
 const warmup = Number(args[1] ?? 2);
-// Collecting before each run keeps one case's garbage off the next one's
-// clock (Deno: --v8-flags=--expose-gc, Node: --expose-gc, Bun: built in).
-const cpuUsage = global.process?.cpuUsage;
+const cpuUsage = global.process?.cpuUsage?.bind(global.process);
 const cpuMs = cpuUsage
   ? () => {
     const { user, system } = cpuUsage();
     return (user + system) / 1000;
   }
   : () => Number.NaN;
-const collectGarbage = global.gc ?? (global.Bun?.gc ? () => global.Bun?.gc?.(true) : () => {});
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -54,11 +50,13 @@ console.log(
 );
 
 // Rounds interleave the cases so that drift on a busy machine hits all alike.
+// No forced GC between runs: V8 shrinks its young generation after one,
+// which penalises streaming (many short-lived objects) far more than a
+// long-running listener ever sees.
 const samples = cases.map(() => [] as number[]);
 const cpuSamples = cases.map(() => [] as number[]);
 for (let round = 0; round < warmup + iterations; round++) {
   for (const [index, benchCase] of cases.entries()) {
-    collectGarbage();
     const started = performance.now();
     const cpuStarted = cpuMs();
     const count = await benchCase.run(corpus);

@@ -27,8 +27,8 @@ run() {
   echo
 }
 
-run deno deno run --v8-flags=--expose-gc
-run node node --expose-gc
+run deno deno run
+run node node
 run bun bun
 
 # One row per case, one column per runtime: "wall ratio / CPU ratio (median ms)".

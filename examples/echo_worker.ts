@@ -15,7 +15,10 @@
  * @module
  */
 
-import { defineWorker } from "../mod.ts";
+// The package's own name: Deno resolves it to ../mod.ts through deno.json, Node
+// and Bun to the installed package, so tests/cross_runtime hosts this very file
+// (built into dist/npm-roles) on every runtime.
+import { defineWorker } from "@bus/integration";
 
 /** The echo registration. */
 export default defineWorker({

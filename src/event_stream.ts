@@ -30,6 +30,12 @@ export interface EventStream extends AsyncIterable<EventEnvelope> {
   close(): Promise<void>;
 }
 
+/**
+ * What `reader.read()` resolves with. The DOM lib calls it
+ * `ReadableStreamReadResult`, a name `@types/node` does not declare globally.
+ */
+type ReadResult<T> = Awaited<ReturnType<ReadableStreamDefaultReader<T>["read"]>>;
+
 /** What {@linkcode OpenEventStream} is made of. */
 export interface OpenEventStreamParts {
   /** The response body. */
@@ -95,7 +101,7 @@ export class OpenEventStream implements EventStream {
   ) {
     try {
       while (true) {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
+        let chunk: ReadResult<Uint8Array>;
         try {
           chunk = await source.read();
         } catch (error) {
@@ -126,7 +132,7 @@ export class OpenEventStream implements EventStream {
   async *[Symbol.asyncIterator](): AsyncGenerator<EventEnvelope, void, undefined> {
     try {
       while (true) {
-        let result: ReadableStreamReadResult<EventEnvelope>;
+        let result: ReadResult<EventEnvelope>;
         try {
           result = await this.#reader.read();
         } catch (error) {

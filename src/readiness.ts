@@ -87,31 +87,39 @@ export class ListenerReadiness extends EventTarget {
   }
 }
 
+// The DOM lib's names for these (AddEventListenerOptions,
+// EventListenerOrEventListenerObject) are not global under @types/node, so
+// they are taken from EventTarget itself: the declarations then type-check
+// for Node and Bun users without the DOM lib.
+type AnyListener = Parameters<EventTarget["addEventListener"]>[1];
+type AddOptions = Parameters<EventTarget["addEventListener"]>[2];
+type RemoveOptions = Parameters<EventTarget["removeEventListener"]>[2];
+
 /** Typed `change` listeners for {@linkcode ListenerReadiness}. */
 export interface ListenerReadiness {
   /** Adds a `change` listener receiving {@linkcode ReadinessChangeEvent}s. */
   addEventListener(
     type: "change",
     listener: (event: ReadinessChangeEvent) => void,
-    options?: boolean | AddEventListenerOptions,
+    options?: AddOptions,
   ): void;
   /** Adds any listener. */
   addEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
+    listener: AnyListener,
+    options?: AddOptions,
   ): void;
   /** Removes a `change` listener. */
   removeEventListener(
     type: "change",
     listener: (event: ReadinessChangeEvent) => void,
-    options?: boolean | EventListenerOptions,
+    options?: RemoveOptions,
   ): void;
   /** Removes any listener. */
   removeEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
+    listener: AnyListener,
+    options?: RemoveOptions,
   ): void;
 }
 

@@ -79,6 +79,17 @@ export async function exitProcess(code: number): Promise<never> {
   return process.exit(code);
 }
 
+/**
+ * Whether the module that owns `meta` is the program's entry point. Deno,
+ * Bun and Node ≥ 24.2 set `import.meta.main`; Node 20 and 22 leave it
+ * undefined, which reads as "not the entry" here, so importing a module never
+ * runs it by accident (the npm package's `bin` runs the CLI on those).
+ * `@types/node` before 24 does not declare the property, hence the cast.
+ */
+export function isMainModule(meta: ImportMeta): boolean {
+  return (meta as { main?: unknown }).main === true;
+}
+
 /** The command-line arguments after the script (`process.argv` minus runtime and script). */
 export async function commandLineArgs(): Promise<string[]> {
   const { default: process } = await import("node:process");

@@ -73,6 +73,27 @@ Deno.test("NdjsonParserStream decodes UTF-8 split across chunks", async () => {
   await assertValues('{"t":"ä€😀"}\n', [{ t: "ä€😀" }]);
 });
 
+Deno.test("NdjsonParserStream decodes invalid UTF-8 like a streaming TextDecoder", async () => {
+  const quote = utf8('"');
+  const bytes = new Uint8Array([
+    ...utf8('"a'),
+    ...[0xe2, 0x82], // truncated 3-byte sequence
+    ...utf8("b"),
+    ...[0xf0, 0x80, 0x80, 0x80], // overlong 4-byte form
+    ...[0xc3], // lead byte without continuation
+    ...quote,
+    ...utf8("\n"),
+    ...quote,
+    ...[0xe0, 0x80], // invalid second byte
+    ...utf8("ä"),
+    ...[0xf0, 0x9f, 0x98], // truncated emoji, right before the closing quote
+    ...quote,
+  ]);
+  const expected = new TextDecoder().decode(bytes).split("\n").map((line) => JSON.parse(line));
+  assert.ok(expected.every((value) => value.includes("\uFFFD")));
+  await assertEveryChunking(bytes, (chunks) => parse(chunks), { values: expected, invalid: [] });
+});
+
 Deno.test("NdjsonParserStream reports malformed JSON and delivers the next lines", async () => {
   const bytes = utf8('{"a":1}\n{"a":\n{"a":2}\nnot json\n{"a":3}\n');
   await assertEveryChunking(bytes, async (chunks) => {

@@ -17,6 +17,9 @@ export type ErrorType =
   | "internal"
   | "error";
 
+/** `HeadersInit`, which `@types/node` does not declare globally, spelled portably. */
+type HeadersInit = ConstructorParameters<typeof Headers>[0];
+
 /** A JSON response with `Content-Type: application/json`. */
 export function jsonResponse(
   body: unknown,

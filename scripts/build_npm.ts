@@ -1,0 +1,198 @@
+// deno-lint-ignore-file no-console -- a build script reports its steps
+/**
+ * `deno task build:npm`: builds the package as JSR's npm compatibility layer
+ * serves it to Node and Bun (`npx jsr add @bus/integration`), so that the
+ * cross-runtime suite can prove it runs there:
+ *
+ * - `dist/npm/`: ES modules and `.d.ts` compiled by `tsc` from the modules
+ *   `deno.json`'s exports reach, relative imports rewritten to `.js`, and a
+ *   `package.json` whose `exports`, `dependencies` and `bin` follow
+ *   `deno.json`, `deno.lock` and `cli.ts`.
+ * - `dist/npm-roles/`: a consumer project that installs `dist/npm` (as a
+ *   copy, like a registry tarball) and holds the cross-runtime role scripts
+ *   and the hosted example compiled against it.
+ * - A `tsc --noEmit` pass over the installed package's declarations with
+ *   `@types/node` and no DOM library, as a Node user's project sees them.
+ *
+ * With `--if-stale` it does nothing when no input changed since the last
+ * successful build.
+ *
+ * ```sh
+ * deno task build:npm
+ * ```
+ *
+ * @module
+ */
+
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { packageGraph } from "./npm/graph.ts";
+import { BIN, BIN_SOURCE, type DenoConfig, entryFiles, packageJson } from "./npm/manifest.ts";
+import { step } from "./npm/run.ts";
+import { fingerprint, readStamp } from "./npm/stamp.ts";
+import { ensureBuildTools } from "./npm/tools.ts";
+import { checkConfig, compileConfig } from "./npm/tsconfig.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+const DIST = join(ROOT, "dist");
+const PACKAGE_OUT = join(DIST, "npm");
+const ROLES_OUT = join(DIST, "npm-roles");
+const STAGE = join(DIST, ".stage");
+const STAMP = join(STAGE, "stamp");
+/** The scripts the cross-runtime suite runs under Node and Bun, besides the roles folder. */
+const HOSTED_EXAMPLES = ["examples/echo_worker.ts"];
+const ROLES_DIR = "tests/cross_runtime/roles";
+/** Files shipped next to the code, as JSR does. */
+const EXTRA_FILES = ["README.md", "LICENSE"];
+const NPM_QUIET = ["--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"];
+
+async function listTs(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(join(ROOT, dir))) {
+    if (entry.isFile && entry.name.endsWith(".ts")) files.push(`${dir}/${entry.name}`);
+  }
+  return files.sort();
+}
+
+/** Copies `files` (relative to the root) into `dir`, each at `place(file)`. */
+async function copyInto(dir: string, files: readonly string[], place = (file: string) => file) {
+  for (const file of files) {
+    const target = join(dir, place(file));
+    await Deno.mkdir(dirname(target), { recursive: true });
+    await Deno.copyFile(join(ROOT, file), target);
+  }
+}
+
+/** Where a role source sits in the consumer project: `roles/x.ts`, `examples/y.ts`. */
+function rolePlace(file: string): string {
+  return file.replace(`${ROLES_DIR}/`, "roles/");
+}
+
+async function writeJson(path: string, value: unknown) {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await Deno.writeTextFile(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function removeIfPresent(path: string) {
+  await Deno.remove(path, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}
+
+/** Runs `tsc -p` on a config written into `dir`. */
+async function tsc(tsc: string, dir: string, config: Record<string, unknown>) {
+  await writeJson(join(dir, "tsconfig.json"), config);
+  await step("node", [tsc, "-p", join(dir, "tsconfig.json")]);
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory && entry.name !== "node_modules") yield* walk(path);
+    else if (entry.isFile) yield path;
+  }
+}
+
+async function main(args: string[]): Promise<void> {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as DenoConfig & {
+    compilerOptions: Record<string, boolean>;
+  };
+  const graph = await packageGraph(ROOT, entryFiles(config));
+  const roleSources = [...await listTs(ROLES_DIR), ...HOSTED_EXAMPLES];
+  const scripts = [
+    ...await listTs("scripts"),
+    ...await listTs("scripts/npm"),
+  ];
+  const inputs = [
+    ...graph.files,
+    ...roleSources,
+    ...scripts,
+    ...EXTRA_FILES,
+    "deno.json",
+    "deno.lock",
+  ];
+  const stamp = await fingerprint(ROOT, inputs);
+  if (args.includes("--if-stale") && await readStamp(STAMP) === stamp) {
+    console.error("== dist/npm is up to date");
+    return;
+  }
+  await removeIfPresent(STAMP);
+  const tools = await ensureBuildTools();
+  const manifest = packageJson(config, graph.dependencies);
+
+  console.error(`== compiling ${graph.files.length} modules into dist/npm`);
+  const pkgStage = join(STAGE, "pkg");
+  for (const file of graph.files) await removeIfPresent(join(pkgStage, file));
+  await copyInto(pkgStage, graph.files);
+  // The stage is a package of its own so that tsc resolves the dependencies
+  // (and treats the sources as ES modules) exactly as Node will.
+  await writeJson(join(pkgStage, "package.json"), manifest);
+  await step("npm", ["install", "--omit=dev", "--ignore-scripts", ...NPM_QUIET], { cwd: pkgStage });
+  await removeIfPresent(PACKAGE_OUT);
+  await tsc(
+    tools.tsc,
+    pkgStage,
+    compileConfig(
+      tools,
+      config.compilerOptions,
+      graph.files,
+      relative(pkgStage, PACKAGE_OUT),
+      true,
+    ),
+  );
+  await writeJson(join(PACKAGE_OUT, "package.json"), manifest);
+  for (const file of EXTRA_FILES) await Deno.copyFile(join(ROOT, file), join(PACKAGE_OUT, file));
+  await Deno.mkdir(dirname(join(PACKAGE_OUT, BIN.path)), { recursive: true });
+  await Deno.writeTextFile(join(PACKAGE_OUT, BIN.path), BIN_SOURCE, { mode: 0o755 });
+
+  console.error("== installing dist/npm into dist/npm-roles");
+  await writeJson(join(ROLES_OUT, "package.json"), {
+    private: true,
+    type: "module",
+    dependencies: { [config.name]: "file:../npm" },
+  });
+  // A fresh copy every time: npm would keep a stale one of the same version.
+  await removeIfPresent(join(ROLES_OUT, "node_modules", ...config.name.split("/")));
+  // --install-links copies the package like a registry tarball (a symlink
+  // would resolve its dependencies from dist/npm, where there are none).
+  await step("npm", ["install", "--install-links", ...NPM_QUIET], { cwd: ROLES_OUT });
+
+  console.error(`== compiling ${roleSources.length} role scripts against the installed package`);
+  const rolesStage = join(STAGE, "roles");
+  await removeIfPresent(rolesStage);
+  await copyInto(rolesStage, roleSources, rolePlace);
+  await writeJson(join(rolesStage, "package.json"), { private: true, type: "module" });
+  await Deno.symlink(join(ROLES_OUT, "node_modules"), join(rolesStage, "node_modules"));
+  for (const dir of ["roles", "examples"]) await removeIfPresent(join(ROLES_OUT, dir));
+  await tsc(
+    tools.tsc,
+    rolesStage,
+    compileConfig(
+      tools,
+      config.compilerOptions,
+      roleSources.map(rolePlace),
+      relative(rolesStage, ROLES_OUT),
+      false,
+    ),
+  );
+
+  console.error("== tsc --noEmit over the installed declarations with @types/node");
+  const installed = join(ROLES_OUT, "node_modules", ...config.name.split("/"));
+  const declarations: string[] = [];
+  for await (const path of walk(installed)) if (path.endsWith(".d.ts")) declarations.push(path);
+  const checkStage = join(STAGE, "check");
+  await tsc(
+    tools.tsc,
+    checkStage,
+    checkConfig(
+      tools,
+      config.compilerOptions,
+      declarations.sort().map((p) => relative(checkStage, p)),
+    ),
+  );
+
+  await Deno.writeTextFile(STAMP, `${stamp}\n`);
+  console.error(`== built dist/npm (${config.name}@${config.version}) and dist/npm-roles`);
+}
+
+await main(Deno.args);

@@ -1,0 +1,173 @@
+/**
+ * The four runtimes of the cross-runtime suite and how each runs a role, the
+ * CLI and a hosted module: Deno from source, Node 20, Node 24 and Bun from
+ * the npm build in `dist/npm-roles` (run `deno task build:npm` first;
+ * `deno task test:cross` does).
+ *
+ * Executables: `$BUS_CROSS_NODE20` (default: `node` on PATH),
+ * `$BUS_CROSS_NODE24` (default: `.ci/tools/node24`, where `.ci/run`
+ * installs the npm package `node@24`), `$BUS_CROSS_BUN` (default:
+ * `.ci/tools/bun`, else `bun` on PATH). Each must report the expected major
+ * version, so a PATH mix-up fails loudly instead of testing the wrong thing.
+ *
+ * @module
+ */
+
+import { existsSync } from "node:fs";
+import type { Spawn } from "./_process.ts";
+
+/** The repository root. */
+export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+const ROLES_OUT = `${ROOT}/dist/npm-roles`;
+
+/** A runtime's short name. */
+export type RuntimeName = "deno" | "node20" | "node24" | "bun";
+
+/** Every runtime, in the order the suite reports them. */
+export const RUNTIMES: readonly RuntimeName[] = ["deno", "node20", "node24", "bun"];
+
+/** How one runtime runs the suite's programs. */
+export interface Runtime {
+  readonly name: RuntimeName;
+  /** The executable. */
+  readonly executable: string;
+  /** What a role reports as its runtime, e.g. `node 24.`; a prefix. */
+  readonly label: string;
+  /** A role script (`worker`, `requester`, `server`). */
+  role(role: string, env: Record<string, string>): Spawn;
+  /** `bus-integration …`. */
+  cli(args: string[], env: Record<string, string>): Spawn;
+  /** The path a hosted module is given to the CLI as: `examples/echo_worker.ts` or its build. */
+  module(source: string): string;
+}
+
+/** The environment a child starts from: enough to find caches, nothing of ours. */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+function firstExisting(...paths: string[]): string | undefined {
+  return paths.find((path) => existsSync(path));
+}
+
+function executableOf(name: RuntimeName): string {
+  switch (name) {
+    case "deno":
+      return Deno.execPath();
+    case "node20":
+      return Deno.env.get("BUS_CROSS_NODE20") ?? "node";
+    case "node24":
+      return Deno.env.get("BUS_CROSS_NODE24") ??
+        `${ROOT}/.ci/tools/node24/node_modules/.bin/node`;
+    case "bun":
+      return Deno.env.get("BUS_CROSS_BUN") ??
+        firstExisting(`${ROOT}/.ci/tools/bun/node_modules/.bin/bun`) ?? "bun";
+  }
+}
+
+const EXPECTED_VERSION: Record<RuntimeName, RegExp> = {
+  deno: /^deno 2\./,
+  node20: /^v20\./,
+  node24: /^v24\./,
+  bun: /^1\./,
+};
+
+const LABEL: Record<RuntimeName, string> = {
+  deno: "deno ",
+  node20: "node 20.",
+  node24: "node 24.",
+  bun: "bun ",
+};
+
+/** Which runtime a role's reported label (`node 24.21.0`) stands for. */
+export function nameOfLabel(label: string): RuntimeName | undefined {
+  return RUNTIMES.find((name) => label.startsWith(LABEL[name]));
+}
+
+/** Checks that `executable --version` is the major version `name` stands for. */
+async function checkVersion(name: RuntimeName, executable: string): Promise<void> {
+  let version: string;
+  try {
+    const output = await new Deno.Command(executable, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    version = new TextDecoder().decode(output.stdout).trim().split("\n")[0]!;
+  } catch (error) {
+    throw new Error(
+      `Cannot run ${name} (${executable}): ${error instanceof Error ? error.message : error}; ` +
+        "install it with bash .ci/run's steps or set BUS_CROSS_" + name.toUpperCase(),
+    );
+  }
+  if (!EXPECTED_VERSION[name].test(version)) {
+    throw new Error(`Cannot use ${executable} as ${name}: it reports ${version}`);
+  }
+}
+
+/** The dist build the Node and Bun runs need; missing means the build did not run. */
+function checkBuild(): void {
+  if (!existsSync(`${ROLES_OUT}/roles/worker.js`)) {
+    throw new Error(`Cannot find ${ROLES_OUT}/roles/worker.js: run deno task build:npm first`);
+  }
+}
+
+const DENO_RUN = [
+  "run",
+  "--allow-net=127.0.0.1",
+  "--allow-env",
+  "--allow-read",
+  "--allow-sys",
+];
+
+function runtime(name: RuntimeName, executable: string): Runtime {
+  const spawn = (args: string[], env: Record<string, string>): Spawn => ({
+    command: executable,
+    args,
+    cwd: ROOT,
+    env: { ...baseEnv(), ...env },
+  });
+  if (name === "deno") {
+    return {
+      name,
+      executable,
+      label: LABEL[name],
+      role: (role, env) => spawn([...DENO_RUN, `tests/cross_runtime/roles/${role}.ts`], env),
+      cli: (args, env) => spawn([...DENO_RUN, "cli.ts", ...args], env),
+      module: (source) => source,
+    };
+  }
+  return {
+    name,
+    executable,
+    label: LABEL[name],
+    role: (role, env) => spawn([`${ROLES_OUT}/roles/${role}.js`], env),
+    // The bin a user's `npx bus-integration` runs (node_modules/.bin links to it).
+    cli: (args, env) => spawn([`${ROLES_OUT}/node_modules/.bin/bus-integration`, ...args], env),
+    module: (source) =>
+      `${ROLES_OUT}/${
+        source.replace(/^tests\/cross_runtime\/roles\//, "roles/").replace(/\.ts$/, ".js")
+      }`,
+  };
+}
+
+let resolved: Promise<Record<RuntimeName, Runtime>> | undefined;
+
+/** The four runtimes, checked once per test process. */
+export function runtimes(): Promise<Record<RuntimeName, Runtime>> {
+  resolved ??= (async () => {
+    checkBuild();
+    const entries = await Promise.all(RUNTIMES.map(async (name) => {
+      const executable = executableOf(name);
+      await checkVersion(name, executable);
+      return [name, runtime(name, executable)] as const;
+    }));
+    return Object.fromEntries(entries) as Record<RuntimeName, Runtime>;
+  })();
+  return resolved;
+}

@@ -1,0 +1,54 @@
+/**
+ * Role: a requester that sends `$ROLE_COUNT` requests to each request name in
+ * `$ROLE_TARGETS` (comma-separated) and reports, per name, how many answers
+ * echoed the payload and which runtimes answered. Exits when done.
+ *
+ * @module
+ */
+
+import { EventsClient, Requester, responseNameFor } from "@bus/integration";
+import { fail, report, requireEnv, runtimeLabel } from "./_role.ts";
+
+/** What one target's answers looked like. */
+interface TargetResult {
+  answered: number;
+  wrong: number;
+  runtimes: string[];
+}
+
+const runtime = runtimeLabel();
+const targets = requireEnv("ROLE_TARGETS").split(",");
+const count = Number(requireEnv("ROLE_COUNT"));
+const requester = new Requester({
+  client: new EventsClient({
+    baseUrl: requireEnv("BUS_EVENTS_API_URL"),
+    token: requireEnv("BUS_API_TOKEN"),
+  }),
+  responseNames: targets.map(responseNameFor),
+  timeout: 15_000,
+  retry: { min: 50, max: 500 },
+});
+try {
+  const results: Record<string, TargetResult> = {};
+  await Promise.all(targets.map(async (target) => {
+    const result: TargetResult = { answered: 0, wrong: 0, runtimes: [] };
+    results[target] = result;
+    await Promise.all(Array.from({ length: count }, async (_, n) => {
+      const payload = { from: runtime, n };
+      const answer = await requester.request(target, payload) as {
+        echo?: { from?: string; n?: number };
+        runtime?: string;
+      };
+      if (answer.echo?.from === runtime && answer.echo?.n === n) result.answered++;
+      else result.wrong++;
+      if (answer.runtime && !result.runtimes.includes(answer.runtime)) {
+        result.runtimes.push(answer.runtime);
+      }
+    }));
+  }));
+  report({ runtime, results });
+} catch (error) {
+  fail(error);
+} finally {
+  await requester.close();
+}
