@@ -76,7 +76,14 @@ export {
   type StreamFraming,
 } from "./src/decode/envelopes.ts";
 export { Backoff, DEFAULT_RETRY, delay, type RetryOptions } from "./src/retry.ts";
-export { aggregateReadiness, ListenerReadiness, ReadinessChangeEvent } from "./src/readiness.ts";
+export {
+  type AddOptions,
+  aggregateReadiness,
+  type AnyListener,
+  ListenerReadiness,
+  ReadinessChangeEvent,
+  type RemoveOptions,
+} from "./src/readiness.ts";
 export {
   listen,
   listenAll,

@@ -91,9 +91,12 @@ export class ListenerReadiness extends EventTarget {
 // EventListenerOrEventListenerObject) are not global under @types/node, so
 // they are taken from EventTarget itself: the declarations then type-check
 // for Node and Bun users without the DOM lib.
-type AnyListener = Parameters<EventTarget["addEventListener"]>[1];
-type AddOptions = Parameters<EventTarget["addEventListener"]>[2];
-type RemoveOptions = Parameters<EventTarget["removeEventListener"]>[2];
+/** Any listener `EventTarget.addEventListener` takes. */
+export type AnyListener = Parameters<EventTarget["addEventListener"]>[1];
+/** The options `EventTarget.addEventListener` takes. */
+export type AddOptions = Parameters<EventTarget["addEventListener"]>[2];
+/** The options `EventTarget.removeEventListener` takes. */
+export type RemoveOptions = Parameters<EventTarget["removeEventListener"]>[2];
 
 /** Typed `change` listeners for {@linkcode ListenerReadiness}. */
 export interface ListenerReadiness {
