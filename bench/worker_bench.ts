@@ -50,7 +50,7 @@ async function worker(concurrency: number) {
   await running;
 }
 
-const options = { group: "worker", n: 8, warmup: 2 } as const;
+const options = { group: "worker", n: 30, warmup: 5 } as const;
 Deno.bench("client.stream() alone (floor)", { ...options, baseline: true }, floor);
 Deno.bench("runWorker() concurrency 1", options, async () => await worker(1));
 Deno.bench("runWorker() concurrency 16", options, async () => await worker(16));
