@@ -7,7 +7,8 @@
  * - `dist/npm/`: ES modules and `.d.ts` compiled by `tsc` from the modules
  *   `deno.json`'s exports reach, relative imports rewritten to `.js`, and a
  *   `package.json` whose `exports`, `dependencies` and `bin` follow
- *   `deno.json`, `deno.lock` and `cli.ts`.
+ *   `deno.json`, `deno.lock` and `cli.ts`. Declaration files get `.js`
+ *   specifiers too (see `scripts/npm/declarations.ts`).
  * - `dist/npm-roles/`: a consumer project that installs `dist/npm` (as a
  *   copy, like a registry tarball) and holds the cross-runtime role scripts
  *   and the hosted example compiled against it.
@@ -26,11 +27,12 @@
 
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { packageGraph } from "./npm/graph.ts";
+import { rewriteDeclarations } from "./npm/declarations.ts";
+import { type PackageGraph, packageGraph } from "./npm/graph.ts";
 import { BIN, BIN_SOURCE, type DenoConfig, entryFiles, packageJson } from "./npm/manifest.ts";
 import { step } from "./npm/run.ts";
 import { fingerprint, readStamp } from "./npm/stamp.ts";
-import { ensureBuildTools } from "./npm/tools.ts";
+import { type BuildTools, ensureBuildTools } from "./npm/tools.ts";
 import { checkConfig, compileConfig } from "./npm/tsconfig.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -80,9 +82,9 @@ async function removeIfPresent(path: string) {
 }
 
 /** Runs `tsc -p` on a config written into `dir`. */
-async function tsc(tsc: string, dir: string, config: Record<string, unknown>) {
+async function tsc(tools: BuildTools, dir: string, config: Record<string, unknown>) {
   await writeJson(join(dir, "tsconfig.json"), config);
-  await step("node", [tsc, "-p", join(dir, "tsconfig.json")]);
+  await step("node", [tools.tsc, "-p", join(dir, "tsconfig.json")]);
 }
 
 async function* walk(dir: string): AsyncGenerator<string> {
@@ -93,58 +95,35 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
-async function main(args: string[]): Promise<void> {
-  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as DenoConfig & {
-    compilerOptions: Record<string, boolean>;
-  };
-  const graph = await packageGraph(ROOT, entryFiles(config));
-  const roleSources = [...await listTs(ROLES_DIR), ...HOSTED_EXAMPLES];
-  const scripts = [
-    ...await listTs("scripts"),
-    ...await listTs("scripts/npm"),
-  ];
-  const inputs = [
-    ...graph.files,
-    ...roleSources,
-    ...scripts,
-    ...EXTRA_FILES,
-    "deno.json",
-    "deno.lock",
-  ];
-  const stamp = await fingerprint(ROOT, inputs);
-  if (args.includes("--if-stale") && await readStamp(STAMP) === stamp) {
-    console.error("== dist/npm is up to date");
-    return;
-  }
-  await removeIfPresent(STAMP);
-  const tools = await ensureBuildTools();
-  const manifest = packageJson(config, graph.dependencies);
+/** What every step needs. */
+interface Build {
+  config: DenoConfig & { compilerOptions: Record<string, boolean> };
+  tools: BuildTools;
+}
 
+/** dist/npm: the package's modules compiled by tsc, its manifest, README, LICENSE and bin. */
+async function buildPackage({ config, tools }: Build, graph: PackageGraph) {
   console.error(`== compiling ${graph.files.length} modules into dist/npm`);
-  const pkgStage = join(STAGE, "pkg");
-  for (const file of graph.files) await removeIfPresent(join(pkgStage, file));
-  await copyInto(pkgStage, graph.files);
+  const manifest = packageJson(config, graph.dependencies);
+  const stage = join(STAGE, "pkg");
+  for (const file of graph.files) await removeIfPresent(join(stage, file));
+  await copyInto(stage, graph.files);
   // The stage is a package of its own so that tsc resolves the dependencies
   // (and treats the sources as ES modules) exactly as Node will.
-  await writeJson(join(pkgStage, "package.json"), manifest);
-  await step("npm", ["install", "--omit=dev", "--ignore-scripts", ...NPM_QUIET], { cwd: pkgStage });
+  await writeJson(join(stage, "package.json"), manifest);
+  await step("npm", ["install", "--omit=dev", "--ignore-scripts", ...NPM_QUIET], { cwd: stage });
   await removeIfPresent(PACKAGE_OUT);
-  await tsc(
-    tools.tsc,
-    pkgStage,
-    compileConfig(
-      tools,
-      config.compilerOptions,
-      graph.files,
-      relative(pkgStage, PACKAGE_OUT),
-      true,
-    ),
-  );
+  const out = relative(stage, PACKAGE_OUT);
+  await tsc(tools, stage, compileConfig(tools, config.compilerOptions, graph.files, out, true));
+  await rewriteDeclarations(PACKAGE_OUT);
   await writeJson(join(PACKAGE_OUT, "package.json"), manifest);
   for (const file of EXTRA_FILES) await Deno.copyFile(join(ROOT, file), join(PACKAGE_OUT, file));
   await Deno.mkdir(dirname(join(PACKAGE_OUT, BIN.path)), { recursive: true });
   await Deno.writeTextFile(join(PACKAGE_OUT, BIN.path), BIN_SOURCE, { mode: 0o755 });
+}
 
+/** dist/npm-roles: a consumer project with dist/npm installed as a user would install it. */
+async function installPackage({ config }: Build) {
   console.error("== installing dist/npm into dist/npm-roles");
   await writeJson(join(ROLES_OUT, "package.json"), {
     private: true,
@@ -156,41 +135,50 @@ async function main(args: string[]): Promise<void> {
   // --install-links copies the package like a registry tarball (a symlink
   // would resolve its dependencies from dist/npm, where there are none).
   await step("npm", ["install", "--install-links", ...NPM_QUIET], { cwd: ROLES_OUT });
+}
 
-  console.error(`== compiling ${roleSources.length} role scripts against the installed package`);
-  const rolesStage = join(STAGE, "roles");
-  await removeIfPresent(rolesStage);
-  await copyInto(rolesStage, roleSources, rolePlace);
-  await writeJson(join(rolesStage, "package.json"), { private: true, type: "module" });
-  await Deno.symlink(join(ROLES_OUT, "node_modules"), join(rolesStage, "node_modules"));
+/** The role scripts and hosted examples, compiled against the installed package. */
+async function buildRoles({ config, tools }: Build, sources: string[]) {
+  console.error(`== compiling ${sources.length} role scripts against the installed package`);
+  const stage = join(STAGE, "roles");
+  await removeIfPresent(stage);
+  await copyInto(stage, sources, rolePlace);
+  await writeJson(join(stage, "package.json"), { private: true, type: "module" });
+  await Deno.symlink(join(ROLES_OUT, "node_modules"), join(stage, "node_modules"));
   for (const dir of ["roles", "examples"]) await removeIfPresent(join(ROLES_OUT, dir));
-  await tsc(
-    tools.tsc,
-    rolesStage,
-    compileConfig(
-      tools,
-      config.compilerOptions,
-      roleSources.map(rolePlace),
-      relative(rolesStage, ROLES_OUT),
-      false,
-    ),
-  );
+  const out = relative(stage, ROLES_OUT);
+  const files = sources.map(rolePlace);
+  await tsc(tools, stage, compileConfig(tools, config.compilerOptions, files, out, false));
+}
 
+/** `tsc --noEmit` over every declaration file of the installed package. */
+async function checkDeclarations({ config, tools }: Build) {
   console.error("== tsc --noEmit over the installed declarations with @types/node");
   const installed = join(ROLES_OUT, "node_modules", ...config.name.split("/"));
   const declarations: string[] = [];
   for await (const path of walk(installed)) if (path.endsWith(".d.ts")) declarations.push(path);
-  const checkStage = join(STAGE, "check");
-  await tsc(
-    tools.tsc,
-    checkStage,
-    checkConfig(
-      tools,
-      config.compilerOptions,
-      declarations.sort().map((p) => relative(checkStage, p)),
-    ),
-  );
+  const stage = join(STAGE, "check");
+  const files = declarations.sort().map((path) => relative(stage, path));
+  await tsc(tools, stage, checkConfig(tools, config.compilerOptions, files));
+}
 
+async function main(args: string[]): Promise<void> {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as Build["config"];
+  const graph = await packageGraph(ROOT, entryFiles(config));
+  const roleSources = [...await listTs(ROLES_DIR), ...HOSTED_EXAMPLES];
+  const scripts = [...await listTs("scripts"), ...await listTs("scripts/npm")];
+  const inputs = [...graph.files, ...roleSources, ...scripts, ...EXTRA_FILES];
+  const stamp = await fingerprint(ROOT, [...inputs, "deno.json", "deno.lock"]);
+  if (args.includes("--if-stale") && await readStamp(STAMP) === stamp) {
+    console.error("== dist/npm is up to date");
+    return;
+  }
+  await removeIfPresent(STAMP);
+  const build: Build = { config, tools: await ensureBuildTools() };
+  await buildPackage(build, graph);
+  await installPackage(build);
+  await buildRoles(build, roleSources);
+  await checkDeclarations(build);
   await Deno.writeTextFile(STAMP, `${stamp}\n`);
   console.error(`== built dist/npm (${config.name}@${config.version}) and dist/npm-roles`);
 }

@@ -154,6 +154,10 @@ export async function serveHttp(
     // would outlive whatever started it.
     silent: true,
     gracefulShutdown: false,
+    // Bun.serve closes a connection after 10 s without traffic by default,
+    // which would cut a quiet event stream (heartbeatMs 0 or over 10 s) on
+    // Bun only; 0 turns that off. tests/cross_runtime/idle_test.ts checks it.
+    bun: { idleTimeout: 0 },
   });
   await server.serve();
   const bound = server.url === undefined ? undefined : new URL(server.url);

@@ -50,6 +50,7 @@ export async function ensureBuildTools(): Promise<BuildTools> {
   const ready = await installed(dir, "typescript", TYPESCRIPT) &&
     await installed(dir, "@types/node", TYPES_NODE);
   if (!ready) {
+    // deno-lint-ignore no-console -- a build step says what it installs
     console.error(`== installing typescript@${TYPESCRIPT} @types/node@${TYPES_NODE} into ${dir}`);
     await Deno.mkdir(dir, { recursive: true });
     await step("npm", [

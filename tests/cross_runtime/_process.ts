@@ -93,14 +93,18 @@ export class RoleProcess implements AsyncDisposable {
 
   /**
    * The first stdout line (seen already or yet to come) that is a JSON
-   * object with `key`, parsed. Rejects when the child exits without one or
-   * `timeoutMs` passes.
+   * object with `key` (and for which `match` holds), parsed. Rejects when the
+   * child exits without one or `timeoutMs` passes.
    */
-  report<T = Record<string, unknown>>(key: string, timeoutMs: number): Promise<T> {
+  report<T = Record<string, unknown>>(
+    key: string,
+    timeoutMs: number,
+    match: (value: Record<string, unknown>) => boolean = () => true,
+  ): Promise<T> {
     const test = (line: string) => {
       try {
         const value = JSON.parse(line);
-        return typeof value === "object" && value !== null && key in value;
+        return typeof value === "object" && value !== null && key in value && match(value);
       } catch {
         return false;
       }

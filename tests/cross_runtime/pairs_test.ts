@@ -23,6 +23,8 @@ const requestName = (name: RuntimeName) => `cross.echo.${name}.request`;
 
 interface RequesterReport {
   runtime: string;
+  inspected: string;
+  templated: string;
   results: Record<string, { answered: number; wrong: number; runtimes: string[] }>;
 }
 
@@ -57,6 +59,10 @@ Deno.test("worker under X answers requester under Y for every pair of deno, node
     const status = await requester.exited(REQUESTS_MS);
     assert.equal(status.code, 0, requester.context());
     assert.ok(report.runtime.startsWith(all[y].label), report.runtime);
+    for (const shown of [report.inspected, report.templated]) {
+      assert.ok(!shown.includes(server.token), `requester under ${y} shows the token: ${shown}`);
+      assert.match(shown, /EventsClient\(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/events\)/);
+    }
     for (const x of RUNTIMES) {
       const result = report.results[requestName(x)];
       const by = result?.runtimes.map(nameOfLabel).join("+") ?? "?";

@@ -1,11 +1,13 @@
 /**
  * Role: a requester that sends `$ROLE_COUNT` requests to each request name in
  * `$ROLE_TARGETS` (comma-separated) and reports, per name, how many answers
- * echoed the payload and which runtimes answered. Exits when done.
+ * echoed the payload and which runtimes answered, and how `util.inspect` and
+ * `console.log` show its client (never with the token). Exits when done.
  *
  * @module
  */
 
+import { inspect } from "node:util";
 import { EventsClient, Requester, responseNameFor } from "@bus/integration";
 import { fail, report, requireEnv, runtimeLabel } from "./_role.ts";
 
@@ -19,11 +21,12 @@ interface TargetResult {
 const runtime = runtimeLabel();
 const targets = requireEnv("ROLE_TARGETS").split(",");
 const count = Number(requireEnv("ROLE_COUNT"));
+const client = new EventsClient({
+  baseUrl: requireEnv("BUS_EVENTS_API_URL"),
+  token: requireEnv("BUS_API_TOKEN"),
+});
 const requester = new Requester({
-  client: new EventsClient({
-    baseUrl: requireEnv("BUS_EVENTS_API_URL"),
-    token: requireEnv("BUS_API_TOKEN"),
-  }),
+  client,
   responseNames: targets.map(responseNameFor),
   timeout: 15_000,
   retry: { min: 50, max: 500 },
@@ -46,7 +49,8 @@ try {
       }
     }));
   }));
-  report({ runtime, results });
+  // Each runtime has its own inspection hook; the client implements both.
+  report({ runtime, results, inspected: inspect(client), templated: `${client}` });
 } catch (error) {
   fail(error);
 } finally {

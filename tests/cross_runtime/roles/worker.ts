@@ -1,7 +1,8 @@
 /**
  * Role: an echo worker on `$ROLE_REQUEST_NAME` (unicast) that answers
- * `{ echo: payload, runtime }`. Reports `{ready}` once its stream is open
- * and `{stopped, handled}` after a SIGTERM drain; the process must then end
+ * `{ echo: payload, runtime }`. Reports `{ready}` once its stream is open,
+ * `{readiness, reason}` on every later flip, and `{stopped, handled}` after
+ * a SIGTERM drain; the process must then end
  * on its own (a handle the library left open would keep it alive).
  *
  * @module
@@ -36,6 +37,9 @@ const running = runWorker({
 try {
   await Promise.race([readiness.waitReady(signal), running]);
   report({ ready: true, runtime });
+  readiness.addEventListener("change", (event) => {
+    report({ readiness: event.ready, reason: event.reason });
+  });
   await running;
   report({ stopped: true, handled });
 } catch (error) {
