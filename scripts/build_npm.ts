@@ -41,8 +41,11 @@ const PACKAGE_OUT = join(DIST, "npm");
 const ROLES_OUT = join(DIST, "npm-roles");
 const STAGE = join(DIST, ".stage");
 const STAMP = join(STAGE, "stamp");
-/** The scripts the cross-runtime suite runs under Node and Bun, besides the roles folder. */
-const HOSTED_EXAMPLES = ["examples/echo_worker.ts"];
+/**
+ * Scripts run under Node and Bun besides the roles folder: the example the
+ * cross-runtime suite hosts, and the request/reply benchmark.
+ */
+const HOSTED_EXAMPLES = ["examples/echo_worker.ts", "bench/request_reply.ts"];
 const ROLES_DIR = "tests/cross_runtime/roles";
 /** Files shipped next to the code, as JSR does. */
 const EXTRA_FILES = ["README.md", "LICENSE"];
@@ -145,7 +148,7 @@ async function buildRoles({ config, tools }: Build, sources: string[]) {
   await copyInto(stage, sources, rolePlace);
   await writeJson(join(stage, "package.json"), { private: true, type: "module" });
   await Deno.symlink(join(ROLES_OUT, "node_modules"), join(stage, "node_modules"));
-  for (const dir of ["roles", "examples"]) await removeIfPresent(join(ROLES_OUT, dir));
+  for (const dir of ["roles", "examples", "bench"]) await removeIfPresent(join(ROLES_OUT, dir));
   const out = relative(stage, ROLES_OUT);
   const files = sources.map(rolePlace);
   await tsc(tools, stage, compileConfig(tools, config.compilerOptions, files, out, false));
