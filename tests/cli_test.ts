@@ -4,20 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { type EventEnvelope, type HostReport, Requester } from "../mod.ts";
+import { baseEnv } from "./_child_env.ts";
 import { startServer, type TestServer, until } from "./_server.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const CLI = new URL("cli.ts", ROOT).pathname;
-
-/** The environment a child starts from: enough for Deno to find its cache, nothing of ours. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
 
 function serverEnv(server: TestServer): Record<string, string> {
   return {

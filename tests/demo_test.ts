@@ -1,17 +1,9 @@
 /** The demo (`deno task demo`) end to end, as a child process. */
 import assert from "node:assert/strict";
+import { baseEnv } from "./_child_env.ts";
 import { startServer } from "./_server.ts";
 
 const ROOT = new URL("..", import.meta.url);
-
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
 
 async function runDemo(args: string[], env: Record<string, string>) {
   const output = await new Deno.Command(Deno.execPath(), {

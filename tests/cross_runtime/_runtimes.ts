@@ -15,6 +15,7 @@
 
 import { existsSync } from "node:fs";
 import type { Spawn } from "./_process.ts";
+import { baseEnv } from "../_child_env.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -39,16 +40,6 @@ export interface Runtime {
   cli(args: string[], env: Record<string, string>): Spawn;
   /** The path a hosted module is given to the CLI as: `examples/echo_worker.ts` or its build. */
   module(source: string): string;
-}
-
-/** The environment a child starts from: enough to find caches, nothing of ours. */
-export function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
 }
 
 function firstExisting(...paths: string[]): string | undefined {

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../_server.ts";
 import { RoleProcess } from "./_process.ts";
+import { startWorkers } from "./_workers.ts";
 import { nameOfLabel, type RuntimeName, RUNTIMES, runtimes } from "./_runtimes.ts";
 
 const PER_PAIR = 5;
@@ -33,15 +34,7 @@ Deno.test("worker under X answers requester under Y for every pair of deno, node
   await using server = await startServer();
   const env = { BUS_EVENTS_API_URL: server.served.url, BUS_API_TOKEN: server.token };
   await using stack = new AsyncDisposableStack();
-  const workers = RUNTIMES.map((name) =>
-    stack.use(
-      new RoleProcess(
-        `worker under ${name}`,
-        all[name].role("worker", { ...env, ROLE_REQUEST_NAME: requestName(name) }),
-      ),
-    )
-  );
-  await Promise.all(workers.map((worker) => worker.report("ready", START_MS)));
+  const workers = await startWorkers(all, stack, env, requestName, START_MS);
 
   // "5/5 by node24" per cell, so one failure shows the whole matrix.
   const matrix: Record<string, Record<string, string>> = {};

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { EventsClient, Requester } from "../../mod.ts";
 import { RoleProcess } from "./_process.ts";
+import { startWorkers } from "./_workers.ts";
 import { nameOfLabel, type RuntimeName, RUNTIMES, runtimes } from "./_runtimes.ts";
 
 const START_MS = 30_000;
@@ -28,15 +29,7 @@ Deno.test("workers under every runtime survive a killed and restarted server pro
     START_MS,
   );
   const env = { BUS_EVENTS_API_URL: served.url, BUS_API_TOKEN: served.token };
-  const workers = RUNTIMES.map((name) =>
-    stack.use(
-      new RoleProcess(
-        `worker under ${name}`,
-        all[name].role("worker", { ...env, ROLE_REQUEST_NAME: requestName(name) }),
-      ),
-    )
-  );
-  await Promise.all(workers.map((worker) => worker.report("ready", START_MS)));
+  const workers = await startWorkers(all, stack, env, requestName, START_MS);
 
   first.kill("SIGKILL");
   await first.exited(STEP_MS);
