@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type EventEnvelope, type HostReport, Requester } from "../mod.ts";
-import { baseEnv } from "./_child_env.ts";
+import { baseEnv, denoCommand, runDeno } from "./_child.ts";
 import { startServer, type TestServer, until } from "./_server.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -21,26 +21,12 @@ function serverEnv(server: TestServer): Record<string, string> {
 }
 
 function command(args: string[], env: Record<string, string>) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT.pathname,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
+  return denoCommand(["run", "-A", CLI, ...args], env);
 }
 
 /** Runs the CLI to completion. */
-async function runCli(args: string[], env: Record<string, string>) {
-  const output = await command(args, env).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runCli(args: string[], env: Record<string, string>) {
+  return runDeno(["run", "-A", CLI, ...args], env);
 }
 
 /** Starts the CLI in the background, collecting its output as it comes. */

@@ -1,26 +1,10 @@
 /** The demo (`deno task demo`) end to end, as a child process. */
 import assert from "node:assert/strict";
-import { baseEnv } from "./_child_env.ts";
+import { baseEnv, runDeno } from "./_child.ts";
 import { startServer } from "./_server.ts";
 
-const ROOT = new URL("..", import.meta.url);
-
-async function runDemo(args: string[], env: Record<string, string>) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "demo", ...args],
-    cwd: ROOT.pathname,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runDemo(args: string[], env: Record<string, string>) {
+  return runDeno(["task", "demo", ...args], env);
 }
 
 /** The cells of the summary row whose first cell is `name`. */

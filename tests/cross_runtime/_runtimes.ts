@@ -15,7 +15,7 @@
 
 import { existsSync } from "node:fs";
 import type { Spawn } from "./_process.ts";
-import { baseEnv } from "../_child_env.ts";
+import { baseEnv } from "../_child.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");

@@ -1,0 +1,45 @@
+/**
+ * Spawning Deno children for tests: a clean environment, and running a
+ * command to completion with its output.
+ *
+ * @module
+ */
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Enough for a runtime to find its caches, and nothing of ours. */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/** `deno <args>` in the repository root with exactly `env`, output piped. */
+export function denoCommand(args: string[], env: Record<string, string>): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Runs `deno <args>` to completion. */
+export async function runDeno(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await denoCommand(args, env).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
