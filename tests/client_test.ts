@@ -171,3 +171,17 @@ Deno.test("EventsClient.stream() cancels the request when the consumer stops", a
   }
   assert.equal(script.open, 0);
 });
+
+Deno.test("EventsClient stream: an SSE reset of the event ID clears the resume point", async () => {
+  const body = 'id: 7\ndata: {"name":"a.b"}\n\nid\ndata: {"name":"a.b"}\n\n';
+  const client = new EventsClient({
+    baseUrl: "http://bus.test",
+    fetch: () =>
+      Promise.resolve(new Response(body, { headers: { "content-type": "text/event-stream" } })),
+  });
+  const stream = await client.open({ name: "a.b", lastEventId: "3" });
+  assert.equal(stream.lastEventId, "3", "before any event: the ID it was opened with");
+  const seen: Array<string | undefined> = [];
+  for await (const _ of stream) seen.push(stream.lastEventId);
+  assert.deepEqual(seen, ["7", ""]);
+});

@@ -154,7 +154,7 @@ Deno.test("EnvelopeDecoderStream(sse) tracks the SSE last-event-ID of emitted en
     'data: {"name":"b"}\n\n', // the buffer persists: "1"
     "id: 2\ndata: not json\n\n", // skipped, so lastEventId stays "1" …
     'data: {"name":"c"}\n\n', // … until the next envelope: "2"
-    'id\ndata: {"name":"d"}\n\n', // reset to empty: undefined
+    'id\ndata: {"name":"d"}\n\n', // reset to empty: "", not "no id seen"
   ];
   assert.deepStrictEqual(await idsAfterEachPart("sse", parts), [
     undefined,
@@ -162,7 +162,7 @@ Deno.test("EnvelopeDecoderStream(sse) tracks the SSE last-event-ID of emitted en
     "1",
     "1",
     "2",
-    undefined,
+    "",
   ]);
 });
 
@@ -178,8 +178,8 @@ Deno.test("EnvelopeDecoderStream lastEventId follows what the reader has receive
     "1",
     "1",
     "3",
-    undefined,
-    undefined,
+    "",
+    "",
   ]);
 });
 

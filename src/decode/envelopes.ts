@@ -144,7 +144,7 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
         const sse = new SseParser(max, {
           onEvent: (_event, data, lastEventId) => {
             datas.push(data);
-            ids.push(lastEventId === "" ? undefined : lastEventId);
+            ids.push(lastEventId);
           },
           onRetry: options.onRetry,
         });
@@ -189,8 +189,8 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
    * The ID to resume from, as of the last envelope the reader has received:
    * for SSE, the SSE last-event-ID buffer at that envelope (it persists
    * across events); for NDJSON, the last string `id` among the envelopes
-   * received. `undefined` until there is one, and after SSE reset it with an
-   * empty `id`.
+   * received. `undefined` until there is one; `""` once SSE reset it with an
+   * empty `id` (then resume without `Last-Event-ID`).
    *
    * Envelopes still queued in the stream do not count, so when the body
    * fails and the stream drops them, resuming from here fetches them again
