@@ -17,6 +17,8 @@
  * @module
  */
 
+import { settlesWithin } from "./retry.ts";
+
 /**
  * The process environment as a read-only view: each lookup reads the live
  * value, and an unset variable reads as `undefined`. Where there is no
@@ -170,7 +172,8 @@ export async function serveHttp(
     url: `${bound.protocol}//${bound.host}`,
     port: Number(bound.port),
     close() {
-      closing ??= closeWithin(server.close(true), CLOSE_GRACE_MS);
+      // Still running on Deno when the grace runs out: it ends with the client.
+      closing ??= settlesWithin(server.close(true), CLOSE_GRACE_MS).then(() => {});
       return closing;
     },
   };
@@ -184,17 +187,3 @@ export async function serveHttp(
  * is free either way.
  */
 const CLOSE_GRACE_MS = 1_000;
-
-async function closeWithin(closing: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const grace = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    await Promise.race([closing, grace]);
-  } finally {
-    clearTimeout(timer);
-  }
-  // Still running on Deno when the grace ran out: it ends with the client.
-  closing.catch(() => {});
-}

@@ -16,7 +16,7 @@ import { ResponseError } from "./errors.ts";
 import { listenAll } from "./listener.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
 import type { ListenerReadiness } from "./readiness.ts";
-import type { RetryOptions } from "./retry.ts";
+import { type RetryOptions, settlesWithin } from "./retry.ts";
 import { Slots } from "./slots.ts";
 
 /** Handles one event; throwing answers the requester with an error response. */
@@ -197,13 +197,7 @@ async function answerFailure(publisher: Publisher, error: unknown): Promise<void
 async function drain(slots: Slots, timeout: number, stopHandlers: AbortController) {
   if (slots.inUse === 0) return;
   logger.info("Draining {count} in-flight handlers", { count: slots.inUse });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), timeout);
-  });
-  const timedOut = await Promise.race([slots.idle().then(() => false), expired]);
-  clearTimeout(timer);
-  if (timedOut) {
+  if (!await settlesWithin(slots.idle(), timeout)) {
     logger.warn("Drain timeout of {timeout} ms ran out with {count} handlers running", {
       timeout,
       count: slots.inUse,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Backoff, delay } from "../mod.ts";
+import { settlesWithin } from "../src/retry.ts";
 import { fakeTime } from "./_fake_time.ts";
 
 /** Returns the given values in turn, as a stand-in for `Math.random`. */
@@ -88,4 +89,17 @@ Deno.test("delay() rejects with the signal's reason when aborted mid-wait", asyn
 Deno.test("delay() rejects at once when the signal has already aborted", async () => {
   const reason = new Error("already");
   await assert.rejects(delay(10, AbortSignal.abort(reason)), (error) => error === reason);
+});
+
+Deno.test("settlesWithin() tells whether work settled before the time ran out", async () => {
+  using time = fakeTime();
+  const fast = settlesWithin(delay(100), 500);
+  await time.clock.tickAsync(100);
+  assert.equal(await fast, true);
+  const failing = settlesWithin(Promise.reject(new Error("counts as settled")), 500);
+  assert.equal(await failing, true);
+  const slow = settlesWithin(new Promise(() => {}), 500);
+  await time.clock.tickAsync(500);
+  assert.equal(await slow, false);
+  assert.equal(time.clock.countTimers(), 0, "no timer is left behind");
 });
