@@ -11,12 +11,8 @@
 import { envelopeProblem, type EventEnvelope } from "../envelope.ts";
 import { NdjsonParser, report } from "./ndjson.ts";
 import { SseParser } from "./sse.ts";
-import {
-  type InvalidInputHandler,
-  type LineLimitOptions,
-  maxLineBytesOf,
-  parserTransformer,
-} from "./types.ts";
+import { parserTransformer } from "./parser_stream.ts";
+import { type InvalidInputHandler, type LineLimitOptions, maxLineBytesOf } from "./types.ts";
 
 /** How envelopes are framed on a stream: NDJSON lines or SSE events. */
 export type StreamFraming = "ndjson" | "sse";

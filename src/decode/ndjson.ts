@@ -8,16 +8,9 @@
  */
 
 import { StreamProtocolError } from "../errors.ts";
-import {
-  type ByteParser,
-  CarryOver,
-  exceedsUtf8,
-  type InvalidInputHandler,
-  type LineLimitOptions,
-  maxLineBytesOf,
-  parserTransformer,
-  Utf8Decoder,
-} from "./types.ts";
+import { type ByteParser, parserTransformer } from "./parser_stream.ts";
+import { type InvalidInputHandler, type LineLimitOptions, maxLineBytesOf } from "./types.ts";
+import { CarryOver, exceedsUtf8, Utf8Decoder } from "./utf8.ts";
 
 /** Options of {@linkcode NdjsonParserStream}. */
 export interface NdjsonParserOptions extends LineLimitOptions {

@@ -8,17 +8,9 @@
  */
 
 import { StreamProtocolError } from "../errors.ts";
-import {
-  type ByteParser,
-  CarryOver,
-  exceedsUtf8,
-  type LineLimitOptions,
-  maxLineBytesOf,
-  parserTransformer,
-  type SseMessage,
-  utf8ByteLength,
-  Utf8Decoder,
-} from "./types.ts";
+import { type ByteParser, parserTransformer } from "./parser_stream.ts";
+import { type LineLimitOptions, maxLineBytesOf, type SseMessage } from "./types.ts";
+import { CarryOver, exceedsUtf8, utf8ByteLength, Utf8Decoder } from "./utf8.ts";
 
 /** Options of {@linkcode SseParserStream}. */
 export interface SseParserOptions extends LineLimitOptions {
