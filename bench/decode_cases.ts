@@ -8,6 +8,7 @@
 
 import { createParser } from "eventsource-parser";
 import { EventSourceParserStream } from "eventsource-parser/stream";
+import { EventsClient } from "../src/client.ts";
 import { EnvelopeDecoderStream } from "../src/decode/envelopes.ts";
 import { NdjsonParser, NdjsonParserStream } from "../src/decode/ndjson.ts";
 import { SseParser, SseParserStream } from "../src/decode/sse.ts";
@@ -188,6 +189,18 @@ export const cases: DecodeCase[] = [
     run: (corpus) =>
       drain(source(corpus.sse).pipeThrough(new EnvelopeDecoderStream("sse")), nameLength),
   },
+  {
+    name: "EventsClient.open() (NDJSON)",
+    run: (corpus) => clientOpen(corpus.ndjson, "application/x-ndjson"),
+  },
+  {
+    name: "EventsClient.stream() (NDJSON)",
+    run: (corpus) => clientStream(corpus.ndjson, "application/x-ndjson"),
+  },
+  {
+    name: "EventsClient.open() (SSE)",
+    run: (corpus) => clientOpen(corpus.sse, "text/event-stream"),
+  },
   // The transport-free state machines, fed chunk by chunk with callbacks: the
   // same work without a promise per value, and the shape eventsource-parser's
   // own `createParser` has.
@@ -275,4 +288,36 @@ async function naiveNdjson(body: ReadableStream<Uint8Array>): Promise<number> {
   }
   if (check === 0) throw new Error("Cannot benchmark: nothing was decoded");
   return count;
+}
+
+/** A client whose stream requests are answered in-process with `chunks`. */
+function clientFor(chunks: Uint8Array[], contentType: string): EventsClient {
+  return new EventsClient({
+    baseUrl: "http://bus.test",
+    fetch: () =>
+      Promise.resolve(new Response(source(chunks), { headers: { "content-type": contentType } })),
+  });
+}
+
+async function clientOpen(chunks: Uint8Array[], contentType: string): Promise<number> {
+  const stream = await clientFor(chunks, contentType).open({ name: "bus.ssh.script.run.request" });
+  let count = 0;
+  let check = 0;
+  for await (const envelope of stream) {
+    check += nameLength(envelope);
+    count++;
+  }
+  return settled(count, check);
+}
+
+async function clientStream(chunks: Uint8Array[], contentType: string): Promise<number> {
+  let count = 0;
+  let check = 0;
+  for await (
+    const envelope of clientFor(chunks, contentType).stream({ name: "bus.ssh.script.run.request" })
+  ) {
+    check += nameLength(envelope);
+    count++;
+  }
+  return settled(count, check);
 }

@@ -9,9 +9,10 @@
 import { assertEventName, type EventEnvelope, withEnvelopeDefaults } from "./envelope.ts";
 import { EventsApiError, TransientError } from "./errors.ts";
 import { errorForResponse } from "./http_errors.ts";
-import { EnvelopeDecoderStream, framingForContentType } from "./decode/envelopes.ts";
+import { framingForContentType } from "./decode/envelopes.ts";
+import { maxLineBytesOf } from "./decode/types.ts";
 import type { InvalidInputHandler } from "./decode/types.ts";
-import { type EventStream, OpenEventStream } from "./event_stream.ts";
+import { type EventStream, OpenEventStream, openOnFirstRead } from "./event_stream.ts";
 import { linkAbort } from "./abort.ts";
 
 /**
@@ -42,7 +43,11 @@ export interface EventsClientOptions {
    * @default {"application/x-ndjson, text/event-stream"}
    */
   accept?: string;
-  /** Largest stream line or SSE event in bytes. @default {1048576} */
+  /**
+   * Largest stream line or SSE event in bytes; the constructor throws
+   * `RangeError` unless it is a positive integer.
+   * @default {1048576}
+   */
   maxLineBytes?: number;
 }
 
@@ -137,10 +142,15 @@ export class EventsClient {
   readonly #fetch: FetchLike;
   readonly #userAgent: string | undefined;
   readonly #accept: string;
-  readonly #maxLineBytes: number | undefined;
+  readonly #maxLineBytes: number;
   #lastToken: string | undefined;
 
-  /** Creates a client; throws `TypeError` for a base URL that is not http(s). */
+  /**
+   * Creates a client.
+   *
+   * @throws {TypeError} When the base URL is not http(s).
+   * @throws {RangeError} When `maxLineBytes` is not a positive integer.
+   */
   constructor(options: EventsClientOptions) {
     this.#collection = collectionUrl(options.baseUrl);
     this.#streamUrl = new URL(`${this.#collection.pathname}/stream`, this.#collection);
@@ -149,7 +159,7 @@ export class EventsClient {
     this.#fetch = fetchImpl ?? ((request) => globalThis.fetch(request));
     this.#userAgent = options.userAgent;
     this.#accept = options.accept ?? DEFAULT_ACCEPT;
-    this.#maxLineBytes = options.maxLineBytes;
+    this.#maxLineBytes = maxLineBytesOf(options);
   }
 
   /** The events collection URL every request goes to. */
@@ -218,16 +228,13 @@ export class EventsClient {
           { status: response.status, code: "bad_content_type" },
         );
       }
-      const decoder = new EnvelopeDecoderStream(framing, {
-        ...(this.#maxLineBytes !== undefined ? { maxLineBytes: this.#maxLineBytes } : {}),
-        ...(options.onInvalid ? { onInvalid: options.onInvalid } : {}),
-        ...(options.onRetry ? { onRetry: options.onRetry } : {}),
-      });
       return new OpenEventStream({
         body: response.body,
         status: response.status,
         framing,
-        decoder,
+        maxLineBytes: this.#maxLineBytes,
+        onInvalid: options.onInvalid,
+        onRetry: options.onRetry,
         controller,
         initialEventId: options.lastEventId,
         onClose: unlink,
@@ -240,12 +247,12 @@ export class EventsClient {
   }
 
   /**
-   * Streams envelopes until the server ends the response. Breaking out of
-   * the loop, or aborting `options.signal`, cancels the request.
+   * Streams envelopes until the server ends the response. The request goes
+   * out on the first `next()`, which rejects as `open()` would. Breaking out
+   * of the loop, or aborting `options.signal`, cancels the request.
    */
-  async *stream(options: StreamOptions): AsyncGenerator<EventEnvelope, void, undefined> {
-    const stream = await this.open(options);
-    yield* stream;
+  stream(options: StreamOptions): AsyncIterableIterator<EventEnvelope, undefined> {
+    return openOnFirstRead(() => this.open(options));
   }
 
   #streamQuery(options: StreamOptions): URL {

@@ -7,23 +7,29 @@
  */
 
 import type { EventEnvelope } from "./envelope.ts";
-import type { EnvelopeDecoderStream, StreamFraming } from "./decode/envelopes.ts";
+import { createEnvelopeDecoder, type StreamFraming } from "./decode/envelope_decoder.ts";
+import type { ByteParser } from "./decode/parser_stream.ts";
+import type { InvalidInputHandler } from "./decode/types.ts";
 import { StreamProtocolError, TransientError } from "./errors.ts";
 
 /**
- * An open stream: async-iterate it for envelopes. It ends when the server
- * ends the response; it throws {@linkcode TransientError} when the
- * connection breaks, {@linkcode StreamProtocolError} on an oversized line, and
- * the abort reason when the caller's signal aborts.
+ * An open stream: async-iterate it for envelopes, or take them one at a time
+ * with `next()` (calls made together are answered in order). It ends when
+ * the server ends the response; it throws {@linkcode TransientError} when
+ * the connection breaks, {@linkcode StreamProtocolError} on an oversized
+ * line, and the abort reason when the caller's signal aborts. Ending,
+ * failing, breaking out of a loop and `return()` all close it.
  */
-export interface EventStream extends AsyncIterable<EventEnvelope> {
+export interface EventStream extends AsyncIterableIterator<EventEnvelope, undefined> {
   /** Which framing the server chose. */
   readonly framing: StreamFraming;
   /** HTTP status of the stream response (2xx). */
   readonly status: number;
   /**
-   * The resume point: the SSE last-event-ID, or the `id` of the last NDJSON
-   * envelope that had one. Send it as `Last-Event-ID` when reconnecting.
+   * The resume point as of the last envelope handed out: the SSE
+   * last-event-ID at its event, or the `id` of the last NDJSON envelope that
+   * had one; before any, the ID the stream was opened with. Send it as
+   * `Last-Event-ID` when reconnecting.
    */
   readonly lastEventId: string | undefined;
   /** Stops reading: aborts the request and cancels the body. Idempotent. */
@@ -44,8 +50,12 @@ export interface OpenEventStreamParts {
   status: number;
   /** The framing picked from the Content-Type. */
   framing: StreamFraming;
-  /** The decoder matching `framing`. */
-  decoder: EnvelopeDecoderStream;
+  /** The bound on one line or SSE event, already validated. */
+  maxLineBytes: number;
+  /** Told about skipped input. */
+  onInvalid?: InvalidInputHandler | undefined;
+  /** SSE only: told each valid `retry` field. */
+  onRetry?: ((ms: number) => void) | undefined;
   /** Aborts the request; the stream owns it from now on. */
   controller: AbortController;
   /** The `Last-Event-ID` the request was sent with. */
@@ -54,99 +64,144 @@ export interface OpenEventStreamParts {
   onClose: () => void;
 }
 
-/** Wires a fetch response body, its request's controller and the decoder. */
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * Reads a fetch response body as envelopes, pulling one body chunk whenever
+ * the envelopes decoded from the previous one are used up. The decoder runs
+ * inside `next()`, with no stream between it and the reader: handing each
+ * envelope through a `TransformStream` costs more than decoding it (see the
+ * README's benchmarks), and pulling keeps backpressure exact, since nothing
+ * is read from the body before the consumer asks.
+ */
 export class OpenEventStream implements EventStream {
   readonly framing: StreamFraming;
   readonly status: number;
-  readonly #decoder: EnvelopeDecoderStream;
-  readonly #reader: ReadableStreamDefaultReader<EventEnvelope>;
+  readonly #source: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #decoder: ByteParser;
   readonly #controller: AbortController;
   readonly #initialEventId: string | undefined;
   readonly #onClose: () => void;
+  // Decoded from the current chunk and not yet handed out, with the resume
+  // ID after each.
+  #envelopes: EventEnvelope[] = [];
+  #resumeIds: (string | undefined)[] = [];
+  #next = 0;
+  #resumeId: string | undefined;
+  #delivered = false;
+  /** A slow `next()` in progress; later calls queue behind it. */
+  #pending: Promise<IteratorResult<EventEnvelope, undefined>> | undefined;
+  #ended = false;
+  /** Why reading stopped, reported once the envelopes before it are used up. */
+  #failure: { error: unknown } | undefined;
   #closed = false;
-  /** Why the connection broke, once it has; reported after what arrived before it. */
-  #broken: { error: unknown } | undefined;
 
   constructor(parts: OpenEventStreamParts) {
     this.framing = parts.framing;
     this.status = parts.status;
-    this.#decoder = parts.decoder;
     this.#controller = parts.controller;
     this.#initialEventId = parts.initialEventId;
     this.#onClose = parts.onClose;
-    this.#reader = parts.decoder.readable.getReader();
-    const source = parts.body.getReader();
-    const sink = parts.decoder.writable.getWriter();
+    this.#source = parts.body.getReader();
+    this.#decoder = createEnvelopeDecoder(parts.framing, parts.maxLineBytes, {
+      onEnvelope: (envelope, resumeId) => {
+        this.#envelopes.push(envelope);
+        this.#resumeIds.push(resumeId);
+      },
+      onInvalid: parts.onInvalid,
+      onRetry: parts.onRetry,
+    });
     // Not every runtime errors a body that is being read when its request is
-    // aborted (Deno does not), so an abort tears both sides down itself.
+    // aborted (Deno does not): cancelling it ends a pending read.
     const signal = parts.controller.signal;
-    const onAbort = () => {
-      source.cancel(signal.reason).catch(() => {});
-      sink.abort(signal.reason).catch(() => {});
-    };
+    const onAbort = () => this.#source.cancel(signal.reason).catch(() => {});
     signal.addEventListener("abort", onAbort, { once: true });
-    this.#pump(source, sink).catch(() => {}).finally(() => {
+    this.#source.closed.catch(() => {}).finally(() => {
       signal.removeEventListener("abort", onAbort);
     });
-  }
-
-  /**
-   * Feeds the body to the decoder. Unlike `pipeThrough`, a broken connection
-   * does not discard envelopes already decoded: the decoder is closed so they
-   * are read first, and the break is reported after them.
-   */
-  async #pump(
-    source: ReadableStreamDefaultReader<Uint8Array>,
-    sink: WritableStreamDefaultWriter<Uint8Array>,
-  ) {
-    try {
-      while (true) {
-        let chunk: ReadResult<Uint8Array>;
-        try {
-          chunk = await source.read();
-        } catch (error) {
-          if (this.#controller.signal.aborted) return; // torn down by onAbort
-          this.#broken = { error };
-          await sink.close();
-          return;
-        }
-        if (chunk.done) {
-          await sink.close();
-          return;
-        }
-        // Rejects when the decoder failed (oversized line) or the reader was
-        // cancelled; the decoded side already carries that outcome.
-        await sink.write(chunk.value);
-      }
-    } catch {
-      await source.cancel().catch(() => {});
-    }
   }
 
   get lastEventId(): string | undefined {
     // Seeded from the ID we resumed with, so a reconnect before any new
     // event does not lose the resume point.
-    return this.#decoder.lastEventId ?? this.#initialEventId;
+    return this.#delivered ? this.#resumeId : this.#initialEventId;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<EventEnvelope, void, undefined> {
-    try {
-      while (true) {
-        let result: ReadResult<EventEnvelope>;
-        try {
-          result = await this.#reader.read();
-        } catch (error) {
-          throw this.#readFailure(error);
-        }
-        if (result.done) {
-          if (this.#broken) throw this.#readFailure(this.#broken.error);
-          return;
-        }
-        yield result.value;
-      }
-    } finally {
-      await this.close();
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<EventEnvelope, undefined>> {
+    if (this.#pending === undefined && this.#next < this.#envelopes.length) {
+      return Promise.resolve(this.#take());
     }
+    const step = this.#pending === undefined
+      ? this.#read()
+      : this.#pending.then(() => this.#read(), () => this.#read());
+    this.#pending = step;
+    const clear = () => {
+      if (this.#pending === step) this.#pending = undefined;
+    };
+    step.then(clear, clear);
+    return step;
+  }
+
+  async return(): Promise<IteratorResult<EventEnvelope, undefined>> {
+    await this.close();
+    return DONE;
+  }
+
+  /** Hands out the next decoded envelope; the caller checked there is one. */
+  #take(): IteratorYieldResult<EventEnvelope> {
+    const at = this.#next++;
+    this.#resumeId = this.#resumeIds[at];
+    this.#delivered = true;
+    return { done: false, value: this.#envelopes[at] as EventEnvelope };
+  }
+
+  /** Reads body chunks until one yields an envelope, the body ends or fails. */
+  async #read(): Promise<IteratorResult<EventEnvelope, undefined>> {
+    while (true) {
+      if (this.#closed) return DONE;
+      const signal = this.#controller.signal;
+      if (signal.aborted) return this.#fail(signal.reason);
+      if (this.#next < this.#envelopes.length) return this.#take();
+      if (this.#failure) return this.#fail(this.#failure.error);
+      if (this.#ended) {
+        await this.close();
+        return DONE;
+      }
+      this.#envelopes.length = 0;
+      this.#resumeIds.length = 0;
+      this.#next = 0;
+      let chunk: ReadResult<Uint8Array>;
+      try {
+        chunk = await this.#source.read();
+      } catch (error) {
+        this.#failure = { error };
+        continue;
+      }
+      // Closing or aborting cancels the body, which ends a pending read as
+      // if the body were complete: the loop's checks report it instead.
+      if (this.#closed || signal.aborted) continue;
+      try {
+        if (chunk.done) {
+          this.#ended = true;
+          this.#decoder.end();
+        } else {
+          this.#decoder.feed(chunk.value);
+        }
+      } catch (error) {
+        // An oversized line: the envelopes decoded before it go out first.
+        this.#failure = { error };
+      }
+    }
+  }
+
+  async #fail(error: unknown): Promise<never> {
+    const failure = this.#readFailure(error);
+    await this.close();
+    throw failure;
   }
 
   /** Keeps abort reasons and protocol errors as they are; the rest is a disconnect. */
@@ -165,9 +220,50 @@ export class OpenEventStream implements EventStream {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose();
+    this.#envelopes = [];
+    this.#resumeIds = [];
+    this.#next = 0;
     // Both: some runtimes do not abort the request on cancel (Bun), and
     // Deno's sanitizers want every body cancelled.
     this.#controller.abort(new DOMException("The stream was closed", "AbortError"));
-    await this.#reader.cancel().catch(() => {});
+    await this.#source.cancel().catch(() => {});
   }
+}
+
+/**
+ * An iterator over the stream `open` resolves to, opened on the first
+ * `next()`. It hands each `next()` straight to the open stream: wrapping it
+ * in an async generator (`yield*`) costs a second promise per envelope.
+ */
+export function openOnFirstRead(
+  open: () => Promise<EventStream>,
+): AsyncIterableIterator<EventEnvelope, undefined> {
+  let stream: EventStream | undefined;
+  let opening: Promise<EventStream | undefined> | undefined;
+  let finished = false;
+  const opened = () =>
+    opening ??= open().then((opened) => {
+      stream = opened;
+      if (finished) return opened.close().then(() => undefined);
+      return opened;
+    }, (error) => {
+      finished = true;
+      throw error;
+    });
+  return {
+    next() {
+      if (stream !== undefined) return stream.next();
+      if (finished) return Promise.resolve(DONE);
+      return opened().then((opened) => opened === undefined ? DONE : opened.next());
+    },
+    async return() {
+      finished = true;
+      // Opening may still be under way: the stream is closed as soon as it exists.
+      await (stream ?? await opening?.catch(() => undefined))?.close();
+      return DONE;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

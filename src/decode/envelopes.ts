@@ -8,14 +8,12 @@
  * @module
  */
 
-import { envelopeProblem, type EventEnvelope } from "../envelope.ts";
-import { NdjsonParser, report } from "./ndjson.ts";
-import { SseParser } from "./sse.ts";
+import type { EventEnvelope } from "../envelope.ts";
+import { createEnvelopeDecoder, type StreamFraming } from "./envelope_decoder.ts";
 import { parserTransformer } from "./parser_stream.ts";
 import { type InvalidInputHandler, type LineLimitOptions, maxLineBytesOf } from "./types.ts";
 
-/** How envelopes are framed on a stream: NDJSON lines or SSE events. */
-export type StreamFraming = "ndjson" | "sse";
+export type { StreamFraming };
 
 /**
  * Returns the framing a response's Content-Type announces, ignoring
@@ -104,78 +102,17 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
       );
     }
     const max = maxLineBytesOf(options);
-    const onInvalid = options.onInvalid;
     // Created before `this` exists, because the parser callbacks need it.
     const resume = new ResumePoint();
     super(parserTransformer<EventEnvelope>((controller) => {
       resume.controller = controller;
-      if (framing === "sse") {
-        // The parser only collects each chunk's events; they are parsed in
-        // one tight loop after it returns, which measured ~10% faster than
-        // calling JSON.parse from inside the line scanner.
-        const datas: string[] = [];
-        const ids: (string | undefined)[] = [];
-        const emit = () => {
-          for (let i = 0; i < datas.length; i++) {
-            const data = datas[i] as string;
-            let value: unknown;
-            try {
-              value = JSON.parse(data);
-            } catch (error) {
-              const message = error instanceof Error ? error.message : String(error);
-              report(onInvalid, `invalid JSON in SSE data: ${message}`, data);
-              continue;
-            }
-            const problem = envelopeProblem(value);
-            if (problem !== undefined) {
-              report(onInvalid, `not an envelope: ${problem}`, data);
-              continue;
-            }
-            controller.enqueue(value as EventEnvelope);
-            resume.emitted(ids[i]);
-          }
-          datas.length = 0;
-          ids.length = 0;
-        };
-        const sse = new SseParser(max, {
-          onEvent: (_event, data, lastEventId) => {
-            datas.push(data);
-            ids.push(lastEventId);
-          },
-          onRetry: options.onRetry,
-        });
-        return {
-          feed(chunk) {
-            // Events before an oversized line still go out before the error.
-            try {
-              sse.feed(chunk);
-            } finally {
-              emit();
-            }
-          },
-          end() {
-            try {
-              sse.end();
-            } finally {
-              emit();
-            }
-          },
-        };
-      }
-      let latest: string | undefined;
-      return new NdjsonParser(max, {
-        onValue: (value, line) => {
-          const problem = envelopeProblem(value);
-          if (problem !== undefined) {
-            report(onInvalid, `not an envelope: ${problem}`, line);
-            return;
-          }
-          const id = (value as EventEnvelope).id;
-          if (typeof id === "string") latest = id;
-          controller.enqueue(value as EventEnvelope);
-          resume.emitted(latest);
+      return createEnvelopeDecoder(framing, max, {
+        onEnvelope: (envelope, resumeId) => {
+          controller.enqueue(envelope);
+          resume.emitted(resumeId);
         },
-        onInvalid,
+        onInvalid: options.onInvalid,
+        onRetry: options.onRetry,
       });
     }, () => resume.settle()));
     this.#resume = resume;

@@ -1,0 +1,131 @@
+/**
+ * How an open stream reads its body: on demand, in order, and with clean
+ * ends on abort and close. Bodies are real `ReadableStream`s whose pulls the
+ * tests count and control.
+ */
+import assert from "node:assert/strict";
+import { AuthError, EventsClient, type InvalidInput } from "../mod.ts";
+import { scriptedFetch } from "./_scripted_fetch.ts";
+
+const encoder = new TextEncoder();
+const line = (id: number) => `${JSON.stringify({ id: String(id), name: "a.b" })}\n`;
+
+/** A client whose every stream request is answered with `body`. */
+function clientFor(body: ReadableStream<Uint8Array>): EventsClient {
+  return new EventsClient({
+    baseUrl: "http://bus.test",
+    fetch: () =>
+      Promise.resolve(new Response(body, { headers: { "content-type": "application/x-ndjson" } })),
+  });
+}
+
+/** A body that produces `chunks` on demand and then hangs; counts pulls and notes a cancel. */
+function onDemandBody(chunks: string[]) {
+  const state = { pulls: 0, cancelled: false };
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[state.pulls++];
+      if (chunk !== undefined) controller.enqueue(encoder.encode(chunk));
+      // Past the end the pull never enqueues: the body hangs like an idle stream.
+      return chunk === undefined ? new Promise(() => {}) : undefined;
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  });
+  return { body, state };
+}
+
+Deno.test("EventStream reads the body only as fast as envelopes are consumed", async () => {
+  const chunks = Array.from({ length: 100 }, (_, i) => line(2 * i) + line(2 * i + 1));
+  const { body, state } = onDemandBody(chunks);
+  const stream = await clientFor(body).open({ name: "a.b" });
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push((await stream.next()).value!.id!);
+  assert.deepEqual(ids, ["0", "1", "2", "3", "4"]);
+  // Three chunks held the five envelopes; the body's own queue may hold one more.
+  assert.ok(state.pulls <= 4, `pulled ${state.pulls} of 100 chunks for 5 envelopes`);
+  await stream.close();
+  assert.equal(state.cancelled, true);
+});
+
+Deno.test("EventStream answers next() calls made together in order", async () => {
+  const { body } = onDemandBody([line(1), line(2) + line(3)]);
+  const stream = await clientFor(body).open({ name: "a.b" });
+  const results = await Promise.all([stream.next(), stream.next(), stream.next()]);
+  assert.deepEqual(results.map((r) => r.value?.id), ["1", "2", "3"]);
+  await stream.close();
+});
+
+Deno.test("EventStream: an abort during a pending read rejects with the reason and reports no half line", async () => {
+  const { body, state } = onDemandBody([line(1) + '{"id":"2","na']);
+  const invalid: InvalidInput[] = [];
+  const controller = new AbortController();
+  const stream = await clientFor(body).open({
+    name: "a.b",
+    signal: controller.signal,
+    onInvalid: (problem) => invalid.push(problem),
+  });
+  assert.equal((await stream.next()).value?.id, "1");
+  const pending = stream.next();
+  const reason = new Error("shutting down");
+  controller.abort(reason);
+  await assert.rejects(pending, (error) => error === reason);
+  assert.deepEqual(invalid, [], "the cut-off line is not reported as invalid");
+  assert.equal(state.cancelled, true);
+});
+
+Deno.test("EventStream: close() during a pending read ends the iteration", async () => {
+  const { body, state } = onDemandBody([line(1)]);
+  const stream = await clientFor(body).open({ name: "a.b" });
+  assert.equal((await stream.next()).value?.id, "1");
+  const pending = stream.next();
+  await stream.close();
+  assert.deepEqual(await pending, { done: true, value: undefined });
+  assert.equal(state.cancelled, true);
+  assert.equal(stream.lastEventId, "1", "the resume point is the last envelope handed out");
+});
+
+Deno.test("EventsClient rejects a maxLineBytes that is not a positive integer", () => {
+  for (const maxLineBytes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(
+      () => new EventsClient({ baseUrl: "http://bus.test", maxLineBytes }),
+      (error) => error instanceof RangeError && /maxLineBytes/.test(error.message),
+      String(maxLineBytes),
+    );
+  }
+});
+
+Deno.test("EventsClient.stream() sends its request on the first next(), not before", async () => {
+  const script = scriptedFetch([{ events: [{ name: "a.b", id: "1" }], end: "eof" }]);
+  const client = new EventsClient({ baseUrl: "http://bus.test", fetch: script.fetch });
+  const stream = client.stream({ name: "a.b" });
+  assert.equal(script.requests.length, 0);
+  assert.equal((await stream.next()).value?.id, "1");
+  assert.equal(script.requests.length, 1);
+  assert.deepEqual(await stream.next(), { done: true, value: undefined });
+
+  const unused = client.stream({ name: "a.b" });
+  await unused.return!();
+  assert.deepEqual(await unused.next(), { done: true, value: undefined });
+  assert.equal(script.requests.length, 1, "a stream returned before reading never opens");
+});
+
+Deno.test("EventsClient.stream(): a refused open rejects the first next(), then the iterator is done", async () => {
+  const script = scriptedFetch([{ status: 401 }]);
+  const client = new EventsClient({ baseUrl: "http://bus.test", fetch: script.fetch });
+  const stream = client.stream({ name: "a.b" });
+  await assert.rejects(stream.next(), AuthError);
+  assert.deepEqual(await stream.next(), { done: true, value: undefined });
+  assert.equal(script.requests.length, 1);
+});
+
+Deno.test("EventsClient.stream(): return() while the request is opening closes the stream once open", async () => {
+  const script = scriptedFetch([{ events: [{ name: "a.b", id: "1" }], end: "hang" }]);
+  const client = new EventsClient({ baseUrl: "http://bus.test", fetch: script.fetch });
+  const stream = client.stream({ name: "a.b" });
+  const first = stream.next();
+  await stream.return!();
+  assert.deepEqual(await first, { done: true, value: undefined });
+  assert.equal(script.open, 0, "the hanging body was cancelled");
+});
