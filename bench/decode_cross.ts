@@ -9,7 +9,13 @@
  * a core inflates wall time but not CPU time, so the CPU ratio is the
  * steadier one.
  *
- * Usage: `<runtime> decode_cross.mjs [iterations] [warmup]`
+ * Each case can run in a process of its own, paired with the floor
+ * (`run_cross.sh` does that): cases then share no heap, no garbage and no
+ * call sites, so one case's leftovers (a megamorphic `reader.read()` in the
+ * shared drain loop, a grown young generation) do not tax the next.
+ *
+ * Usage: `<runtime> decode_cross.mjs [iterations] [warmup] [case index]`;
+ * `<runtime> decode_cross.mjs count` prints the number of cases.
  *
  * @module
  */
@@ -27,8 +33,6 @@ const runtime = global.Deno !== undefined ? "deno" : global.Bun !== undefined ? 
 const args = global.Deno !== undefined
   ? (global.Deno as { args: string[] }).args
   : (global.process?.argv ?? []).slice(2);
-const iterations = Number(args[0] ?? 9);
-const warmup = Number(args[1] ?? 2);
 const cpuUsage = global.process?.cpuUsage?.bind(global.process);
 const cpuMs = cpuUsage
   ? () => {
@@ -42,51 +46,64 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-const corpus = makeCorpus();
-const expected = corpus.strings.length;
-console.log(
-  `${runtime}: ${expected} envelopes, ${(corpus.ndjsonBytes / 1e6).toFixed(1)} MB NDJSON, ` +
-    `${iterations} runs after ${warmup} warm-up runs`,
-);
-
-// Rounds interleave the cases so that drift on a busy machine hits all alike.
-// No forced GC between runs: V8 shrinks its young generation after one,
-// which penalises streaming (many short-lived objects) far more than a
-// long-running listener ever sees.
-const samples = cases.map(() => [] as number[]);
-const cpuSamples = cases.map(() => [] as number[]);
-for (let round = 0; round < warmup + iterations; round++) {
-  for (const [index, benchCase] of cases.entries()) {
-    const started = performance.now();
-    const cpuStarted = cpuMs();
-    const count = await benchCase.run(corpus);
-    const elapsed = performance.now() - started;
-    const cpu = cpuMs() - cpuStarted;
-    if (count !== expected) {
-      throw new Error(`Cannot trust ${benchCase.name}: decoded ${count} of ${expected}`);
-    }
-    if (round >= warmup) {
-      samples[index]?.push(elapsed);
-      cpuSamples[index]?.push(cpu);
-    }
-  }
+if (args[0] === "count") {
+  console.log(cases.length);
+} else {
+  const only = args[2] === undefined ? undefined : Number(args[2]);
+  await benchmark(Number(args[0] ?? 9), Number(args[1] ?? 2), only);
 }
 
-const floor = median(samples[0] as number[]);
-const cpuFloor = median(cpuSamples[0] as number[]);
-console.log(`${"case".padEnd(48)} ${"median".padStart(9)}  ratio  cpu ratio`);
-for (const [index, benchCase] of cases.entries()) {
-  const ms = median(samples[index] as number[]);
-  const ratio = ms / floor;
-  const cpuRatio = median(cpuSamples[index] as number[]) / cpuFloor;
+/** Times the floor and either every case or only case `only`, interleaved. */
+async function benchmark(iterations: number, warmup: number, only: number | undefined) {
+  const selected = cases.filter((_, index) => index === 0 || only === undefined || index === only);
+  const corpus = makeCorpus();
+  const expected = corpus.strings.length;
   console.log(
-    `${benchCase.name.padEnd(48)} ${ms.toFixed(1).padStart(6)} ms  ${ratio.toFixed(2)}x  ${
-      cpuRatio.toFixed(2)
-    }x`,
+    `${runtime}: ${expected} envelopes, ${(corpus.ndjsonBytes / 1e6).toFixed(1)} MB NDJSON, ` +
+      `${iterations} runs after ${warmup} warm-up runs`,
   );
-  console.log(
-    `RESULT\t${runtime}\t${benchCase.name}\t${ms.toFixed(1)}\t${ratio.toFixed(3)}\t${
-      cpuRatio.toFixed(3)
-    }`,
-  );
+
+  // Rounds interleave the cases so that drift on a busy machine hits all alike.
+  // No forced GC between runs: V8 shrinks its young generation after one,
+  // which penalises streaming (many short-lived objects) far more than a
+  // long-running listener ever sees.
+  const samples = selected.map(() => [] as number[]);
+  const cpuSamples = selected.map(() => [] as number[]);
+  for (let round = 0; round < warmup + iterations; round++) {
+    for (const [index, benchCase] of selected.entries()) {
+      const started = performance.now();
+      const cpuStarted = cpuMs();
+      const count = await benchCase.run(corpus);
+      const elapsed = performance.now() - started;
+      const cpu = cpuMs() - cpuStarted;
+      if (count !== expected) {
+        throw new Error(`Cannot trust ${benchCase.name}: decoded ${count} of ${expected}`);
+      }
+      if (round >= warmup) {
+        samples[index]?.push(elapsed);
+        cpuSamples[index]?.push(cpu);
+      }
+    }
+  }
+
+  const floor = median(samples[0] as number[]);
+  const cpuFloor = median(cpuSamples[0] as number[]);
+  console.log(`${"case".padEnd(48)} ${"median".padStart(9)}  ratio  cpu ratio`);
+  for (const [index, benchCase] of selected.entries()) {
+    // A run of one case still times the floor; only the floor's own run lists it.
+    if (index === 0 && only !== undefined && only !== 0) continue;
+    const ms = median(samples[index] as number[]);
+    const ratio = ms / floor;
+    const cpuRatio = median(cpuSamples[index] as number[]) / cpuFloor;
+    console.log(
+      `${benchCase.name.padEnd(48)} ${ms.toFixed(1).padStart(6)} ms  ${ratio.toFixed(2)}x  ${
+        cpuRatio.toFixed(2)
+      }x`,
+    );
+    console.log(
+      `RESULT\t${runtime}\t${benchCase.name}\t${ms.toFixed(1)}\t${ratio.toFixed(3)}\t${
+        cpuRatio.toFixed(3)
+      }`,
+    );
+  }
 }

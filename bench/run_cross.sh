@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bundles bench/decode_cross.ts once with `deno bundle` and runs the same
-# bundle on Deno, Node and Bun, then prints each case's median time and
-# ratio to the JSON.parse floor, per runtime.
+# bundle on Deno, Node and Bun, each case in a process of its own paired
+# with the JSON.parse floor, then prints each case's median time and ratio
+# to the floor, per runtime.
 #
 # Usage: bench/run_cross.sh [iterations] [warm-up runs]
 set -euo pipefail
@@ -21,14 +22,21 @@ run() {
     echo "$runtime: not installed, skipped"
     return
   fi
-  "$@" "$out/decode_cross.mjs" "$iterations" "$warmup" >"$out/$runtime.txt"
-  grep -v '^RESULT' "$out/$runtime.txt"
+  local count
+  count=$("$@" "$out/decode_cross.mjs" count)
+  : >"$out/$runtime.txt"
+  for ((index = 0; index < count; index++)); do
+    "$@" "$out/decode_cross.mjs" "$iterations" "$warmup" "$index" >>"$out/$runtime.txt"
+  done
   grep '^RESULT' "$out/$runtime.txt" >>"$out/results.tsv"
-  echo
+  echo "$runtime: done"
 }
 
 run deno deno run
 run node node
+# Node 24 where .ci/run installed it (or BUS_CROSS_NODE24 points at one).
+node24=${BUS_CROSS_NODE24:-.ci/tools/node24/node_modules/.bin/node}
+[[ -x $node24 ]] && run node24 "$node24"
 run bun bun
 
 # One row per case, one column per runtime: "wall ratio / CPU ratio (median ms)".

@@ -134,14 +134,24 @@ export class SseParser implements ByteParser {
     for (let lf = text.indexOf("\n", start); lf !== -1; lf = text.indexOf("\n", start)) {
       if (lf === start) {
         this.#dispatch();
-      } else {
+      } else if (text.charCodeAt(lf + 1) !== LF) {
         this.#line(text, start, lf);
-        // Most events end "…\n\n": take the blank line without another search.
-        if (text.charCodeAt(lf + 1) === LF) {
+      } else {
+        // Most events end "…\n\n": the blank line is taken without another
+        // search, and a lone `data` line goes out without the data buffer.
+        if (
+          this.#dataLines === 0 && text.charCodeAt(start) === D && isField(text, start, lf, "data")
+        ) {
+          this.#checkLine(text, start, lf);
+          const type = this.#eventType === "" ? "message" : this.#eventType;
+          this.#eventType = "";
+          this.#onEvent(type, value(text, start + 4, lf), this.#lastEventId);
+        } else {
+          this.#line(text, start, lf);
           this.#dispatch();
-          start = lf + 2;
-          continue;
         }
+        start = lf + 2;
+        continue;
       }
       start = lf + 1;
     }
@@ -163,11 +173,15 @@ export class SseParser implements ByteParser {
     return start;
   }
 
-  /** One non-empty line. */
-  #line(text: string, start: number, end: number): void {
+  #checkLine(text: string, start: number, end: number): void {
     if (end - start > this.#cheapUnits && exceedsUtf8(text, start, end, this.#max)) {
       this.#overflow("line");
     }
+  }
+
+  /** One non-empty line. */
+  #line(text: string, start: number, end: number): void {
+    this.#checkLine(text, start, end);
     // Only four field names mean anything, so instead of searching for the
     // colon (which may be far away, or absent) each name is matched in place.
     switch (text.charCodeAt(start)) {
