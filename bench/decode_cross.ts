@@ -26,10 +26,19 @@ import { cases, makeCorpus } from "./decode_cases.ts";
 type Runtimes = {
   Deno?: unknown;
   Bun?: unknown;
-  process?: { argv?: string[]; cpuUsage?: () => { user: number; system: number } };
+  process?: {
+    argv?: string[];
+    versions?: { node?: string };
+    cpuUsage?: () => { user: number; system: number };
+  };
 };
 const global = globalThis as Runtimes;
-const runtime = global.Deno !== undefined ? "deno" : global.Bun !== undefined ? "bun" : "node";
+// Node is named with its major version, since the scripts compare several.
+const runtime = global.Deno !== undefined
+  ? "deno"
+  : global.Bun !== undefined
+  ? "bun"
+  : `node${global.process?.versions?.node?.split(".")[0] ?? ""}`;
 const args = global.Deno !== undefined
   ? (global.Deno as { args: string[] }).args
   : (global.process?.argv ?? []).slice(2);

@@ -88,7 +88,6 @@ export class OpenEventStream implements EventStream {
   #resumeIds: (string | undefined)[] = [];
   #next = 0;
   #resumeId: string | undefined;
-  #delivered = false;
   /** A slow `next()` in progress; later calls queue behind it. */
   #pending: Promise<IteratorResult<EventEnvelope, undefined>> | undefined;
   #ended = false;
@@ -124,7 +123,7 @@ export class OpenEventStream implements EventStream {
   get lastEventId(): string | undefined {
     // Seeded from the ID we resumed with, so a reconnect before any new
     // event does not lose the resume point.
-    return this.#delivered ? this.#resumeId : this.#initialEventId;
+    return this.#resumeId ?? this.#initialEventId;
   }
 
   [Symbol.asyncIterator](): this {
@@ -155,7 +154,6 @@ export class OpenEventStream implements EventStream {
   #take(): IteratorYieldResult<EventEnvelope> {
     const at = this.#next++;
     this.#resumeId = this.#resumeIds[at];
-    this.#delivered = true;
     return { done: false, value: this.#envelopes[at] as EventEnvelope };
   }
 

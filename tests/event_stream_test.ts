@@ -129,3 +129,18 @@ Deno.test("EventsClient.stream(): return() while the request is opening closes t
   assert.deepEqual(await first, { done: true, value: undefined });
   assert.equal(script.open, 0, "the hanging body was cancelled");
 });
+
+Deno.test("EventStream keeps the resume point while NDJSON envelopes carry no id", async () => {
+  const { body } = onDemandBody([
+    '{"name":"a.b"}\n',
+    '{"name":"a.b","id":"10"}\n{"name":"a.b"}\n',
+  ]);
+  const stream = await clientFor(body).open({ name: "a.b", lastEventId: "9" });
+  const seen: Array<string | undefined> = [];
+  for (let i = 0; i < 3; i++) {
+    await stream.next();
+    seen.push(stream.lastEventId);
+  }
+  assert.deepEqual(seen, ["9", "10", "10"]);
+  await stream.close();
+});
