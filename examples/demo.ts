@@ -22,7 +22,6 @@
  */
 
 import process from "node:process";
-import { configure, dispose, getConsoleSink, getTextFormatter } from "@logtape/logtape";
 import {
   clientOptionsFromEnv,
   EventsClient,
@@ -44,6 +43,7 @@ import {
   type Transition,
 } from "./demo_report.ts";
 import { Progress } from "./demo_progress.ts";
+import { closeLogging, configureLogging } from "../src/cli/logging.ts";
 
 const USAGE = "Usage: deno task demo [--requests N] [--in-flight N]";
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -136,27 +136,9 @@ async function main(args: readonly string[]): Promise<number> {
     (options === USAGE ? console.log : console.error)(options);
     return options === USAGE ? 0 : 2;
   }
-  // The demo is an application, so it decides where logs go: warnings and
-  // worse to stderr (the library itself never configures logging).
-  await configure({
-    sinks: {
-      stderr: getConsoleSink({
-        formatter: getTextFormatter({ value: "bare" }),
-        levelMap: {
-          trace: "error",
-          debug: "error",
-          info: "error",
-          warning: "error",
-          error: "error",
-          fatal: "error",
-        },
-      }),
-    },
-    loggers: [
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [], parentSinks: "override" },
-      { category: ["bus-integration"], lowestLevel: "warning", sinks: ["stderr"] },
-    ],
-  });
+  // The demo is an application, so it decides where logs go: the CLI's
+  // setup, warnings and worse to stderr (the library never configures logging).
+  await configureLogging("text", "warning");
 
   let backend: Backend;
   try {
@@ -273,5 +255,5 @@ async function main(args: readonly string[]): Promise<number> {
 }
 
 const status = await main(process.argv.slice(2));
-await dispose();
+await closeLogging();
 process.exit(status);
