@@ -10,8 +10,7 @@ import { assertEventName, type EventEnvelope, withEnvelopeDefaults } from "./env
 import { EventsApiError, TransientError } from "./errors.ts";
 import { errorForResponse } from "./http_errors.ts";
 import { framingForContentType } from "./decode/envelopes.ts";
-import { maxLineBytesOf } from "./decode/types.ts";
-import type { InvalidInputHandler } from "./decode/types.ts";
+import { type InvalidInputHandler, maxLineBytesOf } from "./decode/types.ts";
 import { type EventStream, OpenEventStream, openOnFirstRead } from "./event_stream.ts";
 import { linkAbort } from "./abort.ts";
 

@@ -143,9 +143,7 @@ export class SseParser implements ByteParser {
           this.#dataLines === 0 && text.charCodeAt(start) === D && isField(text, start, lf, "data")
         ) {
           this.#checkLine(text, start, lf);
-          const type = this.#eventType === "" ? "message" : this.#eventType;
-          this.#eventType = "";
-          this.#onEvent(type, value(text, start + 4, lf), this.#lastEventId);
+          this.#onEvent(this.#takeType(), value(text, start + 4, lf), this.#lastEventId);
         } else {
           this.#line(text, start, lf);
           this.#dispatch();
@@ -243,9 +241,16 @@ export class SseParser implements ByteParser {
       return;
     }
     const data = this.#data;
-    const type = this.#eventType === "" ? "message" : this.#eventType;
+    const type = this.#takeType();
     this.#resetEvent();
     this.#onEvent(type, data, this.#lastEventId);
+  }
+
+  /** The pending event type (`"message"` when none was given), which it clears. */
+  #takeType(): string {
+    const type = this.#eventType;
+    this.#eventType = "";
+    return type === "" ? "message" : type;
   }
 
   #resetEvent(): void {
