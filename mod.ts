@@ -75,7 +75,8 @@ export {
   framingForContentType,
   type StreamFraming,
 } from "./src/decode/envelopes.ts";
-export { Backoff, DEFAULT_RETRY, delay, type RetryOptions } from "./src/retry.ts";
+export { Backoff, DEFAULT_RECONNECT, type ReconnectOptions } from "./src/reconnect.ts";
+export { delay } from "./src/async.ts";
 export {
   type AddOptions,
   aggregateReadiness,

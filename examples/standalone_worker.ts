@@ -27,7 +27,7 @@ await configure({
 });
 
 const { baseUrl, token } = await clientOptionsFromEnv(); // BUS_EVENTS_API_URL, BUS_API_TOKEN, …
-const { retry, tokenRefresh } = listenerOptionsFromEnv(); // BUS_EVENTS_LISTENER_RETRY_*, …
+const { reconnect, tokenRefresh } = listenerOptionsFromEnv(); // BUS_EVENTS_LISTENER_RETRY_*, …
 const client = new EventsClient({ baseUrl, token });
 
 const readiness = new ListenerReadiness();
@@ -47,7 +47,7 @@ await runWorker({
   group: "greeter",
   consumer: "greeter-1",
   concurrency: 4,
-  retry,
+  reconnect,
   tokenRefresh,
   readiness,
   signal: shutdown.signal,

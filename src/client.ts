@@ -12,7 +12,7 @@ import { errorForResponse } from "./http_errors.ts";
 import { framingForContentType } from "./decode/envelopes.ts";
 import { type InvalidInputHandler, maxLineBytesOf } from "./decode/types.ts";
 import { type EventStream, OpenEventStream, openOnFirstRead } from "./event_stream.ts";
-import { linkAbort } from "./abort.ts";
+import { linkAbort } from "./async.ts";
 
 /**
  * Supplies the bearer token; called before every request, so a rotated token

@@ -140,7 +140,7 @@ export interface ListenerEnvOptions {
    *
    * @default {{ min: 1000, max: 30000 }}
    */
-  retry: { min: number; max: number } | false;
+  reconnect: { min: number; max: number } | false;
   /**
    * Whether this listener gates readiness (`BUS_EVENTS_LISTENER_REQUIRED`).
    *
@@ -167,8 +167,8 @@ export interface ListenerEnvOptions {
  * | `BUS_EVENTS_LISTENER_REQUIRED` | boolean | `1` |
  * | `BUS_EVENTS_TOKEN_REFRESH` | boolean | `0` |
  *
- * The bounds are checked even when retry is off, so a typo never waits
- * silently for the day retry is turned on.
+ * The bounds are checked even when reconnecting is off, so a typo never
+ * waits silently for the day it is turned on.
  *
  * @param env The environment; the process environment when omitted.
  * @throws {ConfigError} Naming the first bad variable and its value.
@@ -177,13 +177,13 @@ export interface ListenerEnvOptions {
  * ```ts
  * import { listenerOptionsFromEnv } from "@bus/integration";
  * const options = listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY_MIN: "250ms" });
- * // { retry: { min: 250, max: 30000 }, required: true, tokenRefresh: false }
+ * // { reconnect: { min: 250, max: 30000 }, required: true, tokenRefresh: false }
  * ```
  */
 export function listenerOptionsFromEnv(
   env: Readonly<Record<string, string | undefined>> = readEnv(),
 ): ListenerEnvOptions {
-  const retry = booleanVariable(env, RETRY, true);
+  const reconnect = booleanVariable(env, RETRY, true);
   const min = durationVariable(env, RETRY_MIN, "1s");
   const max = durationVariable(env, RETRY_MAX, "30s");
   const required = booleanVariable(env, REQUIRED, true);
@@ -198,7 +198,7 @@ export function listenerOptionsFromEnv(
       : new ConfigError(RETRY_MIN, min.text, `a duration of at most ${RETRY_MAX} (${max.text})`);
   }
   return {
-    retry: retry && { min: min.milliseconds, max: max.milliseconds },
+    reconnect: reconnect && { min: min.milliseconds, max: max.milliseconds },
     required,
     tokenRefresh,
   };

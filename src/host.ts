@@ -8,7 +8,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { linkAbort } from "./abort.ts";
+import { linkAbort, withDrainDeadline } from "./async.ts";
 import type { EventsClient } from "./client.ts";
 import { RegistrationError } from "./errors.ts";
 import {
@@ -20,7 +20,7 @@ import {
 } from "./health.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
 import { assertRegistration, runRegistration, type WorkerRegistration } from "./registration.ts";
-import type { RetryOptions } from "./retry.ts";
+import type { ReconnectOptions } from "./reconnect.ts";
 import { describeError, WorkerStats } from "./worker.ts";
 
 /** Options of {@linkcode Host}. */
@@ -39,7 +39,7 @@ export interface HostOptions {
    */
   drainTimeout?: number | undefined;
   /** Reconnect backoff for registrations that set none. @default {{ min: 1000, max: 30000 }} */
-  retry?: RetryOptions | false | undefined;
+  reconnect?: ReconnectOptions | false | undefined;
   /** Token refresh on 401/403 for registrations that set none. @default {false} */
   tokenRefresh?: boolean | undefined;
   /**
@@ -105,7 +105,7 @@ export class Host {
   readonly #entries: readonly Entry[];
   readonly #signal: AbortSignal | undefined;
   readonly #drainTimeout: number;
-  readonly #retry: RetryOptions | false | undefined;
+  readonly #reconnect: ReconnectOptions | false | undefined;
   readonly #tokenRefresh: boolean | undefined;
   readonly #stop = new AbortController();
   #status: HostStatus = "idle";
@@ -141,7 +141,7 @@ export class Host {
     this.#client = options.client;
     this.#signal = options.signal;
     this.#drainTimeout = drainTimeout;
-    this.#retry = options.retry;
+    this.#reconnect = options.reconnect;
     this.#tokenRefresh = options.tokenRefresh;
     this.#entries = options.registrations.map((registration) => {
       const entry: Entry = {
@@ -270,7 +270,7 @@ export class Host {
       signal,
       readiness: entry.readiness,
       stats: entry.stats,
-      retry: this.#retry,
+      reconnect: this.#reconnect,
       tokenRefresh: this.#tokenRefresh,
       drainTimeout,
     }).then(() => undefined, (error: unknown) => ({ error }));
@@ -310,30 +310,4 @@ export class Host {
     if (this.#stop.signal.aborted) return "stopping";
     return entry.everReady ? "reconnecting" : "starting";
   }
-}
-
-/**
- * Resolves with `work`'s value, or with `onTimeout()` when `timeout` ms
- * passed after `signal` aborted and `work` is still going. The timer and the
- * listener are removed when `work` settles first.
- */
-function withDrainDeadline<T>(
-  work: Promise<T>,
-  signal: AbortSignal,
-  timeout: number,
-  onTimeout: () => T,
-): Promise<T> {
-  return new Promise((resolve) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = () => {
-      timer = setTimeout(() => resolve(onTimeout()), timeout);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    work.then((value) => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      resolve(value);
-    });
-  });
 }

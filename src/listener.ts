@@ -18,9 +18,9 @@ import {
   StreamProtocolError,
   TransientError,
 } from "./errors.ts";
-import { linkAbort } from "./abort.ts";
+import { delay, linkAbort } from "./async.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
-import { Backoff, delay, type RetryOptions } from "./retry.ts";
+import { Backoff, type ReconnectOptions } from "./reconnect.ts";
 
 /** The stream a listener keeps open: everything of a stream request but its lifecycle. */
 export type ListenStreamOptions = Omit<
@@ -41,7 +41,7 @@ export interface ListenOptions {
    */
   onEvent: (event: EventEnvelope, signal: AbortSignal | undefined) => void | Promise<void>;
   /** Backoff bounds, or `false` to end at the first failure. @default {{ min: 1000, max: 30000 }} */
-  retry?: RetryOptions | false | undefined;
+  reconnect?: ReconnectOptions | false | undefined;
   /** Retry 401/403 with a freshly issued token (needs a token provider). @default {false} */
   tokenRefresh?: boolean | undefined;
   /** Flipped true when a stream opens and false before each reconnect wait. */
@@ -72,14 +72,16 @@ function fatal(error: unknown, options: ListenOptions): unknown {
 /**
  * Keeps one stream open until `signal` aborts: reconnects after end of stream,
  * network failure, 5xx, 429 and oversized lines with bounded backoff, resuming
- * from the last envelope id. Resolves when aborted (or, with `retry: false` or
+ * from the last envelope id. Resolves when aborted (or, with `reconnect: false` or
  * `follow: false`, when the stream ends); rejects with the error that made it
  * stop: `BadRequestError`, `AuthError` (unless token refresh applies), any
- * failure when retry is off, or a rejection of `onEvent`.
+ * failure when reconnecting is off, or a rejection of `onEvent`.
  */
 export async function listen(options: ListenOptions): Promise<void> {
   const { client, stream: streamOptions, readiness, signal } = options;
-  const retry = options.retry === false ? undefined : new Backoff(options.retry, options.random);
+  const backoff = options.reconnect === false
+    ? undefined
+    : new Backoff(options.reconnect, options.random);
   const now = options.now ?? Date.now;
   const where = {
     name: streamOptions.name,
@@ -123,20 +125,20 @@ export async function listen(options: ListenOptions): Promise<void> {
     if (signal?.aborted) break;
 
     readiness?.set(false, describe(failure));
-    const stop = retry === undefined ? failure : fatal(failure, options);
+    const stop = backoff === undefined ? failure : fatal(failure, options);
     if (stop !== undefined) {
-      if (retry === undefined && isEndOfStream(failure)) return;
+      if (backoff === undefined && isEndOfStream(failure)) return;
       logger.error("Listener for {name} stopped: {error}", { ...where, error: describe(stop) });
       throw stop;
     }
-    if (openedAt !== undefined && now() - openedAt >= retry!.healthyAfter) retry!.reset();
+    if (openedAt !== undefined && now() - openedAt >= backoff!.healthyAfter) backoff!.reset();
     if (failure instanceof AuthError) refreshToken = true;
     const retryAfter = failure instanceof TransientError ? failure.retryAfter ?? 0 : 0;
-    const wait = retry!.next(Math.max(retryAfter, serverRetry));
+    const wait = backoff!.next(Math.max(retryAfter, serverRetry));
     logger.warn("Listener for {name} reconnecting in {wait} ms: {error}", {
       ...where,
       wait,
-      attempt: retry!.attempt,
+      attempt: backoff!.attempt,
       error: describe(failure),
     });
     try {

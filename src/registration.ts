@@ -13,7 +13,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Delivery, EventsClient } from "./client.ts";
 import { eventNameProblem } from "./envelope.ts";
 import { ListenerReadiness } from "./readiness.ts";
-import type { RetryOptions } from "./retry.ts";
+import type { ReconnectOptions } from "./reconnect.ts";
 import { describeError, runWorker, type WorkerHandler, WorkerStats } from "./worker.ts";
 
 /** Fields every registration has. */
@@ -62,7 +62,7 @@ export interface ListenerRegistration extends RegistrationBase {
   /** Most handlers running at once. @default {1} */
   concurrency?: number | undefined;
   /** Reconnect backoff, or `false`; overrides the host's (environment's) setting. */
-  retry?: RetryOptions | false | undefined;
+  reconnect?: ReconnectOptions | false | undefined;
   /** Retry 401/403 with a reissued token; overrides the host's setting. */
   tokenRefresh?: boolean | undefined;
   /** Handles one event; throwing answers the requester with an error response. */
@@ -262,7 +262,7 @@ export interface RunRegistrationOptions {
   /** Counters to update. */
   stats?: WorkerStats | undefined;
   /** Backoff for registrations that set none. @default {{ min: 1000, max: 30000 }} */
-  retry?: RetryOptions | false | undefined;
+  reconnect?: ReconnectOptions | false | undefined;
   /** Token refresh for registrations that set none. @default {false} */
   tokenRefresh?: boolean | undefined;
   /** Drain timeout for registrations that set none, in ms. @default {30000} */
@@ -333,7 +333,7 @@ export async function runRegistration(
     source: reg.source ?? reg.consumer ?? group ?? reg.name,
     handler: reg.handler,
     concurrency: reg.concurrency,
-    retry: reg.retry !== undefined ? reg.retry : options.retry,
+    reconnect: reg.reconnect !== undefined ? reg.reconnect : options.reconnect,
     tokenRefresh: reg.tokenRefresh ?? options.tokenRefresh,
     drainTimeout: reg.drainTimeout ?? options.drainTimeout,
     readiness,

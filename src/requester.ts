@@ -19,10 +19,10 @@ import {
   type PendingOwner,
   PendingRequest,
 } from "./pending.ts";
-import { linkAbort } from "./abort.ts";
+import { linkAbort } from "./async.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import { listenResponses } from "./response_listener.ts";
-import type { RetryOptions } from "./retry.ts";
+import type { ReconnectOptions } from "./reconnect.ts";
 
 /** Options of {@linkcode Requester}. */
 export interface RequesterOptions {
@@ -35,7 +35,7 @@ export interface RequesterOptions {
   /** Most requests pending at once; beyond it `request()` rejects at once. @default {10000} */
   maxPending?: number | undefined;
   /** Response listener backoff, or `false`. @default {{ min: 1000, max: 30000 }} */
-  retry?: RetryOptions | false | undefined;
+  reconnect?: ReconnectOptions | false | undefined;
   /** Retry 401/403 with a reissued token. @default {false} */
   tokenRefresh?: boolean | undefined;
   /** Readiness of the response listener; one is created when omitted. */
@@ -150,7 +150,7 @@ export class Requester {
       client: options.client,
       names: options.responseNames,
       onResponse: (event) => this.#dispatch(event),
-      retry: options.retry,
+      reconnect: options.reconnect,
       tokenRefresh: options.tokenRefresh,
       readiness: this.readiness,
       signal: this.#stop.signal,

@@ -1,6 +1,6 @@
 /**
  * `listenResponses()`: a command-owned listener on response names, with the
- * same retry, readiness and auth-failure policy as a worker.
+ * same reconnect, readiness and auth-failure policy as a worker.
  *
  * This module is browser compatible.
  *
@@ -12,7 +12,7 @@ import type { InvalidInputHandler } from "./decode/types.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
 import { listenAll } from "./listener.ts";
 import type { ListenerReadiness } from "./readiness.ts";
-import type { RetryOptions } from "./retry.ts";
+import type { ReconnectOptions } from "./reconnect.ts";
 
 /** Options of {@linkcode listenResponses}. */
 export interface ListenResponsesOptions {
@@ -23,7 +23,7 @@ export interface ListenResponsesOptions {
   /** Receives each response envelope; must not throw. */
   onResponse: (event: EventEnvelope) => void;
   /** Reconnect backoff, or `false`. @default {{ min: 1000, max: 30000 }} */
-  retry?: RetryOptions | false | undefined;
+  reconnect?: ReconnectOptions | false | undefined;
   /** Retry 401/403 with a reissued token. @default {false} */
   tokenRefresh?: boolean | undefined;
   /** Ready while every response stream is open. */

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { settlesWithin } from "./retry.ts";
+import { settlesWithin } from "./async.ts";
 
 /**
  * The process environment as a read-only view: each lookup reads the live

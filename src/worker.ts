@@ -1,7 +1,7 @@
 /**
  * `runWorker()`: the loop every Bus integration worker runs — streams to a
  * handler, at most `concurrency` at a time, with replies through a
- * `Publisher`, retry on failure and a graceful drain on abort.
+ * `Publisher`, reconnects on failure and a graceful drain on abort.
  *
  * This module is browser compatible.
  *
@@ -16,7 +16,8 @@ import { ResponseError } from "./errors.ts";
 import { listenAll } from "./listener.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
 import type { ListenerReadiness } from "./readiness.ts";
-import { type RetryOptions, settlesWithin } from "./retry.ts";
+import { settlesWithin } from "./async.ts";
+import type { ReconnectOptions } from "./reconnect.ts";
 import { Slots } from "./slots.ts";
 
 /** Handles one event; throwing answers the requester with an error response. */
@@ -43,7 +44,7 @@ export interface WorkerOptions {
   /** Most handlers running at once. @default {1} */
   concurrency?: number | undefined;
   /** Reconnect backoff, or `false` to fail at the first error. @default {{ min: 1000, max: 30000 }} */
-  retry?: RetryOptions | false | undefined;
+  reconnect?: ReconnectOptions | false | undefined;
   /** Retry 401/403 with a reissued token (needs a token provider). @default {false} */
   tokenRefresh?: boolean | undefined;
   /** Ready while every stream of the worker is open. */
@@ -165,7 +166,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       onInvalid,
     })),
     onEvent,
-    retry: options.retry,
+    reconnect: options.reconnect,
     tokenRefresh: options.tokenRefresh,
     readiness: options.readiness,
     signal: options.signal,

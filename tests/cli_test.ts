@@ -287,7 +287,10 @@ Deno.test("bus-integration config --json shows each value's source and redacts t
     value: server.served.url,
     source: "env BUS_EVENTS_API_URL",
   });
-  assert.deepEqual(config.retryMinMs, { value: 100, source: "env BUS_EVENTS_LISTENER_RETRY_MIN" });
+  assert.deepEqual(config.reconnectMinMs, {
+    value: 100,
+    source: "env BUS_EVENTS_LISTENER_RETRY_MIN",
+  });
   assert.deepEqual(config.tokenRefresh, { value: true, source: "env BUS_EVENTS_TOKEN_REFRESH" });
   assert.deepEqual(config.required, { value: true, source: "default" });
   assert.deepEqual(config.healthPort, { value: 8081, source: "--health-port" });

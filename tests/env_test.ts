@@ -152,7 +152,7 @@ Deno.test("parseBoolean() rejects every other form", () => {
 // ----------------------------------------------------------------- listener
 
 const listenerDefaults = {
-  retry: { min: 1000, max: 30_000 },
+  reconnect: { min: 1000, max: 30_000 },
   required: true,
   tokenRefresh: false,
 };
@@ -199,7 +199,7 @@ Deno.test("listenerOptionsFromEnv() reads every boolean form of every switch", (
       BUS_EVENTS_TOKEN_REFRESH: text,
     });
     assert.deepEqual(options, {
-      retry: value && listenerDefaults.retry,
+      reconnect: value && listenerDefaults.reconnect,
       required: value,
       tokenRefresh: value,
     });
@@ -215,13 +215,13 @@ Deno.test("listenerOptionsFromEnv() reads the retry bounds as Go durations", () 
   ];
   for (const [min, max, retry] of cases) {
     const env = { BUS_EVENTS_LISTENER_RETRY_MIN: min, BUS_EVENTS_LISTENER_RETRY_MAX: max };
-    assert.deepEqual(listenerOptionsFromEnv(env).retry, retry);
+    assert.deepEqual(listenerOptionsFromEnv(env).reconnect, retry);
   }
-  assert.deepEqual(listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY_MIN: "5s" }).retry, {
+  assert.deepEqual(listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY_MIN: "5s" }).reconnect, {
     min: 5000,
     max: 30_000,
   });
-  assert.deepEqual(listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY_MAX: "1m" }).retry, {
+  assert.deepEqual(listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY_MAX: "1m" }).reconnect, {
     min: 1000,
     max: 60_000,
   });
@@ -342,7 +342,7 @@ Deno.test("listenerOptionsFromEnv() checks the bounds even when retry is off", (
       }),
     ConfigError,
   );
-  assert.equal(listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY: "false" }).retry, false);
+  assert.equal(listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY: "false" }).reconnect, false);
 });
 
 Deno.test("listenerOptionsFromEnv() reads the process environment when env is omitted", () => {
@@ -350,9 +350,9 @@ Deno.test("listenerOptionsFromEnv() reads the process environment when env is om
   const saved = Deno.env.get(name);
   Deno.env.set(name, "123ms");
   try {
-    const { retry } = listenerOptionsFromEnv();
-    assert.ok(retry);
-    assert.equal(retry.min, 123);
+    const { reconnect } = listenerOptionsFromEnv();
+    assert.ok(reconnect);
+    assert.equal(reconnect.min, 123);
   } finally {
     if (saved === undefined) Deno.env.delete(name);
     else Deno.env.set(name, saved);

@@ -57,7 +57,7 @@ Deno.test("examples/standalone_worker.ts survives a server restart and drains on
   const requester = new Requester({
     client,
     responseNames: ["example.greet.response"],
-    retry: { min: 50, max: 200 },
+    reconnect: { min: 50, max: 200 },
     timeout: 10_000,
   });
   try {

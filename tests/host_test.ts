@@ -32,7 +32,7 @@ function recorder(name: string, seen: unknown[], extra: Partial<WorkerRegistrati
   return defineWorker({
     name,
     names: [`tests.${name}.request`],
-    retry: FAST_RETRY,
+    reconnect: FAST_RETRY,
     handler: (event: EventEnvelope) => {
       seen.push(event.payload);
     },
@@ -259,7 +259,7 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
   const host = new Host({
     client: server.client,
     registrations: [
-      recorder("listener", [], { retry: { min: 300, max: 300 } }),
+      recorder("listener", [], { reconnect: { min: 300, max: 300 } }),
       defineWorker({
         name: "gated",
         run: async ({ readiness, signal }) => {

@@ -34,7 +34,7 @@ function options(
     onEvent: (event) => {
       seen.push(event);
     },
-    retry: { min: 100, max: 1000, healthyAfter: 10_000 },
+    reconnect: { min: 100, max: 1000, healthyAfter: 10_000 },
     random: () => 1,
     seen,
     ...extra,
@@ -174,7 +174,7 @@ Deno.test("listen() ends promptly when aborted during a reconnect wait", async (
   const running = listen(options(client, {
     signal: controller.signal,
     readiness,
-    retry: { min: 60_000, max: 60_000 },
+    reconnect: { min: 60_000, max: 60_000 },
   })).then(() => ended = true);
   await time.clock.tickAsync(10);
   controller.abort(new Error("shutdown"));
@@ -253,9 +253,9 @@ Deno.test("listen() ends with BadRequestError on 400, which is permanent", async
 Deno.test("listen() with retry off ends at the first failure with that error", async () => {
   using _time = fakeTime();
   const { script, client } = setup([{ status: 503 }, { end: "hang" }]);
-  await assert.rejects(listen(options(client, { retry: false })), TransientError);
+  await assert.rejects(listen(options(client, { reconnect: false })), TransientError);
   const cut = setup([{ events: [ev("a")], end: "cut" }]);
-  await assert.rejects(listen(options(cut.client, { retry: false })), /connection broke/);
+  await assert.rejects(listen(options(cut.client, { reconnect: false })), /connection broke/);
   assert.equal(script.requests.length, 1);
 });
 

@@ -85,7 +85,7 @@ Deno.test("runRegistration() runs the echo example on its own", async () => {
     signal: controller.signal,
     readiness,
     stats,
-    retry: { min: 10, max: 50 },
+    reconnect: { min: 10, max: 50 },
   });
   const requester = new Requester({
     client: server.client,

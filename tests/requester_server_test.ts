@@ -29,7 +29,7 @@ function worker(
     group: extra.group ?? "echo",
     consumer: extra.consumer ?? "echo-1",
     concurrency: extra.concurrency ?? 16,
-    retry: RETRY,
+    reconnect: RETRY,
     signal: controller.signal,
     handler,
   });
@@ -46,7 +46,7 @@ function requester(server: TestServer, timeout = 10_000) {
     client: server.client,
     responseNames: ["demo.echo.response"],
     timeout,
-    retry: RETRY,
+    reconnect: RETRY,
   });
 }
 
@@ -170,7 +170,7 @@ Deno.test("Requester.gather() names the silent responder and rejects below minRe
   const req = new Requester({
     client: server.client,
     responseNames: ["demo.census.response"],
-    retry: RETRY,
+    reconnect: RETRY,
   });
   try {
     const result = await req.gather("demo.census.request", {}, {

@@ -15,7 +15,7 @@ function setup(steps: Step[] = [{ end: "hang" }]) {
     responseNames: ["demo.job.response"],
     timeout: 1_000,
     maxPending: 3,
-    retry: { min: 100, max: 100 },
+    reconnect: { min: 100, max: 100 },
   });
   const publishes = () => script.requests.filter((r) => r.method === "POST");
   return { script, client, requester, publishes };

@@ -28,7 +28,7 @@ function startWorker(options: Partial<WorkerOptions> & Pick<WorkerOptions, "clie
   const readiness = options.readiness ?? new ListenerReadiness();
   const done = runWorker({
     names: ["demo.job.request"],
-    retry: FAST_RETRY,
+    reconnect: FAST_RETRY,
     signal: controller.signal,
     stats,
     readiness,
@@ -109,7 +109,7 @@ Deno.test("runWorker() started before the server connects once the server is up"
   const worker = startWorker({
     client,
     readiness,
-    retry: { min: 100, max: 400 },
+    reconnect: { min: 100, max: 400 },
     handler: (event) => {
       handled.push(event.payload);
     },
@@ -293,7 +293,7 @@ Deno.test("runWorker() on abort stops reading, drains in-flight handlers, then r
     client: server.client,
     names: ["demo.job.request"],
     concurrency: 2,
-    retry: FAST_RETRY,
+    reconnect: FAST_RETRY,
     signal: controller.signal,
     handler: async (event) => {
       started.push(event.payload as number);

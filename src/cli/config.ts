@@ -29,7 +29,7 @@ export interface ConfigEntry {
 export interface ResolvedConfig {
   /** Events API URL and token (secret: never print this object). */
   readonly client: ClientEnvOptions;
-  /** Listener retry, readiness and token-refresh settings. */
+  /** Listener reconnect, readiness and token-refresh settings. */
   readonly listener: ListenerEnvOptions;
   /** Where to serve `/healthz` and `/readyz`, if anywhere. */
   readonly health: { hostname: string; port: number } | undefined;
@@ -94,13 +94,13 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
         : client.tokenSource,
     },
     tokenRefresh: { value: listener.tokenRefresh, source: source("BUS_EVENTS_TOKEN_REFRESH") },
-    retry: { value: listener.retry !== false, source: source("BUS_EVENTS_LISTENER_RETRY") },
-    retryMinMs: {
-      value: listener.retry === false ? null : listener.retry.min,
+    reconnect: { value: listener.reconnect !== false, source: source("BUS_EVENTS_LISTENER_RETRY") },
+    reconnectMinMs: {
+      value: listener.reconnect === false ? null : listener.reconnect.min,
       source: source("BUS_EVENTS_LISTENER_RETRY_MIN"),
     },
-    retryMaxMs: {
-      value: listener.retry === false ? null : listener.retry.max,
+    reconnectMaxMs: {
+      value: listener.reconnect === false ? null : listener.reconnect.max,
       source: source("BUS_EVENTS_LISTENER_RETRY_MAX"),
     },
     required: { value: listener.required, source: source("BUS_EVENTS_LISTENER_REQUIRED") },

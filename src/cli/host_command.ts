@@ -64,7 +64,7 @@ export async function runHostCommand(
       }),
       registrations,
       signal: controller.signal,
-      retry: config.listener.retry,
+      reconnect: config.listener.reconnect,
       tokenRefresh: config.listener.tokenRefresh,
       required: config.listener.required,
     });

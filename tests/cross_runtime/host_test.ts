@@ -44,7 +44,7 @@ for (const name of RUNTIMES) {
     const requester = new Requester({
       client,
       responseNames: ["example.echo.response", "cross.slow.response"],
-      retry: { min: 50, max: 200 },
+      reconnect: { min: 50, max: 200 },
       timeout: STEP_MS,
     });
     await using host = new RoleProcess(

@@ -29,7 +29,7 @@ const requester = new Requester({
   client,
   responseNames: targets.map(responseNameFor),
   timeout: 15_000,
-  retry: { min: 50, max: 500 },
+  reconnect: { min: 50, max: 500 },
 });
 try {
   const results: Record<string, TargetResult> = {};

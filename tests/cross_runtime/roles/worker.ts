@@ -26,7 +26,7 @@ const running = runWorker({
   group: `echo-${name}`,
   consumer: "only",
   concurrency: 8,
-  retry: { min: 50, max: 500 },
+  reconnect: { min: 50, max: 500 },
   readiness,
   signal,
   handler: async (event, publisher) => {

@@ -1,6 +1,6 @@
 /**
- * Reconnect timing: a bounded exponential backoff with full jitter and an
- * abortable delay. Timers are plain `setTimeout`, so fake clocks drive them.
+ * The listener's reconnect backoff: a bounded exponential schedule with full
+ * jitter. (The handler retry policy is a different thing, in `handling/`.)
  *
  * This module is browser compatible.
  *
@@ -8,7 +8,7 @@
  */
 
 /** Backoff bounds of a reconnecting listener. */
-export interface RetryOptions {
+export interface ReconnectOptions {
   /** First wait, and the lower bound of every wait, in ms. @default {1000} */
   min?: number;
   /** Upper bound of every wait, in ms. @default {30000} */
@@ -21,8 +21,8 @@ export interface RetryOptions {
   healthyAfter?: number;
 }
 
-/** The defaults of {@linkcode RetryOptions}, matching the Go runtime. */
-export const DEFAULT_RETRY = { min: 1000, max: 30_000, healthyAfter: 10_000 } as const;
+/** The defaults of {@linkcode ReconnectOptions}, matching the Go runtime. */
+export const DEFAULT_RECONNECT = { min: 1000, max: 30_000, healthyAfter: 10_000 } as const;
 
 const MULTIPLIER = 2;
 
@@ -58,21 +58,21 @@ export class Backoff {
    * @param random source in `[0, 1)`, injectable for tests.
    * @throws {RangeError} when the bounds are not usable.
    */
-  constructor(options: RetryOptions = {}, random: () => number = Math.random) {
-    this.min = options.min ?? DEFAULT_RETRY.min;
-    this.max = options.max ?? Math.max(DEFAULT_RETRY.max, this.min);
-    this.healthyAfter = options.healthyAfter ?? DEFAULT_RETRY.healthyAfter;
+  constructor(options: ReconnectOptions = {}, random: () => number = Math.random) {
+    this.min = options.min ?? DEFAULT_RECONNECT.min;
+    this.max = options.max ?? Math.max(DEFAULT_RECONNECT.max, this.min);
+    this.healthyAfter = options.healthyAfter ?? DEFAULT_RECONNECT.healthyAfter;
     if (!(this.min > 0) || !Number.isFinite(this.min)) {
-      throw new RangeError(`Cannot use retry min: current value is ${this.min}, expected > 0`);
+      throw new RangeError(`Cannot use reconnect min: current value is ${this.min}, expected > 0`);
     }
     if (!(this.max >= this.min) || !Number.isFinite(this.max)) {
       throw new RangeError(
-        `Cannot use retry max: current value is ${this.max}, expected >= min (${this.min})`,
+        `Cannot use reconnect max: current value is ${this.max}, expected >= min (${this.min})`,
       );
     }
     if (!(this.healthyAfter >= 0)) {
       throw new RangeError(
-        `Cannot use retry healthyAfter: current value is ${this.healthyAfter}, expected >= 0`,
+        `Cannot use reconnect healthyAfter: current value is ${this.healthyAfter}, expected >= 0`,
       );
     }
     this.#random = random;
@@ -97,48 +97,5 @@ export class Backoff {
   /** Starts over from `min`, after a connection that proved healthy. */
   reset(): void {
     this.#attempt = 0;
-  }
-}
-
-/**
- * Resolves after `ms`, or rejects with `signal.reason` as soon as `signal`
- * aborts (at once if it already has). The timer and the listener are both
- * removed when it settles.
- *
- * @example
- * ```ts
- * import { delay } from "@bus/integration";
- * await delay(10);
- * ```
- */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer: ReturnType<typeof setTimeout> = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/**
- * Resolves `true` once `work` settles (fulfilled or rejected), or `false`
- * when `ms` pass first. The timer is cleared either way, and a rejection of
- * `work` is handled here, so an abandoned `work` cannot surface later.
- */
-export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => true, () => true), expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }

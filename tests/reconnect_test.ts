@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { Backoff, delay } from "../mod.ts";
-import { settlesWithin } from "../src/retry.ts";
-import { fakeTime } from "./_fake_time.ts";
+import { Backoff } from "../mod.ts";
 
 /** Returns the given values in turn, as a stand-in for `Math.random`. */
 function sequence(...values: number[]): () => number {
@@ -62,44 +60,4 @@ Deno.test("Backoff throws RangeError for unusable bounds", () => {
   assert.throws(() => new Backoff({ min: 2000, max: 1000 }), /expected >= min/);
   assert.throws(() => new Backoff({ min: Number.NaN }), RangeError);
   assert.throws(() => new Backoff({ healthyAfter: -1 }), RangeError);
-});
-
-Deno.test("delay() resolves after the given time and not before", async () => {
-  using time = fakeTime();
-  let done = false;
-  const waiting = delay(500).then(() => done = true);
-  await time.clock.tickAsync(499);
-  assert.equal(done, false);
-  await time.clock.tickAsync(1);
-  await waiting;
-  assert.equal(done, true);
-});
-
-Deno.test("delay() rejects with the signal's reason when aborted mid-wait", async () => {
-  using time = fakeTime();
-  const controller = new AbortController();
-  const reason = new Error("stop");
-  const waiting = delay(10_000, controller.signal);
-  await time.clock.tickAsync(100);
-  controller.abort(reason);
-  await assert.rejects(waiting, (error) => error === reason);
-  assert.equal(time.clock.countTimers(), 0, "the timer is cleared");
-});
-
-Deno.test("delay() rejects at once when the signal has already aborted", async () => {
-  const reason = new Error("already");
-  await assert.rejects(delay(10, AbortSignal.abort(reason)), (error) => error === reason);
-});
-
-Deno.test("settlesWithin() tells whether work settled before the time ran out", async () => {
-  using time = fakeTime();
-  const fast = settlesWithin(delay(100), 500);
-  await time.clock.tickAsync(100);
-  assert.equal(await fast, true);
-  const failing = settlesWithin(Promise.reject(new Error("counts as settled")), 500);
-  assert.equal(await failing, true);
-  const slow = settlesWithin(new Promise(() => {}), 500);
-  await time.clock.tickAsync(500);
-  assert.equal(await slow, false);
-  assert.equal(time.clock.countTimers(), 0, "no timer is left behind");
 });

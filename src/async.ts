@@ -1,0 +1,99 @@
+/**
+ * Small async building blocks every layer shares: an abortable delay, a
+ * bounded wait, a drain deadline, and linking a caller's long-lived signal to
+ * a short-lived controller without `AbortSignal.any()` (which leaks one entry
+ * per call on Node and Deno). Timers are plain `setTimeout`, so fake clocks
+ * drive them.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+/**
+ * Aborts `controller` with `signal.reason` when `signal` aborts (at once if it
+ * already has). Returns the function that removes the link; call it when the
+ * short-lived work settles so the long-lived signal keeps no listener.
+ */
+export function linkAbort(
+  signal: AbortSignal | undefined,
+  controller: AbortController,
+): () => void {
+  if (signal === undefined) return () => {};
+  if (signal.aborted) {
+    controller.abort(signal.reason);
+    return () => {};
+  }
+  const onAbort = () => controller.abort(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+/**
+ * Resolves after `ms`, or rejects with `signal.reason` as soon as `signal`
+ * aborts (at once if it already has). The timer and the listener are both
+ * removed when it settles.
+ *
+ * @example
+ * ```ts
+ * import { delay } from "@bus/integration";
+ * await delay(10);
+ * ```
+ */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer: ReturnType<typeof setTimeout> = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Resolves `true` once `work` settles (fulfilled or rejected), or `false`
+ * when `ms` pass first. The timer is cleared either way, and a rejection of
+ * `work` is handled here, so an abandoned `work` cannot surface later.
+ */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves with `work`'s value, or with `onTimeout()` when `timeout` ms
+ * passed after `signal` aborted and `work` is still going. The timer and the
+ * listener are removed when `work` settles first.
+ */
+export function withDrainDeadline<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  timeout: number,
+  onTimeout: () => T,
+): Promise<T> {
+  return new Promise((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => {
+      timer = setTimeout(() => resolve(onTimeout()), timeout);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    work.then((value) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    });
+  });
+}

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { delay } from "../mod.ts";
+import { linkAbort, settlesWithin, withDrainDeadline } from "../src/async.ts";
+import { fakeTime } from "./_fake_time.ts";
+
+Deno.test("delay() resolves after the given time and not before", async () => {
+  using time = fakeTime();
+  let done = false;
+  const waiting = delay(500).then(() => done = true);
+  await time.clock.tickAsync(499);
+  assert.equal(done, false);
+  await time.clock.tickAsync(1);
+  await waiting;
+  assert.equal(done, true);
+});
+
+Deno.test("delay() rejects with the signal's reason when aborted mid-wait", async () => {
+  using time = fakeTime();
+  const controller = new AbortController();
+  const reason = new Error("stop");
+  const waiting = delay(10_000, controller.signal);
+  await time.clock.tickAsync(100);
+  controller.abort(reason);
+  await assert.rejects(waiting, (error) => error === reason);
+  assert.equal(time.clock.countTimers(), 0, "the timer is cleared");
+});
+
+Deno.test("delay() rejects at once when the signal has already aborted", async () => {
+  const reason = new Error("already");
+  await assert.rejects(delay(10, AbortSignal.abort(reason)), (error) => error === reason);
+});
+
+Deno.test("settlesWithin() tells whether work settled before the time ran out", async () => {
+  using time = fakeTime();
+  const fast = settlesWithin(delay(100), 500);
+  await time.clock.tickAsync(100);
+  assert.equal(await fast, true);
+  const failing = settlesWithin(Promise.reject(new Error("counts as settled")), 500);
+  assert.equal(await failing, true);
+  const slow = settlesWithin(new Promise(() => {}), 500);
+  await time.clock.tickAsync(500);
+  assert.equal(await slow, false);
+  assert.equal(time.clock.countTimers(), 0, "no timer is left behind");
+});
+
+Deno.test("linkAbort() forwards the reason and unlinks without leaving a listener", () => {
+  const outer = new AbortController();
+  const first = new AbortController();
+  const unlinkFirst = linkAbort(outer.signal, first);
+  unlinkFirst();
+  const second = new AbortController();
+  linkAbort(outer.signal, second);
+  const reason = new Error("stop");
+  outer.abort(reason);
+  assert.equal(first.signal.aborted, false, "an unlinked controller is left alone");
+  assert.equal(second.signal.reason, reason);
+  const late = new AbortController();
+  linkAbort(outer.signal, late);
+  assert.equal(late.signal.reason, reason, "an already aborted signal aborts at once");
+});
+
+Deno.test("withDrainDeadline() starts its timer only once the signal aborts", async () => {
+  using time = fakeTime();
+  const stop = new AbortController();
+  let finish!: (value: string) => void;
+  const work = new Promise<string>((resolve) => finish = resolve);
+  const result = withDrainDeadline(work, stop.signal, 1_000, () => "timed out");
+  await time.clock.tickAsync(5_000);
+  assert.equal(time.clock.countTimers(), 0, "no deadline before the abort");
+  stop.abort();
+  await time.clock.tickAsync(999);
+  finish("done");
+  assert.equal(await result, "done");
+  assert.equal(time.clock.countTimers(), 0, "the deadline is cleared when work settles");
+
+  const stuck = withDrainDeadline(new Promise<string>(() => {}), stop.signal, 1_000, () => "late");
+  await time.clock.tickAsync(1_000);
+  assert.equal(await stuck, "late");
+});
