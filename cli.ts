@@ -21,7 +21,7 @@
 
 import { main } from "./src/cli/main.ts";
 import { runCli } from "./src/cli/program.ts";
-import { isMainModule } from "./src/runtime.ts";
+import { isMainModule } from "./src/cli/process.ts";
 
 export { main };
 export type { CliOutput } from "./src/cli/host_command.ts";

@@ -2,11 +2,12 @@
  * `@bus/integration`: the runtime Bus integration workers are built on.
  *
  * - {@linkcode EventsClient} publishes events and streams them (NDJSON or
- *   Server-Sent Events) over `fetch`.
- * - {@linkcode runWorker} runs the worker loop: events to a handler that
- *   replies through a {@linkcode Publisher}, with bounded concurrency,
- *   reconnects with backoff, {@linkcode ListenerReadiness} and a graceful
- *   drain.
+ *   Server-Sent Events) over `fetch`: the HTTP {@linkcode EventTransport}.
+ *   Every layer above it takes any transport.
+ * - {@linkcode runWorker} runs the worker loop: events through a pipeline of
+ *   {@linkcode HandlerMiddleware}s to a handler that replies through a
+ *   {@linkcode Publisher}, with bounded concurrency, reconnects with
+ *   backoff, {@linkcode ListenerReadiness}, settlement and a graceful drain.
  * - The stream decoders ({@linkcode SseParserStream},
  *   {@linkcode NdjsonParserStream}, {@linkcode EnvelopeDecoderStream}) are
  *   plain `TransformStream`s with bounded memory.
@@ -25,14 +26,19 @@
  * @module
  */
 
+export type {
+  Delivery,
+  EventSubscription,
+  EventTransport,
+  PublishOptions,
+  PublishResult,
+  Settlement,
+  StreamOptions,
+} from "./src/transport.ts";
 export {
-  type Delivery,
   EventsClient,
   type EventsClientOptions,
   type FetchLike,
-  type PublishOptions,
-  type PublishResult,
-  type StreamOptions,
   type TokenProvider,
 } from "./src/client.ts";
 export type { EventStream } from "./src/event_stream.ts";
@@ -50,9 +56,11 @@ export {
   BadRequestError,
   BODY_EXCERPT_LIMIT,
   ConfigError,
+  describeError,
   EventsApiError,
   type EventsApiErrorOptions,
   GatherTimeoutError,
+  RequesterClosedError,
   RequestTimeoutError,
   ResponseError,
   type ResponseErrorBody,
@@ -86,20 +94,27 @@ export {
   type RemoveOptions,
 } from "./src/readiness.ts";
 export {
+  type EventSettler,
   listen,
   listenAll,
   type ListenAllOptions,
+  type ListenEventContext,
   type ListenOptions,
+  type ListenPolicy,
   type ListenStreamOptions,
 } from "./src/listener.ts";
 export { type Publisher, type PublishInit } from "./src/publisher.ts";
 export {
-  HANDLER_FAILED,
+  DEFAULT_DRAIN_TIMEOUT,
   runWorker,
   type WorkerHandler,
   type WorkerOptions,
-  WorkerStats,
 } from "./src/worker.ts";
+export type { HandlerMiddleware } from "./src/handling/compose.ts";
+export type { HandlerContext } from "./src/handling/context.ts";
+export { HANDLER_FAILED } from "./src/handling/error_reply.ts";
+export { WorkerStats } from "./src/handling/stats.ts";
+export { parseGoDuration } from "./src/env/duration.ts";
 export {
   type ClientEnvLookupOptions,
   type ClientEnvOptions,
@@ -107,8 +122,7 @@ export {
   type ListenerEnvOptions,
   listenerOptionsFromEnv,
   parseBoolean,
-  parseGoDuration,
-} from "./src/env.ts";
+} from "./src/env/contract.ts";
 export { listenResponses, type ListenResponsesOptions } from "./src/response_listener.ts";
 export type { GatherResult } from "./src/pending.ts";
 export {

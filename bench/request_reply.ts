@@ -118,7 +118,7 @@ async function library(count: number, inFlight: number) {
   const stop = new AbortController();
   const workerReady = new ListenerReadiness();
   const worker = runWorker({
-    client,
+    transport: client,
     names: ["lib.request"],
     delivery: "unicast",
     group: "lib",
@@ -127,7 +127,11 @@ async function library(count: number, inFlight: number) {
     signal: stop.signal,
     handler: (event, publisher) => publisher.reply(event.payload),
   });
-  const requester = new Requester({ client, responseNames: ["lib.response"], signal: stop.signal });
+  const requester = new Requester({
+    transport: client,
+    responseNames: ["lib.response"],
+    signal: stop.signal,
+  });
   await workerReady.waitReady();
   await requester.readiness.waitReady();
   const result = await drive(
@@ -177,7 +181,7 @@ async function libraryBytesPerPending(): Promise<number> {
   // In process, so the server's sockets do not count; nobody answers.
   const client = new EventsClient({ baseUrl: base, fetch: (request) => api.fetch(request) });
   const requester = new Requester({
-    client,
+    transport: client,
     responseNames: ["heap.response"],
     maxPending: PENDING,
     timeout: 60_000,

@@ -36,7 +36,7 @@ async function worker(concurrency: number) {
   let done!: () => void;
   const all = new Promise<void>((resolve) => done = resolve);
   const running = runWorker({
-    client,
+    transport: client,
     names: ["bench.work"],
     replay: true,
     concurrency,

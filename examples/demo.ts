@@ -156,7 +156,7 @@ async function main(args: readonly string[]): Promise<number> {
 
   try {
     const host = new Host({
-      client: backend.client,
+      transport: backend.client,
       registrations: [echo, scriptRunner],
       signal: stop.signal,
       drainTimeout: 5_000,
@@ -171,7 +171,7 @@ async function main(args: readonly string[]): Promise<number> {
     const hosting = host.run();
     hosting.catch(() => {}); // awaited below
     const requester = new Requester({
-      client: backend.client,
+      transport: backend.client,
       responseNames: ["example.echo.response", "example.script.run.response"],
       timeout: REQUEST_TIMEOUT_MS,
       readiness: requesterReadiness,

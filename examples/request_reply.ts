@@ -22,7 +22,7 @@ const stop = new AbortController();
 const ready = [new ListenerReadiness(), new ListenerReadiness()];
 const workers = ["alpha", "beta"].map((consumer, i) =>
   runWorker({
-    client,
+    transport: client,
     readiness: ready[i],
     names: ["example.sum.request"],
     delivery: "unicast",
@@ -38,7 +38,7 @@ const workers = ["alpha", "beta"].map((consumer, i) =>
 );
 
 const requester = new Requester({
-  client,
+  transport: client,
   responseNames: ["example.sum.response"],
   timeout: 5_000,
   signal: stop.signal,

@@ -41,7 +41,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 await runWorker({
-  client,
+  transport: client,
   names: ["example.greet.request"],
   delivery: "unicast",
   group: "greeter",

@@ -10,9 +10,10 @@ import { assertEventName, type EventEnvelope, withEnvelopeDefaults } from "./env
 import { EventsApiError, TransientError } from "./errors.ts";
 import { errorForResponse } from "./http_errors.ts";
 import { framingForContentType } from "./decode/envelopes.ts";
-import { type InvalidInputHandler, maxLineBytesOf } from "./decode/types.ts";
+import { maxLineBytesOf } from "./decode/types.ts";
 import { type EventStream, OpenEventStream, openOnFirstRead } from "./event_stream.ts";
 import { linkAbort } from "./async.ts";
+import type { EventTransport, PublishOptions, PublishResult, StreamOptions } from "./transport.ts";
 
 /**
  * Supplies the bearer token; called before every request, so a rotated token
@@ -50,49 +51,6 @@ export interface EventsClientOptions {
   maxLineBytes?: number;
 }
 
-/** The server's acknowledgement of a published event. */
-export interface PublishResult {
-  /** The id the server stamped. */
-  id: string;
-  /** The event's name. */
-  name: string;
-}
-
-/** Options of one publish call. */
-export interface PublishOptions {
-  /** Aborts the request; the call rejects with `signal.reason`. */
-  signal?: AbortSignal;
-}
-
-/** How a stream shares events between listeners. */
-export type Delivery = "broadcast" | "unicast";
-
-/** Options of {@linkcode EventsClient.stream} and {@linkcode EventsClient.open}. */
-export interface StreamOptions {
-  /** The event name to listen to (no wildcards). */
-  name: string;
-  /** `broadcast`: every listener gets every event; `unicast`: one consumer of the group does. @default {"broadcast"} */
-  delivery?: Delivery;
-  /** Unicast group; workers in one group compete. */
-  group?: string;
-  /** Stable consumer name within the group. */
-  consumer?: string;
-  /** Send the retained history first. */
-  replay?: boolean;
-  /** `false` ends the response after the replayed snapshot. */
-  follow?: boolean;
-  /** Resume after this envelope id (`Last-Event-ID`). */
-  lastEventId?: string | undefined;
-  /** Stops the stream; iteration then throws `signal.reason`. */
-  signal?: AbortSignal | undefined;
-  /** Called for each skipped malformed line or event. */
-  onInvalid?: InvalidInputHandler | undefined;
-  /** Called when an SSE stream sets its reconnection time (`retry:`). */
-  onRetry?: ((ms: number) => void) | undefined;
-  /** Ask the token provider for a fresh token for this request. */
-  refreshToken?: boolean | undefined;
-}
-
 const DEFAULT_ACCEPT = "application/x-ndjson, text/event-stream";
 const COLLECTION_PATH = "/api/v1/events";
 
@@ -121,7 +79,9 @@ function headerSafe(value: string): string {
 }
 
 /**
- * Publishes events to and streams events from the Bus Events API.
+ * Publishes events to and streams events from the Bus Events API: the HTTP
+ * {@linkcode EventTransport}. It holds no connection of its own (each stream
+ * is one `fetch`), so one client is shared by every worker of a process.
  *
  * @example Publish and listen
  * ```ts ignore
@@ -134,7 +94,7 @@ function headerSafe(value: string): string {
  * }
  * ```
  */
-export class EventsClient {
+export class EventsClient implements EventTransport {
   readonly #collection: URL;
   readonly #streamUrl: URL;
   readonly #token: string | TokenProvider | undefined;
@@ -166,9 +126,18 @@ export class EventsClient {
     return this.#collection.href;
   }
 
-  /** Whether the token comes from a provider that can reissue it. */
-  get hasTokenProvider(): boolean {
+  /** Whether the token comes from a provider that can reissue it after a 401/403. */
+  get canRefreshCredentials(): boolean {
     return typeof this.#token === "function";
+  }
+
+  /**
+   * Does nothing: the client owns no connection (streams close through
+   * their signals or `close()`). Present so the client is an
+   * {@linkcode EventTransport}.
+   */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   /**
@@ -204,14 +173,18 @@ export class EventsClient {
 
   /**
    * Opens a stream and resolves once the server answered 2xx (the moment a
-   * listener is "ready"). Non-2xx answers reject with the mapped error.
+   * listener is "ready"). Non-2xx answers reject with the mapped error. The
+   * stream's resume point moves as its envelopes are settled.
    */
   async open(options: StreamOptions): Promise<EventStream> {
     assertEventName(options.name);
     const controller = new AbortController();
     const unlink = linkAbort(options.signal, controller);
     try {
-      const headers = await this.#headers({ accept: this.#accept }, options.refreshToken ?? false);
+      const headers = await this.#headers(
+        { accept: this.#accept },
+        options.refreshCredentials ?? false,
+      );
       if (options.lastEventId) headers.set("last-event-id", headerSafe(options.lastEventId));
       const request = new Request(this.#streamQuery(options), {
         headers,
@@ -233,7 +206,6 @@ export class EventsClient {
         framing,
         maxLineBytes: this.#maxLineBytes,
         onInvalid: options.onInvalid,
-        onRetry: options.onRetry,
         controller,
         initialEventId: options.lastEventId,
         onClose: unlink,

@@ -15,26 +15,26 @@ import type { ResponseErrorBody } from "./errors.ts";
  */
 export interface EventEnvelope {
   /** Stamped by the server on publish. */
-  id?: string;
+  id?: string | undefined;
   /** Envelope version; `"v1"` when missing. */
-  version?: string;
+  version?: string | undefined;
   /** Dot-separated lowercase name, e.g. `bus.ssh.script.run.request`. */
   name: string;
   /** Links a response to its request. */
-  correlationId?: string;
+  correlationId?: string | undefined;
   /** Producer id: a worker sets its consumer name. */
-  source?: string;
+  source?: string | undefined;
   /** RFC 3339 UTC time; set at publish when missing. */
-  timestamp?: string;
+  timestamp?: string | undefined;
   /** String key/value pairs: idempotency keys, trace context, routing. */
-  metadata?: Record<string, string>;
+  metadata?: Record<string, string> | undefined;
   /** Any JSON value. */
   payload?: unknown;
   /** Set on a failed response. */
-  error?: ResponseErrorBody;
+  error?: ResponseErrorBody | undefined;
   /** Owner, stamped by the server from the token's `sub`. */
   // deno-lint-ignore camelcase -- the wire name of the contract
-  identity_id?: string;
+  identity_id?: string | undefined;
   /** Fields this version does not know; kept as they are. */
   [field: string]: unknown;
 }

@@ -8,6 +8,23 @@
  * @module
  */
 
+/**
+ * A one-line description of any thrown value for logs, stats and readiness
+ * reasons: `name: message`. The library's messages never carry a token
+ * (server text is redacted before it becomes a message).
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "@bus/integration";
+ *
+ * describeError(new RangeError("Cannot use timeout: current value is -1")); // "RangeError: Cannot use timeout: current value is -1"
+ * describeError("plain"); // "plain"
+ * ```
+ */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** Options shared by {@linkcode EventsApiError} and its subclasses. */
 export interface EventsApiErrorOptions extends ErrorOptions {
   /** HTTP status of the answer, or `undefined` for network failures and EOF. */
@@ -179,6 +196,19 @@ export class ConfigError extends Error {
 }
 
 /**
+ * A request was made on, or was pending when, a requester closed. When the
+ * requester closed because its response listener failed, requests reject
+ * with that failure instead.
+ */
+export class RequesterClosedError extends Error {
+  /** Creates the error. */
+  constructor(options?: ErrorOptions) {
+    super("Cannot get a response: the requester is closed", options);
+    this.name = "RequesterClosedError";
+  }
+}
+
+/**
  * A scatter-gather request ended at its timeout with fewer responses than
  * `minResponses`. Carries what did arrive and who stayed silent.
  */
@@ -218,8 +248,9 @@ export class RegistrationError extends Error {
 
   /** Creates the error; the message names the registration and the cause. */
   constructor(registration: string, cause: unknown) {
-    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    super(`Cannot keep running registration "${registration}": ${reason}`, { cause });
+    super(`Cannot keep running registration "${registration}": ${describeError(cause)}`, {
+      cause,
+    });
     this.name = "RegistrationError";
     this.registration = registration;
   }

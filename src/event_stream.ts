@@ -11,29 +11,30 @@ import { createEnvelopeDecoder, type StreamFraming } from "./decode/envelope_dec
 import type { ByteParser } from "./decode/parser_stream.ts";
 import type { InvalidInputHandler } from "./decode/types.ts";
 import { StreamProtocolError, TransientError } from "./errors.ts";
+import type { EventSubscription, Settlement } from "./transport.ts";
 
 /**
- * An open stream: async-iterate it for envelopes, or take them one at a time
- * with `next()` (calls made together are answered in order). It ends when
- * the server ends the response; it throws {@linkcode TransientError} when
- * the connection breaks, {@linkcode StreamProtocolError} on an oversized
- * line, and the abort reason when the caller's signal aborts. Ending,
- * failing, breaking out of a loop and `return()` all close it.
+ * An open HTTP stream, the Events API's {@linkcode EventSubscription}:
+ * async-iterate it for envelopes, or take them one at a time with `next()`
+ * (calls made together are answered in order). It ends when the server ends
+ * the response; it throws {@linkcode TransientError} when the connection
+ * breaks, {@linkcode StreamProtocolError} on an oversized line, and the
+ * abort reason when the caller's signal aborts. Ending, failing, breaking
+ * out of a loop and `return()` all close it.
  */
-export interface EventStream extends AsyncIterableIterator<EventEnvelope, undefined> {
+export interface EventStream extends EventSubscription {
   /** Which framing the server chose. */
   readonly framing: StreamFraming;
   /** HTTP status of the stream response (2xx). */
   readonly status: number;
   /**
-   * The resume point as of the last envelope handed out: the SSE
-   * last-event-ID at its event, or the `id` of the last NDJSON envelope that
-   * had one; before any, the ID the stream was opened with. Send it as
+   * The resume point as of the last *settled* envelope, counting only
+   * envelopes whose predecessors are all settled too: the SSE last-event-ID
+   * at its event, or the `id` of the last NDJSON envelope that had one;
+   * before any, the ID the stream was opened with. Send it as
    * `Last-Event-ID` when reconnecting.
    */
   readonly lastEventId: string | undefined;
-  /** Stops reading: aborts the request and cancels the body. Idempotent. */
-  close(): Promise<void>;
 }
 
 /**
@@ -54,8 +55,6 @@ export interface OpenEventStreamParts {
   maxLineBytes: number;
   /** Told about skipped input. */
   onInvalid?: InvalidInputHandler | undefined;
-  /** SSE only: told each valid `retry` field. */
-  onRetry?: ((ms: number) => void) | undefined;
   /** Aborts the request; the stream owns it from now on. */
   controller: AbortController;
   /** The `Last-Event-ID` the request was sent with. */
@@ -87,7 +86,14 @@ export class OpenEventStream implements EventStream {
   #envelopes: EventEnvelope[] = [];
   #resumeIds: (string | undefined)[] = [];
   #next = 0;
+  // Handed out and not yet settled, in delivery order, with the resume ID
+  // after each; a settled slot is cleared, and the resume point moves over
+  // the cleared prefix. Holds at most the consumer's concurrency.
+  #unsettled: (EventEnvelope | undefined)[] = [];
+  #unsettledResumeIds: (string | undefined)[] = [];
+  #settledPrefix = 0;
   #resumeId: string | undefined;
+  #reconnectHint: number | undefined;
   /** A slow `next()` in progress; later calls queue behind it. */
   #pending: Promise<IteratorResult<EventEnvelope, undefined>> | undefined;
   #ended = false;
@@ -108,7 +114,7 @@ export class OpenEventStream implements EventStream {
         this.#resumeIds.push(resumeId);
       },
       onInvalid: parts.onInvalid,
-      onRetry: parts.onRetry,
+      onRetry: (ms) => this.#reconnectHint = ms,
     });
     // Not every runtime errors a body that is being read when its request is
     // aborted (Deno does not): cancelling it ends a pending read.
@@ -124,6 +130,35 @@ export class OpenEventStream implements EventStream {
     // Seeded from the ID we resumed with, so a reconnect before any new
     // event does not lose the resume point.
     return this.#resumeId ?? this.#initialEventId;
+  }
+
+  get reconnectHint(): number | undefined {
+    return this.#reconnectHint;
+  }
+
+  /**
+   * HTTP delivery is at-most-once: every settlement only moves the resume
+   * point. `retry` cannot ask the server again, so it counts as settled.
+   */
+  settle(event: EventEnvelope, _settlement: Settlement): Promise<void> {
+    const unsettled = this.#unsettled;
+    const at = unsettled.indexOf(event, this.#settledPrefix);
+    if (at === -1) return Promise.resolve();
+    unsettled[at] = undefined;
+    while (this.#settledPrefix < unsettled.length && unsettled[this.#settledPrefix] === undefined) {
+      this.#resumeId = this.#unsettledResumeIds[this.#settledPrefix++];
+    }
+    if (this.#settledPrefix === unsettled.length) {
+      unsettled.length = 0;
+      this.#unsettledResumeIds.length = 0;
+      this.#settledPrefix = 0;
+    }
+    return Promise.resolve();
+  }
+
+  /** Nothing to tell an HTTP server: it redelivers nothing. */
+  working(_event: EventEnvelope): Promise<void> {
+    return Promise.resolve();
   }
 
   [Symbol.asyncIterator](): this {
@@ -153,8 +188,10 @@ export class OpenEventStream implements EventStream {
   /** Hands out the next decoded envelope; the caller checked there is one. */
   #take(): IteratorYieldResult<EventEnvelope> {
     const at = this.#next++;
-    this.#resumeId = this.#resumeIds[at];
-    return { done: false, value: this.#envelopes[at] as EventEnvelope };
+    const envelope = this.#envelopes[at] as EventEnvelope;
+    this.#unsettled.push(envelope);
+    this.#unsettledResumeIds.push(this.#resumeIds[at]);
+    return { done: false, value: envelope };
   }
 
   /** Reads body chunks until one yields an envelope, the body ends or fails. */

@@ -1,5 +1,5 @@
 /**
- * `Host`: runs many worker registrations on one shared client, with one
+ * `Host`: runs many worker registrations on one shared transport, with one
  * aggregate readiness, fail-together semantics and health endpoints.
  *
  * This module is browser compatible.
@@ -9,8 +9,8 @@
 
 import { getLogger } from "@logtape/logtape";
 import { linkAbort, withDrainDeadline } from "./async.ts";
-import type { EventsClient } from "./client.ts";
-import { RegistrationError } from "./errors.ts";
+import { describeError, RegistrationError } from "./errors.ts";
+import { WorkerStats } from "./handling/stats.ts";
 import {
   healthResponse,
   type HostReport,
@@ -20,17 +20,21 @@ import {
 } from "./health.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
 import { assertRegistration, runRegistration, type WorkerRegistration } from "./registration.ts";
-import type { ReconnectOptions } from "./reconnect.ts";
-import { describeError, WorkerStats } from "./worker.ts";
+import type { ListenPolicy } from "./listener.ts";
+import type { EventTransport } from "./transport.ts";
+import { DEFAULT_DRAIN_TIMEOUT } from "./worker.ts";
 
 /** Options of {@linkcode Host}. */
-export interface HostOptions {
-  /** The one client every registration shares. */
-  client: EventsClient;
+export interface HostOptions extends Omit<ListenPolicy, "readiness"> {
+  /**
+   * The one transport every registration shares, e.g. an `EventsClient`.
+   * `reconnect` and `tokenRefresh` apply to registrations that set none;
+   * aborting `signal` stops every registration, and `run()` resolves once
+   * they drained.
+   */
+  transport: EventTransport;
   /** What to run; names must be unique. */
   registrations: readonly WorkerRegistration[];
-  /** Aborting stops every registration; `run()` resolves once they drained. */
-  signal?: AbortSignal | undefined;
   /**
    * Longest wait for in-flight handlers after stopping, in ms, for
    * registrations that set none.
@@ -38,10 +42,6 @@ export interface HostOptions {
    * @default {30000}
    */
   drainTimeout?: number | undefined;
-  /** Reconnect backoff for registrations that set none. @default {{ min: 1000, max: 30000 }} */
-  reconnect?: ReconnectOptions | false | undefined;
-  /** Token refresh on 401/403 for registrations that set none. @default {false} */
-  tokenRefresh?: boolean | undefined;
   /**
    * Whether registrations that do not say gate readiness (the environment's
    * `BUS_EVENTS_LISTENER_REQUIRED`).
@@ -61,11 +61,10 @@ interface Entry {
   outcome: "stopped" | "failed" | undefined;
 }
 
-const DEFAULT_DRAIN_TIMEOUT = 30_000;
 const logger = getLogger(["bus-integration", "host"]);
 
 /**
- * Runs every registration concurrently on one shared client until its signal
+ * Runs every registration concurrently on one shared transport until its signal
  * aborts (then all drain and `run()` resolves) or one registration fails
  * fatally — an `AuthError` without token refresh, a `BadRequestError`, a
  * `run()` that throws. Then the others are stopped and drained, and `run()`
@@ -86,7 +85,7 @@ const logger = getLogger(["bus-integration", "host"]);
  * const controller = new AbortController();
  * Deno.addSignalListener("SIGTERM", () => controller.abort());
  * const host = new Host({
- *   client: new EventsClient({ baseUrl, token }),
+ *   transport: new EventsClient({ baseUrl, token }),
  *   registrations: [echo, scriptRunner],
  *   signal: controller.signal,
  * });
@@ -101,12 +100,11 @@ const logger = getLogger(["bus-integration", "host"]);
 export class Host {
   /** Ready while every required registration is ready; false before and after `run()`. */
   readonly readiness: ListenerReadiness = new ListenerReadiness();
-  readonly #client: EventsClient;
+  readonly #transport: EventTransport;
   readonly #entries: readonly Entry[];
   readonly #signal: AbortSignal | undefined;
   readonly #drainTimeout: number;
-  readonly #reconnect: ReconnectOptions | false | undefined;
-  readonly #tokenRefresh: boolean | undefined;
+  readonly #policy: Omit<ListenPolicy, "readiness" | "signal">;
   readonly #stop = new AbortController();
   #status: HostStatus = "idle";
   #failure: RegistrationError | undefined;
@@ -138,11 +136,15 @@ export class Host {
         `Cannot use drainTimeout: current value is ${drainTimeout}, expected a number of ms >= 0`,
       );
     }
-    this.#client = options.client;
+    this.#transport = options.transport;
     this.#signal = options.signal;
     this.#drainTimeout = drainTimeout;
-    this.#reconnect = options.reconnect;
-    this.#tokenRefresh = options.tokenRefresh;
+    this.#policy = {
+      reconnect: options.reconnect,
+      tokenRefresh: options.tokenRefresh,
+      random: options.random,
+      now: options.now,
+    };
     this.#entries = options.registrations.map((registration) => {
       const entry: Entry = {
         registration,
@@ -266,12 +268,11 @@ export class Host {
     const signal = this.#stop.signal;
     const drainTimeout = registration.drainTimeout ?? this.#drainTimeout;
     const work = runRegistration(registration, {
-      client: this.#client,
+      ...this.#policy,
+      transport: this.#transport,
       signal,
       readiness: entry.readiness,
       stats: entry.stats,
-      reconnect: this.#reconnect,
-      tokenRefresh: this.#tokenRefresh,
       drainTimeout,
     }).then(() => undefined, (error: unknown) => ({ error }));
     // runWorker() bounds its own drain; a run() function is trusted only so far.

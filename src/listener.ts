@@ -9,29 +9,72 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { EventsClient, StreamOptions } from "./client.ts";
 import type { EventEnvelope } from "./envelope.ts";
 import {
   AuthError,
   BadRequestError,
-  EventsApiError,
+  describeError,
   StreamProtocolError,
   TransientError,
 } from "./errors.ts";
 import { delay, linkAbort } from "./async.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
 import { Backoff, type ReconnectOptions } from "./reconnect.ts";
+import type { EventSubscription, EventTransport, Settlement, StreamOptions } from "./transport.ts";
 
 /** The stream a listener keeps open: everything of a stream request but its lifecycle. */
 export type ListenStreamOptions = Omit<
   StreamOptions,
-  "signal" | "lastEventId" | "refreshToken" | "onRetry"
+  "signal" | "lastEventId" | "refreshCredentials"
 >;
 
+/**
+ * How a listener keeps its subscriptions: the options every listening layer
+ * (worker, requester, response listener, registration, host) takes and
+ * passes down unchanged.
+ */
+export interface ListenPolicy {
+  /** Ready while every subscription of the listener is open; false before each reconnect wait. */
+  readiness?: ListenerReadiness | undefined;
+  /** Stops listening; the call then resolves (a worker drains first). */
+  signal?: AbortSignal | undefined;
+  /** Reconnect backoff, or `false` to end at the first failure. @default {{ min: 1000, max: 30000, healthyAfter: 10000 }} */
+  reconnect?: ReconnectOptions | false | undefined;
+  /** Retry 401/403 with freshly issued credentials (needs a token provider). @default {false} */
+  tokenRefresh?: boolean | undefined;
+  /** Random source of the backoff jitter, for tests. @default {Math.random} */
+  random?: (() => number) | undefined;
+  /** Clock used to judge whether a connection stayed healthy. @default {Date.now} */
+  now?: (() => number) | undefined;
+}
+
+/**
+ * Lets a listener's `onEvent` settle its event later, after it returned:
+ * the worker hands the event to a handler and settles it when the handler
+ * is done.
+ */
+export interface EventSettler {
+  /** Settles the event with the transport; later calls are ignored. */
+  settle(settlement: Settlement): Promise<void>;
+  /** Tells the transport the event is still being handled. */
+  working(): Promise<void>;
+}
+
+/** What `onEvent` gets with each event besides the envelope. */
+export interface ListenEventContext {
+  /** The loop's signal: aborted when the listener stops. */
+  readonly signal: AbortSignal | undefined;
+  /**
+   * Takes over settling this event. Without it, the listener settles the
+   * event as `done` once `onEvent` resolves.
+   */
+  defer(): EventSettler;
+}
+
 /** Options of {@linkcode listen}. */
-export interface ListenOptions {
-  /** The shared client. */
-  client: EventsClient;
+export interface ListenOptions extends ListenPolicy {
+  /** The shared transport, e.g. an `EventsClient`. */
+  transport: EventTransport;
   /** What to stream. */
   stream: ListenStreamOptions;
   /**
@@ -39,20 +82,10 @@ export interface ListenOptions {
    * promise settles, so a slow callback holds the stream back. A rejection is
    * fatal to the loop unless the loop's `signal` (passed along) has aborted.
    */
-  onEvent: (event: EventEnvelope, signal: AbortSignal | undefined) => void | Promise<void>;
-  /** Backoff bounds, or `false` to end at the first failure. @default {{ min: 1000, max: 30000 }} */
-  reconnect?: ReconnectOptions | false | undefined;
-  /** Retry 401/403 with a freshly issued token (needs a token provider). @default {false} */
-  tokenRefresh?: boolean | undefined;
-  /** Flipped true when a stream opens and false before each reconnect wait. */
-  readiness?: ListenerReadiness | undefined;
-  /** Stops the loop; it then resolves. */
-  signal?: AbortSignal | undefined;
-  /** Random source of the backoff jitter, for tests. */
-  random?: (() => number) | undefined;
-  /** Clock used to judge whether a connection stayed healthy. @default {Date.now} */
-  now?: (() => number) | undefined;
+  onEvent: (event: EventEnvelope, context: ListenEventContext) => void | Promise<void>;
 }
+
+const DONE: Settlement = Object.freeze({ type: "done" });
 
 const logger = getLogger(["bus-integration", "listener"]);
 
@@ -60,7 +93,7 @@ const logger = getLogger(["bus-integration", "listener"]);
 function fatal(error: unknown, options: ListenOptions): unknown {
   if (error instanceof BadRequestError) return error;
   if (error instanceof AuthError) {
-    return options.tokenRefresh && options.client.hasTokenProvider ? undefined : error;
+    return options.tokenRefresh && options.transport.canRefreshCredentials ? undefined : error;
   }
   // An oversized line ends only that connection.
   if (error instanceof TransientError || error instanceof StreamProtocolError) return undefined;
@@ -78,7 +111,7 @@ function fatal(error: unknown, options: ListenOptions): unknown {
  * failure when reconnecting is off, or a rejection of `onEvent`.
  */
 export async function listen(options: ListenOptions): Promise<void> {
-  const { client, stream: streamOptions, readiness, signal } = options;
+  const { transport, stream: streamOptions, readiness, signal } = options;
   const backoff = options.reconnect === false
     ? undefined
     : new Backoff(options.reconnect, options.random);
@@ -90,7 +123,7 @@ export async function listen(options: ListenOptions): Promise<void> {
     consumer: streamOptions.consumer,
   };
   let lastEventId: string | undefined;
-  let refreshToken = false;
+  let refreshCredentials = false;
   let serverRetry = 0;
 
   while (!signal?.aborted) {
@@ -98,24 +131,25 @@ export async function listen(options: ListenOptions): Promise<void> {
     let failure: unknown;
     try {
       logger.debug("Opening stream for {name}", { ...where, lastEventId });
-      const stream = await client.open({
+      const stream = await transport.open({
         ...streamOptions,
         lastEventId,
-        refreshToken,
+        refreshCredentials,
         signal,
-        onRetry: (ms) => serverRetry = ms,
       });
       openedAt = now();
-      refreshToken = false;
+      refreshCredentials = false;
       readiness?.set(true, "stream open");
-      logger.info("Stream open for {name}", { ...where, status: stream.status });
+      logger.info("Stream open for {name}", where);
       try {
         for await (const event of stream) {
-          await options.onEvent(event, signal);
-          lastEventId = stream.lastEventId;
+          const receipt = new Receipt(stream, event, signal);
+          await options.onEvent(event, receipt);
+          if (!receipt.deferred) await stream.settle(event, DONE);
         }
       } finally {
         lastEventId = stream.lastEventId;
+        serverRetry = stream.reconnectHint ?? serverRetry;
       }
       if (streamOptions.follow === false) return;
       failure = new TransientError("Cannot keep listening: the stream ended", { code: "eof" });
@@ -124,22 +158,25 @@ export async function listen(options: ListenOptions): Promise<void> {
     }
     if (signal?.aborted) break;
 
-    readiness?.set(false, describe(failure));
+    readiness?.set(false, describeError(failure));
     const stop = backoff === undefined ? failure : fatal(failure, options);
     if (stop !== undefined) {
       if (backoff === undefined && isEndOfStream(failure)) return;
-      logger.error("Listener for {name} stopped: {error}", { ...where, error: describe(stop) });
+      logger.error("Listener for {name} stopped: {error}", {
+        ...where,
+        error: describeError(stop),
+      });
       throw stop;
     }
     if (openedAt !== undefined && now() - openedAt >= backoff!.healthyAfter) backoff!.reset();
-    if (failure instanceof AuthError) refreshToken = true;
+    if (failure instanceof AuthError) refreshCredentials = true;
     const retryAfter = failure instanceof TransientError ? failure.retryAfter ?? 0 : 0;
     const wait = backoff!.next(Math.max(retryAfter, serverRetry));
     logger.warn("Listener for {name} reconnecting in {wait} ms: {error}", {
       ...where,
       wait,
       attempt: backoff!.attempt,
-      error: describe(failure),
+      error: describeError(failure),
     });
     try {
       await delay(wait, signal);
@@ -151,17 +188,39 @@ export async function listen(options: ListenOptions): Promise<void> {
   logger.info("Listener for {name} stopped", where);
 }
 
-function isEndOfStream(error: unknown): boolean {
-  return error instanceof TransientError && error.code === "eof";
+/** One event's {@linkcode ListenEventContext}, and its settler once deferred. */
+class Receipt implements ListenEventContext, EventSettler {
+  readonly signal: AbortSignal | undefined;
+  readonly #subscription: EventSubscription;
+  readonly #event: EventEnvelope;
+  deferred = false;
+
+  constructor(
+    subscription: EventSubscription,
+    event: EventEnvelope,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#subscription = subscription;
+    this.#event = event;
+    this.signal = signal;
+  }
+
+  defer(): EventSettler {
+    this.deferred = true;
+    return this;
+  }
+
+  settle(settlement: Settlement): Promise<void> {
+    return this.#subscription.settle(this.#event, settlement);
+  }
+
+  working(): Promise<void> {
+    return this.#subscription.working(this.#event);
+  }
 }
 
-/** A one-line description for logs and readiness reasons; never a token. */
-function describe(error: unknown): string {
-  if (error instanceof EventsApiError && error.status !== undefined) {
-    return `${error.status} ${error.code}`;
-  }
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+function isEndOfStream(error: unknown): boolean {
+  return error instanceof TransientError && error.code === "eof";
 }
 
 /** Options of {@linkcode listenAll}: {@linkcode ListenOptions} for several streams. */

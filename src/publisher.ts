@@ -7,21 +7,21 @@
  * @module
  */
 
-import type { EventsClient, PublishResult } from "./client.ts";
 import { type EventEnvelope, responseNameFor } from "./envelope.ts";
+import type { EventTransport, PublishResult } from "./transport.ts";
 
 /** Envelope fields a publisher lets the caller set besides name and payload. */
 export interface PublishInit {
   /** Links the event to a request. */
-  correlationId?: string;
+  correlationId?: string | undefined;
   /** Producer id; defaults to the worker's consumer (or group). */
-  source?: string;
+  source?: string | undefined;
   /** String key/value pairs. */
-  metadata?: Record<string, string>;
+  metadata?: Record<string, string> | undefined;
   /** RFC 3339 time; defaults to now. */
-  timestamp?: string;
+  timestamp?: string | undefined;
   /** Aborts the publish request. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -51,17 +51,17 @@ export interface Publisher {
 export class EventPublisher implements Publisher {
   readonly event: EventEnvelope;
   readonly signal: AbortSignal;
-  readonly #client: EventsClient;
+  readonly #transport: EventTransport;
   readonly #source: string | undefined;
 
   /** Creates the publisher of `event`. */
   constructor(
-    client: EventsClient,
+    transport: EventTransport,
     event: EventEnvelope,
     signal: AbortSignal,
     source: string | undefined,
   ) {
-    this.#client = client;
+    this.#transport = transport;
     this.event = event;
     this.signal = signal;
     this.#source = source;
@@ -95,10 +95,9 @@ export class EventPublisher implements Publisher {
 
   #send(head: EventEnvelope, init: PublishInit): Promise<PublishResult> {
     const { signal, ...fields } = init;
-    const source = fields.source ?? this.#source;
-    return this.#client.publish(
-      { ...head, ...fields, ...(source !== undefined ? { source } : {}) },
-      signal ? { signal } : {},
+    return this.#transport.publish(
+      { ...head, ...fields, source: fields.source ?? this.#source },
+      { signal },
     );
   }
 }

@@ -10,11 +10,14 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { Delivery, EventsClient } from "./client.ts";
 import { eventNameProblem } from "./envelope.ts";
+import { describeError } from "./errors.ts";
+import { WorkerStats } from "./handling/stats.ts";
+import type { HandlerMiddleware } from "./handling/compose.ts";
+import type { ListenPolicy } from "./listener.ts";
 import { ListenerReadiness } from "./readiness.ts";
-import type { ReconnectOptions } from "./reconnect.ts";
-import { describeError, runWorker, type WorkerHandler, WorkerStats } from "./worker.ts";
+import type { Delivery, EventTransport } from "./transport.ts";
+import { runWorker, type WorkerHandler } from "./worker.ts";
 
 /** Fields every registration has. */
 export interface RegistrationBase {
@@ -40,7 +43,8 @@ export interface RegistrationBase {
 }
 
 /** A registration that listens to event names and hands each event to `handler`. */
-export interface ListenerRegistration extends RegistrationBase {
+export interface ListenerRegistration
+  extends RegistrationBase, Pick<ListenPolicy, "reconnect" | "tokenRefresh"> {
   /** Event names to listen to; one stream per name. */
   names: readonly string[];
   /** How the streams share events with other workers. @default {"broadcast"} */
@@ -61,12 +65,10 @@ export interface ListenerRegistration extends RegistrationBase {
   source?: string | undefined;
   /** Most handlers running at once. @default {1} */
   concurrency?: number | undefined;
-  /** Reconnect backoff, or `false`; overrides the host's (environment's) setting. */
-  reconnect?: ReconnectOptions | false | undefined;
-  /** Retry 401/403 with a reissued token; overrides the host's setting. */
-  tokenRefresh?: boolean | undefined;
   /** Handles one event; throwing answers the requester with an error response. */
   handler: WorkerHandler;
+  /** Middlewares around the handler, outermost first (see `runWorker`). */
+  middlewares?: readonly HandlerMiddleware[] | undefined;
   /** Not allowed together with `handler`. */
   run?: never;
 }
@@ -98,8 +100,8 @@ export interface WorkerLogger {
 
 /** What a `run()` registration receives. */
 export interface WorkerContext {
-  /** The shared client. */
-  readonly client: EventsClient;
+  /** The shared transport, e.g. an `EventsClient`. */
+  readonly transport: EventTransport;
   /** LogTape's logger with the category `["bus-integration", "host", name]`. */
   readonly logger: WorkerLogger;
   /** Aborts when the registration should stop; `run()` should then return. */
@@ -166,9 +168,9 @@ const DELIVERIES: readonly string[] = ["broadcast", "unicast"];
  * export default defineWorker({
  *   name: "ticker",
  *   required: false,
- *   run: async ({ client, signal, logger }) => {
+ *   run: async ({ transport, signal, logger }) => {
  *     while (!signal.aborted) {
- *       await client.publish({ name: "example.tick", payload: Date.now() });
+ *       await transport.publish({ name: "example.tick", payload: Date.now() });
  *       await new Promise((resolve) => setTimeout(resolve, 1000));
  *     }
  *     logger.info("ticker stopped");
@@ -252,19 +254,15 @@ function isNonNegative(value: unknown): boolean {
 }
 
 /** Options of {@linkcode runRegistration}. */
-export interface RunRegistrationOptions {
-  /** The client to publish and stream with. */
-  client: EventsClient;
-  /** Aborting stops the registration: listeners drain, `run()` is asked to return. */
-  signal?: AbortSignal | undefined;
-  /** Receives the registration's readiness. */
-  readiness?: ListenerReadiness | undefined;
+export interface RunRegistrationOptions extends ListenPolicy {
+  /**
+   * The transport to publish and stream with. The registration's own
+   * `reconnect` and `tokenRefresh` override the policy given here;
+   * `signal` stops it (listeners drain, `run()` is asked to return).
+   */
+  transport: EventTransport;
   /** Counters to update. */
   stats?: WorkerStats | undefined;
-  /** Backoff for registrations that set none. @default {{ min: 1000, max: 30000 }} */
-  reconnect?: ReconnectOptions | false | undefined;
-  /** Token refresh for registrations that set none. @default {false} */
-  tokenRefresh?: boolean | undefined;
   /** Drain timeout for registrations that set none, in ms. @default {30000} */
   drainTimeout?: number | undefined;
 }
@@ -281,7 +279,7 @@ export function registrationCategory(name: string): readonly string[] {
  * `signal` aborted (or ended by itself); rejects with its fatal error.
  *
  * @param registration The registration (checked like {@linkcode defineWorker}).
- * @param options The client, signal and defaults.
+ * @param options The transport, signal and defaults.
  *
  * @example Run the echo module's registration without a host
  * ```ts ignore
@@ -291,7 +289,7 @@ export function registrationCategory(name: string): readonly string[] {
  * const { baseUrl, token } = await clientOptionsFromEnv();
  * const controller = new AbortController();
  * await runRegistration(echo, {
- *   client: new EventsClient({ baseUrl, token }),
+ *   transport: new EventsClient({ baseUrl, token }),
  *   signal: controller.signal,
  * });
  * ```
@@ -307,7 +305,7 @@ export async function runRegistration(
   if (registration.run !== undefined) {
     try {
       await registration.run({
-        client: options.client,
+        transport: options.transport,
         logger: getLogger(registrationCategory(registration.name)),
         signal,
         readiness,
@@ -325,17 +323,20 @@ export async function runRegistration(
   const delivery = reg.delivery ?? "broadcast";
   const group = reg.group ?? (delivery === "unicast" ? reg.name : undefined);
   await runWorker({
-    client: options.client,
+    transport: options.transport,
     names: reg.names,
     delivery,
     group,
     consumer: reg.consumer,
     source: reg.source ?? reg.consumer ?? group ?? reg.name,
     handler: reg.handler,
+    middlewares: reg.middlewares,
     concurrency: reg.concurrency,
     reconnect: reg.reconnect !== undefined ? reg.reconnect : options.reconnect,
     tokenRefresh: reg.tokenRefresh ?? options.tokenRefresh,
     drainTimeout: reg.drainTimeout ?? options.drainTimeout,
+    random: options.random,
+    now: options.now,
     readiness,
     stats,
     signal,

@@ -9,8 +9,9 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { EventsClient } from "./client.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
+import { RequesterClosedError } from "./errors.ts";
+import type { ListenPolicy } from "./listener.ts";
 import {
   type GatherResult,
   type PendingCounts,
@@ -22,51 +23,41 @@ import {
 import { linkAbort } from "./async.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import { listenResponses } from "./response_listener.ts";
-import type { ReconnectOptions } from "./reconnect.ts";
+import type { EventTransport } from "./transport.ts";
 
 /** Options of {@linkcode Requester}. */
-export interface RequesterOptions {
-  /** The (shared) client. */
-  client: EventsClient;
+export interface RequesterOptions extends ListenPolicy {
+  /** The (shared) transport, e.g. an `EventsClient`. */
+  transport: EventTransport;
   /** Response names to listen to (broadcast), e.g. `bus.ssh.script.run.response`. */
   responseNames: readonly string[];
   /** Default time to wait for a response, in ms. @default {30000} */
   timeout?: number | undefined;
   /** Most requests pending at once; beyond it `request()` rejects at once. @default {10000} */
   maxPending?: number | undefined;
-  /** Response listener backoff, or `false`. @default {{ min: 1000, max: 30000 }} */
-  reconnect?: ReconnectOptions | false | undefined;
-  /** Retry 401/403 with a reissued token. @default {false} */
-  tokenRefresh?: boolean | undefined;
-  /** Readiness of the response listener; one is created when omitted. */
-  readiness?: ListenerReadiness | undefined;
-  /** Aborting closes the requester. */
-  signal?: AbortSignal | undefined;
   /** `source` of published requests. */
   source?: string | undefined;
-  /** Random source of the backoff jitter, for tests. */
-  random?: (() => number) | undefined;
 }
 
 /** Per-request options of {@linkcode Requester.request}. */
 export interface RequestOptions {
   /** Overrides the requester's default timeout, in ms. */
-  timeout?: number;
-  /** Aborts the request; it then rejects with `signal.reason`. */
-  signal?: AbortSignal;
+  timeout?: number | undefined;
+  /** Aborts the request (its publish too); it then rejects with `signal.reason`. */
+  signal?: AbortSignal | undefined;
   /** Metadata of the request envelope. */
-  metadata?: Record<string, string>;
+  metadata?: Record<string, string> | undefined;
 }
 
 /** Options of {@linkcode Requester.gather}. */
 export interface GatherOptions extends RequestOptions {
   /** `source`s expected to answer; the gather completes early once all have. */
-  expectedResponders?: readonly string[];
+  expectedResponders?: readonly string[] | undefined;
   /**
    * Fewest responses that make a timed-out gather a success.
    * @default {expectedResponders.length, or 1 without expected responders}
    */
-  minResponses?: number;
+  minResponses?: number | undefined;
 }
 
 /** Counters of a {@linkcode Requester}. */
@@ -101,7 +92,7 @@ const logger = getLogger(["bus-integration", "requester"]);
  * import { EventsClient, Requester } from "@bus/integration";
  *
  * const client = new EventsClient({ baseUrl: "http://127.0.0.1:8080", token: "…" });
- * const requester = new Requester({ client, responseNames: ["example.echo.response"] });
+ * const requester = new Requester({ transport: client, responseNames: ["example.echo.response"] });
  * try {
  *   const answer = await requester.request("example.echo.request", { text: "hi" }, { timeout: 5000 });
  *   console.log(answer);
@@ -113,7 +104,7 @@ const logger = getLogger(["bus-integration", "requester"]);
 export class Requester {
   /** Ready while the response listener is established. */
   readonly readiness: ListenerReadiness;
-  readonly #client: EventsClient;
+  readonly #transport: EventTransport;
   readonly #timeout: number;
   readonly #maxPending: number;
   readonly #source: string | undefined;
@@ -137,7 +128,7 @@ export class Requester {
       throw new TypeError("Cannot create requester: responseNames is empty");
     }
     options.responseNames.forEach(assertEventName);
-    this.#client = options.client;
+    this.#transport = options.transport;
     this.#timeout = positive("timeout", options.timeout ?? DEFAULT_TIMEOUT);
     this.#maxPending = positive("maxPending", options.maxPending ?? DEFAULT_MAX_PENDING);
     this.#source = options.source;
@@ -147,14 +138,15 @@ export class Requester {
       once: true,
     });
     this.#listening = listenResponses({
-      client: options.client,
+      transport: options.transport,
       names: options.responseNames,
       onResponse: (event) => this.#dispatch(event),
       reconnect: options.reconnect,
       tokenRefresh: options.tokenRefresh,
+      random: options.random,
+      now: options.now,
       readiness: this.readiness,
       signal: this.#stop.signal,
-      random: options.random,
     }).catch((error) => {
       logger.error("Response listener failed: {error}", { error });
       this.#closedWith = error;
@@ -181,6 +173,7 @@ export class Requester {
    * @throws {RequestTimeoutError} when no response came within the timeout
    * (including time spent waiting for the response listener).
    * @throws {RangeError} at once when `maxPending` requests are pending.
+   * @throws {RequesterClosedError} when the requester is closed (or closes meanwhile).
    */
   request(name: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
     return this.#start(
@@ -221,7 +214,7 @@ export class Requester {
 
   /**
    * Stops the response listener and rejects every pending request with a
-   * "requester is closed" error. Idempotent.
+   * {@linkcode RequesterClosedError}. Idempotent.
    */
   async close(): Promise<void> {
     this.#stop.abort(closedError());
@@ -281,13 +274,13 @@ export class Requester {
     // pass by unseen. The wait ends with the request (timeout or abort).
     if (!this.readiness.ready) await this.#waitReady(entry);
     if (this.#pending.get(entry.correlationId) !== entry) return;
-    await this.#client.publish({
+    await this.#transport.publish({
       name,
       correlationId: entry.correlationId,
       payload,
-      ...(this.#source !== undefined ? { source: this.#source } : {}),
-      ...(options.metadata ? { metadata: options.metadata } : {}),
-    });
+      source: this.#source,
+      metadata: options.metadata,
+    }, { signal: options.signal });
   }
 
   /** Waits for readiness until `entry` settles, whichever is first. */
@@ -329,8 +322,8 @@ export class Requester {
   }
 }
 
-function closedError(): Error {
-  return new Error("Cannot get a response: the requester is closed");
+function closedError(): RequesterClosedError {
+  return new RequesterClosedError();
 }
 
 function positive(option: string, value: number): number {

@@ -7,33 +7,21 @@
  * @module
  */
 
-import type { EventsClient } from "./client.ts";
 import type { InvalidInputHandler } from "./decode/types.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
-import { listenAll } from "./listener.ts";
-import type { ListenerReadiness } from "./readiness.ts";
-import type { ReconnectOptions } from "./reconnect.ts";
+import { listenAll, type ListenPolicy } from "./listener.ts";
+import type { EventTransport } from "./transport.ts";
 
 /** Options of {@linkcode listenResponses}. */
-export interface ListenResponsesOptions {
-  /** The (shared) client. */
-  client: EventsClient;
+export interface ListenResponsesOptions extends ListenPolicy {
+  /** The (shared) transport, e.g. an `EventsClient`. */
+  transport: EventTransport;
   /** Response names to listen to, each with broadcast delivery. */
   names: readonly string[];
   /** Receives each response envelope; must not throw. */
   onResponse: (event: EventEnvelope) => void;
-  /** Reconnect backoff, or `false`. @default {{ min: 1000, max: 30000 }} */
-  reconnect?: ReconnectOptions | false | undefined;
-  /** Retry 401/403 with a reissued token. @default {false} */
-  tokenRefresh?: boolean | undefined;
-  /** Ready while every response stream is open. */
-  readiness?: ListenerReadiness | undefined;
-  /** Stops listening; the promise then resolves. */
-  signal?: AbortSignal | undefined;
   /** Called for each malformed line skipped. */
   onInvalid?: InvalidInputHandler | undefined;
-  /** Random source of the backoff jitter, for tests. */
-  random?: (() => number) | undefined;
 }
 
 /**
@@ -47,7 +35,7 @@ export interface ListenResponsesOptions {
  * import { EventsClient, listenResponses } from "@bus/integration";
  * const client = new EventsClient({ baseUrl: "http://127.0.0.1:8080", token: "…" });
  * await listenResponses({
- *   client,
+ *   transport: client,
  *   names: ["bus.ssh.script.run.response"],
  *   onResponse: (event) => console.log(event.correlationId, event.payload),
  * });
@@ -63,6 +51,6 @@ export function listenResponses(options: ListenResponsesOptions): Promise<void> 
   return listenAll({
     ...rest,
     streams: names.map((name) => ({ name, delivery: "broadcast", onInvalid })),
-    onEvent: onResponse,
+    onEvent: (event) => onResponse(event),
   });
 }

@@ -9,24 +9,32 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { Delivery, EventsClient } from "./client.ts";
 import type { InvalidInput, InvalidInputHandler } from "./decode/types.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
-import { ResponseError } from "./errors.ts";
-import { listenAll } from "./listener.ts";
+import { describeError } from "./errors.ts";
+import { compose, type HandlerMiddleware } from "./handling/compose.ts";
+import type { HandlerContext } from "./handling/context.ts";
+import { replyOnFailure } from "./handling/error_reply.ts";
+import { logFailures } from "./handling/log_failures.ts";
+import { countOutcomes, WorkerStats } from "./handling/stats.ts";
+import {
+  type EventSettler,
+  listenAll,
+  type ListenEventContext,
+  type ListenPolicy,
+} from "./listener.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
-import type { ListenerReadiness } from "./readiness.ts";
 import { settlesWithin } from "./async.ts";
-import type { ReconnectOptions } from "./reconnect.ts";
 import { Slots } from "./slots.ts";
+import type { Delivery, EventTransport, Settlement } from "./transport.ts";
 
 /** Handles one event; throwing answers the requester with an error response. */
 export type WorkerHandler = (event: EventEnvelope, publisher: Publisher) => unknown;
 
 /** Options of {@linkcode runWorker}. */
-export interface WorkerOptions {
-  /** The (shared) client. */
-  client: EventsClient;
+export interface WorkerOptions extends ListenPolicy {
+  /** The (shared) transport, e.g. an `EventsClient`. */
+  transport: EventTransport;
   /** Event names to listen to; one stream per name. */
   names: readonly string[];
   /** `unicast` shares the events between the workers of `group`. @default {"broadcast"} */
@@ -41,46 +49,24 @@ export interface WorkerOptions {
   source?: string | undefined;
   /** The handler. */
   handler: WorkerHandler;
+  /**
+   * Middlewares run around the handler, outermost first, inside the
+   * worker's own (counting, failure logging and the error response).
+   */
+  middlewares?: readonly HandlerMiddleware[] | undefined;
   /** Most handlers running at once. @default {1} */
   concurrency?: number | undefined;
-  /** Reconnect backoff, or `false` to fail at the first error. @default {{ min: 1000, max: 30000 }} */
-  reconnect?: ReconnectOptions | false | undefined;
-  /** Retry 401/403 with a reissued token (needs a token provider). @default {false} */
-  tokenRefresh?: boolean | undefined;
-  /** Ready while every stream of the worker is open. */
-  readiness?: ListenerReadiness | undefined;
-  /** Aborting stops reading, drains in-flight handlers, then resolves. */
-  signal?: AbortSignal | undefined;
   /** Longest wait for in-flight handlers after abort, in ms. @default {30000} */
   drainTimeout?: number | undefined;
   /** Called for each malformed line or event that was skipped. */
   onInvalid?: InvalidInputHandler | undefined;
   /** Counters to update; pass one to observe the worker. */
   stats?: WorkerStats | undefined;
-  /** Random source of the backoff jitter, for tests. */
-  random?: (() => number) | undefined;
 }
 
-/** Live counters of a worker. */
-export class WorkerStats {
-  /** Handlers that returned. */
-  handled = 0;
-  /** Handlers that threw. */
-  failed = 0;
-  /** Malformed lines or events skipped. */
-  invalid = 0;
-  /** Handlers running now. */
-  inFlight = 0;
-  /** Most handlers that ran at the same moment. */
-  maxInFlight = 0;
-  /** The last handler or listener failure, for health reports. */
-  lastError: string | undefined = undefined;
-}
-
-/** The error code a failed handler is answered with, unless it threw a `ResponseError`. */
-export const HANDLER_FAILED = "handler_failed";
-
-const DEFAULT_DRAIN_TIMEOUT = 30_000;
+/** The drain timeout of workers, registrations and hosts that set none, in ms. */
+export const DEFAULT_DRAIN_TIMEOUT = 30_000;
+const DONE: Settlement = Object.freeze({ type: "done" });
 const logger = getLogger(["bus-integration", "worker"]);
 
 /**
@@ -94,7 +80,7 @@ const logger = getLogger(["bus-integration", "worker"]);
  * const client = new EventsClient({ baseUrl: "http://127.0.0.1:8080", token: "…" });
  * const controller = new AbortController();
  * await runWorker({
- *   client,
+ *   transport: client,
  *   names: ["example.echo.request"],
  *   delivery: "unicast",
  *   group: "echo",
@@ -116,36 +102,36 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const stats = options.stats ?? new WorkerStats();
   const source = options.source ?? options.consumer ?? options.group;
   const stopHandlers = new AbortController();
+  const pipeline = compose(
+    [countOutcomes(stats), logFailures, replyOnFailure, ...(options.middlewares ?? [])],
+    (event, context) => options.handler(event, context.publisher),
+  );
 
-  const handle = async (event: EventEnvelope) => {
-    stats.inFlight++;
-    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
-    const publisher = new EventPublisher(options.client, event, stopHandlers.signal, source);
+  const handle = async (event: EventEnvelope, settler: EventSettler) => {
+    const context: HandlerContext = {
+      publisher: new EventPublisher(options.transport, event, stopHandlers.signal, source),
+      signal: stopHandlers.signal,
+      settlement: undefined,
+    };
+    let settlement: Settlement;
     try {
-      await options.handler(event, publisher);
-      stats.handled++;
+      await pipeline(event, context);
+      settlement = context.settlement ?? DONE;
     } catch (error) {
-      stats.failed++;
-      stats.lastError = describeError(error);
-      logger.error("Handler failed on {name} {id}: {error}", {
-        name: event.name,
-        id: event.id,
-        correlationId: event.correlationId,
-        error,
-      });
-      if (event.correlationId !== undefined) await answerFailure(publisher, error);
-    } finally {
-      stats.inFlight--;
-      slots.release();
+      // Counted, logged and answered by the pipeline already.
+      settlement = context.settlement ?? { type: "dead", reason: describeError(error) };
     }
+    // The slot is held until the transport knows, so a drain waits for acks too.
+    await settler.settle(settlement).catch(() => {});
+    slots.release();
   };
 
-  const onEvent = async (event: EventEnvelope, stopReading: AbortSignal | undefined) => {
+  const onEvent = async (event: EventEnvelope, received: ListenEventContext) => {
     // Waiting here keeps the stream unread while every slot is busy. An abort
     // while waiting rejects; the listener then sees its signal aborted and
     // ends quietly.
-    await slots.acquire(stopReading);
-    handle(event);
+    await slots.acquire(received.signal);
+    handle(event, received.defer());
   };
 
   const onInvalid = (invalid: InvalidInput) => {
@@ -156,13 +142,13 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 
   let failure: { error: unknown } | undefined;
   await listenAll({
-    client: options.client,
+    transport: options.transport,
     streams: options.names.map((name) => ({
       name,
-      ...(options.delivery ? { delivery: options.delivery } : {}),
-      ...(options.group ? { group: options.group } : {}),
-      ...(options.consumer ? { consumer: options.consumer } : {}),
-      ...(options.replay ? { replay: true } : {}),
+      delivery: options.delivery,
+      group: options.group,
+      consumer: options.consumer,
+      replay: options.replay,
       onInvalid,
     })),
     onEvent,
@@ -171,27 +157,13 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     readiness: options.readiness,
     signal: options.signal,
     random: options.random,
+    now: options.now,
   }).catch((error) => {
     failure = { error };
     stats.lastError = describeError(error);
   });
   await drain(slots, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT, stopHandlers);
   if (failure) throw failure.error;
-}
-
-/** Answers a failed handler's requester; a failure to answer is only logged. */
-async function answerFailure(publisher: Publisher, error: unknown): Promise<void> {
-  const { code, message } = error instanceof ResponseError
-    ? error
-    : { code: HANDLER_FAILED, message: error instanceof Error ? error.message : String(error) };
-  try {
-    await publisher.replyError(code, message);
-  } catch (replyFailure) {
-    logger.error("Cannot publish the error response for {correlationId}: {error}", {
-      correlationId: publisher.event.correlationId,
-      error: replyFailure,
-    });
-  }
 }
 
 /** Waits for in-flight handlers up to `timeout`, then aborts their signal. */
@@ -205,9 +177,4 @@ async function drain(slots: Slots, timeout: number, stopHandlers: AbortControlle
     });
     stopHandlers.abort(new DOMException("The worker's drain timeout ran out", "TimeoutError"));
   }
-}
-
-/** A one-line description of an error for stats and health reports; never a token. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

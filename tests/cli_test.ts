@@ -112,7 +112,7 @@ Deno.test("bus-integration host serves the echo example, reports ready and stops
     serverEnv(server),
   );
   const requester = new Requester({
-    client: server.client,
+    transport: server.client,
     responseNames: ["example.echo.response"],
     timeout: 10_000,
   });
@@ -156,7 +156,7 @@ Deno.test("bus-integration host drains an in-flight slow handler on SIGTERM, the
     serverEnv(server),
   );
   const requester = new Requester({
-    client: server.client,
+    transport: server.client,
     responseNames: ["tests.cli.slow.response"],
     timeout: 20_000,
   });

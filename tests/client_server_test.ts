@@ -104,6 +104,7 @@ Deno.test("client reads SSE when it prefers text/event-stream, NDJSON by default
   assert.equal(ndjson.framing, "ndjson");
   const ndjsonEvents = await take(ndjson, 3);
   assert.deepEqual(sseEvents, ndjsonEvents);
+  for (const event of sseEvents) await sse.settle(event, { type: "done" });
   assert.equal(sse.lastEventId, sseEvents[2]!.id);
 });
 

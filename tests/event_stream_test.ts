@@ -78,12 +78,14 @@ Deno.test("EventStream: an abort during a pending read rejects with the reason a
 Deno.test("EventStream: close() during a pending read ends the iteration", async () => {
   const { body, state } = onDemandBody([line(1)]);
   const stream = await clientFor(body).open({ name: "a.b" });
-  assert.equal((await stream.next()).value?.id, "1");
+  const first = await stream.next();
+  assert.equal(first.value?.id, "1");
+  await stream.settle(first.value!, { type: "done" });
   const pending = stream.next();
   await stream.close();
   assert.deepEqual(await pending, { done: true, value: undefined });
   assert.equal(state.cancelled, true);
-  assert.equal(stream.lastEventId, "1", "the resume point is the last envelope handed out");
+  assert.equal(stream.lastEventId, "1", "the resume point is the last envelope settled");
 });
 
 Deno.test("EventsClient rejects a maxLineBytes that is not a positive integer", () => {
@@ -138,9 +140,48 @@ Deno.test("EventStream keeps the resume point while NDJSON envelopes carry no id
   const stream = await clientFor(body).open({ name: "a.b", lastEventId: "9" });
   const seen: Array<string | undefined> = [];
   for (let i = 0; i < 3; i++) {
-    await stream.next();
+    const { value } = await stream.next();
+    await stream.settle(value!, { type: "done" });
     seen.push(stream.lastEventId);
   }
   assert.deepEqual(seen, ["9", "10", "10"]);
   await stream.close();
+});
+
+Deno.test("EventStream.settle() moves the resume point only over a settled prefix", async () => {
+  const { body } = onDemandBody([line(1) + line(2) + line(3) + line(4)]);
+  const stream = await clientFor(body).open({ name: "a.b", lastEventId: "0" });
+  const events = [];
+  for (let i = 0; i < 4; i++) events.push((await stream.next()).value!);
+  assert.equal(stream.lastEventId, "0", "handing out moves nothing");
+  await stream.settle(events[1]!, { type: "done" });
+  await stream.settle(events[2]!, { type: "dead", reason: "bad" });
+  assert.equal(stream.lastEventId, "0", "2 and 3 are settled, but 1 is still in a handler");
+  await stream.settle(events[0]!, { type: "retry", delay: 10 });
+  assert.equal(stream.lastEventId, "3", "every settlement kind counts over HTTP");
+  await stream.settle(events[0]!, { type: "done" });
+  assert.equal(stream.lastEventId, "3", "a second settlement is ignored");
+  await stream.settle(events[3]!, { type: "done" });
+  assert.equal(stream.lastEventId, "4");
+  await stream.working(events[3]!);
+  await stream.close();
+});
+
+Deno.test("EventStream.reconnectHint is the last valid SSE retry field decoded", async () => {
+  const open = async (body: string) => {
+    const client = new EventsClient({
+      baseUrl: "http://bus.test",
+      fetch: () =>
+        Promise.resolve(new Response(body, { headers: { "content-type": "text/event-stream" } })),
+    });
+    const stream = await client.open({ name: "a.b" });
+    assert.equal(stream.reconnectHint, undefined, "nothing read yet");
+    await stream.next();
+    const hint = stream.reconnectHint;
+    await stream.close();
+    return hint;
+  };
+  assert.equal(await open('retry: 250\n\ndata: {"name":"a.b"}\n\n'), 250);
+  assert.equal(await open('retry: 250\nretry: 1500\ndata: {"name":"a.b"}\n\n'), 1500);
+  assert.equal(await open('retry: 250\nretry: 1.5\ndata: {"name":"a.b"}\n\n'), 250);
 });

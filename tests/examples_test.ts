@@ -55,7 +55,7 @@ Deno.test("examples/standalone_worker.ts survives a server restart and drains on
   const log = collect(child.stderr);
   const client = new EventsClient({ baseUrl: served.url, token });
   const requester = new Requester({
-    client,
+    transport: client,
     responseNames: ["example.greet.response"],
     reconnect: { min: 50, max: 200 },
     timeout: 10_000,

@@ -78,7 +78,7 @@ Deno.test("Host.run() runs three registrations on one client and each handles it
   const seen = { a: [] as unknown[], b: [] as unknown[], c: [] as unknown[] };
   const controller = new AbortController();
   const host = new Host({
-    client: server.client,
+    transport: server.client,
     registrations: [recorder("a", seen.a), recorder("b", seen.b), recorder("c", seen.c)],
     signal: controller.signal,
   });
@@ -106,7 +106,7 @@ Deno.test("Host.readiness turns true only once every required registration is re
   const controller = new AbortController();
   const release = gate();
   const host = new Host({
-    client: server.client,
+    transport: server.client,
     registrations: [
       recorder("a", []),
       recorder("b", []),
@@ -159,7 +159,7 @@ Deno.test("Host.run() rejects naming a registration whose stream gets 401, after
   const slowDone: unknown[] = [];
   const badClient = server.newClient({ token: "not-a-valid-token" });
   const host = new Host({
-    client: server.client,
+    transport: server.client,
     registrations: [
       defineWorker({
         name: "slow",
@@ -177,7 +177,7 @@ Deno.test("Host.run() rejects naming a registration whose stream gets 401, after
         run: async ({ signal, readiness }) => {
           await startBad.promise;
           await runWorker({
-            client: badClient,
+            transport: badClient,
             names: ["tests.bad.request"],
             handler: () => {},
             readiness,
@@ -225,7 +225,7 @@ Deno.test("Host.run() fails when a listener registration on the shared client ge
   await using server = await startServer();
   let idleStopped = false;
   const host = new Host({
-    client: server.client,
+    transport: server.client,
     registrations: [
       recorder("listener", []),
       defineWorker({
@@ -257,7 +257,7 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
   const controller = new AbortController();
   const release = gate();
   const host = new Host({
-    client: server.client,
+    transport: server.client,
     registrations: [
       recorder("listener", [], { reconnect: { min: 300, max: 300 } }),
       defineWorker({
@@ -353,7 +353,7 @@ Deno.test("Host.fetch() serves over HTTP when mounted on a server", async () => 
   await using server = await startServer();
   const controller = new AbortController();
   const host = new Host({
-    client: server.client,
+    transport: server.client,
     registrations: [recorder("listener", [])],
     signal: controller.signal,
   });
@@ -385,13 +385,14 @@ Deno.test("new Host() rejects duplicate registration names before anything start
     },
   });
   assert.throws(
-    () => new Host({ client: server.client, registrations: [registration, recorder("dup", [])] }),
+    () =>
+      new Host({ transport: server.client, registrations: [registration, recorder("dup", [])] }),
     (error) =>
       error instanceof TypeError &&
       /registration name "dup" is used more than once/.test(error.message),
   );
   assert.throws(
-    () => new Host({ client: server.client, registrations: [] }),
+    () => new Host({ transport: server.client, registrations: [] }),
     /registrations is empty/,
   );
   assert.equal(called, 0);
@@ -401,7 +402,7 @@ Deno.test("new Host() rejects duplicate registration names before anything start
 Deno.test("Host.run() can run only once", async () => {
   await using server = await startServer();
   const host = new Host({
-    client: server.client,
+    transport: server.client,
     registrations: [defineWorker({ name: "once", required: false, run: () => {} })],
   });
   await host.run();
@@ -414,7 +415,7 @@ Deno.test("Host.run() reports a run() registration that ignores its signal after
   const { EventsClient } = await import("../mod.ts");
   const host = new Host({
     // Never used: neither registration touches the network.
-    client: new EventsClient({ baseUrl: "http://127.0.0.1:9", fetch: () => Promise.reject() }),
+    transport: new EventsClient({ baseUrl: "http://127.0.0.1:9", fetch: () => Promise.reject() }),
     registrations: [
       defineWorker({ name: "stubborn", run: () => new Promise<void>(() => {}) }),
       defineWorker({
@@ -449,7 +450,7 @@ Deno.test("Host.run() with an already aborted signal stops at once and resolves"
   await using server = await startServer();
   let ran = 0;
   const host = new Host({
-    client: server.client,
+    transport: server.client,
     registrations: [
       recorder("listener", []),
       defineWorker({

@@ -29,7 +29,7 @@ function options(
 ): ListenOptions & { seen: EventEnvelope[] } {
   const seen: EventEnvelope[] = [];
   return {
-    client,
+    transport: client,
     stream: { name: "demo.tick" },
     onEvent: (event) => {
       seen.push(event);

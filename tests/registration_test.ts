@@ -81,14 +81,14 @@ Deno.test("runRegistration() runs the echo example on its own", async () => {
   const readiness = new ListenerReadiness();
   const stats = new WorkerStats();
   const running = runRegistration(echo, {
-    client: server.client,
+    transport: server.client,
     signal: controller.signal,
     readiness,
     stats,
     reconnect: { min: 10, max: 50 },
   });
   const requester = new Requester({
-    client: server.client,
+    transport: server.client,
     responseNames: ["example.echo.response"],
     timeout: 5_000,
   });
@@ -123,10 +123,10 @@ Deno.test("runRegistration() gives a run() registration its context and marks it
         );
       },
     }),
-    { client: server.client, signal: controller.signal, readiness },
+    { transport: server.client, signal: controller.signal, readiness },
   );
   await readiness.waitReady();
-  assert.equal(seen?.client, server.client);
+  assert.equal(seen?.transport, server.client);
   assert.deepEqual(seen?.logger.category, ["bus-integration", "host", "ctx"]);
   assert.equal(seen?.signal.aborted, false);
   controller.abort();
@@ -149,7 +149,7 @@ Deno.test("runRegistration() rejects with a run() registration's error and recor
           throw failure;
         },
       }),
-      { client: server.client, stats, readiness },
+      { transport: server.client, stats, readiness },
     ),
     (error) => error === failure,
   );
@@ -168,7 +168,7 @@ Deno.test("runRegistration() defaults a unicast registration's group and source 
       delivery: "unicast",
       handler: (event, publisher) => publisher.reply({ got: event.payload }),
     }),
-    { client: server.client, signal: controller.signal, readiness },
+    { transport: server.client, signal: controller.signal, readiness },
   );
   const responses: EventEnvelope[] = [];
   const stream = await server.client.open({

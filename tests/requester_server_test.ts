@@ -23,7 +23,7 @@ function worker(
 ) {
   const controller = new AbortController();
   const done = runWorker({
-    client,
+    transport: client,
     names: extra.names ?? ["demo.echo.request"],
     delivery: "unicast",
     group: extra.group ?? "echo",
@@ -43,7 +43,7 @@ const echo: WorkerHandler = (event, publisher) => publisher.reply({ echoed: even
 
 function requester(server: TestServer, timeout = 10_000) {
   return new Requester({
-    client: server.client,
+    transport: server.client,
     responseNames: ["demo.echo.response"],
     timeout,
     reconnect: RETRY,
@@ -168,7 +168,7 @@ Deno.test("Requester.gather() names the silent responder and rejects below minRe
   );
   await until(() => server.api.stats.openStreams === 2);
   const req = new Requester({
-    client: server.client,
+    transport: server.client,
     responseNames: ["demo.census.response"],
     reconnect: RETRY,
   });

@@ -11,7 +11,7 @@ function setup(steps: Step[] = [{ end: "hang" }]) {
   const script = scriptedFetch(steps);
   const client = new EventsClient({ baseUrl: "http://bus.test", fetch: script.fetch });
   const requester = new Requester({
-    client,
+    transport: client,
     responseNames: ["demo.job.response"],
     timeout: 1_000,
     maxPending: 3,
@@ -134,10 +134,13 @@ Deno.test("Requester rejects pending requests when the response listener fails f
 
 Deno.test("Requester rejects bad options up front", () => {
   const client = new EventsClient({ baseUrl: "http://bus.test" });
-  assert.throws(() => new Requester({ client, responseNames: [] }), /responseNames is empty/);
-  assert.throws(() => new Requester({ client, responseNames: ["Bad"] }), TypeError);
   assert.throws(
-    () => new Requester({ client, responseNames: ["a.b"], timeout: 0 }),
+    () => new Requester({ transport: client, responseNames: [] }),
+    /responseNames is empty/,
+  );
+  assert.throws(() => new Requester({ transport: client, responseNames: ["Bad"] }), TypeError);
+  assert.throws(
+    () => new Requester({ transport: client, responseNames: ["a.b"], timeout: 0 }),
     /timeout: current value is 0/,
   );
 });

@@ -1,13 +1,15 @@
 /**
- * Only src/runtime.ts may touch runtime specifics (`Deno.*`, `Bun.*`, the
- * `process` global): everything else in src/ is web-standard, which is what
- * lets one code base run on Deno, Node and Bun (see the README's "Runtime
- * differences"). Comments and strings may still name them.
+ * Only src/runtime.ts (environment, files, home directory) and
+ * src/cli/process.ts (argv, exit, signals, stderr) may touch runtime
+ * specifics (`Deno.*`, `Bun.*`, the `process` global): everything else in
+ * src/ is web-standard, which is what lets one code base run on Deno, Node
+ * and Bun (see the README's "Runtime differences"). Comments and strings may
+ * still name them.
  */
 import assert from "node:assert/strict";
 import { codeOnly } from "./_code_only.ts";
 
-const ALLOWED = "src/runtime.ts";
+const ALLOWED = ["src/runtime.ts", "src/cli/process.ts"];
 /**
  * `Deno` / `Bun` as identifiers, `process` unless it is a property name
  * (`x.process`, `{ process: … }`), and all three read off `globalThis`.
@@ -34,16 +36,16 @@ function findings(path: string, source: string): string[] {
   return found;
 }
 
-Deno.test("src/ touches Deno, Bun and process only in src/runtime.ts", async () => {
+Deno.test("src/ touches Deno, Bun and process only in runtime.ts and cli/process.ts", async () => {
   const found: string[] = [];
   let scanned = 0;
   for await (const path of sourceFiles("src")) {
-    if (path === ALLOWED) continue;
+    if (ALLOWED.includes(path)) continue;
     scanned++;
     found.push(...findings(path, await Deno.readTextFile(path)));
   }
   assert.ok(scanned > 20, `scanned only ${scanned} files`);
-  assert.deepEqual(found, [], "move these behind src/runtime.ts");
+  assert.deepEqual(found, [], "move these behind src/runtime.ts or src/cli/process.ts");
 });
 
 Deno.test("the runtime boundary scan finds code, not comments or strings", () => {
@@ -65,6 +67,8 @@ Deno.test("the runtime boundary scan finds code, not comments or strings", () =>
     "9",
     "10",
   ]);
-  // The one allowed file really does use them, so the pattern can see them.
-  assert.ok(findings(ALLOWED, Deno.readTextFileSync(ALLOWED)).length > 0);
+  // Each allowed file really does use them, so the pattern can see them.
+  for (const path of ALLOWED) {
+    assert.ok(findings(path, Deno.readTextFileSync(path)).length > 0, path);
+  }
 });

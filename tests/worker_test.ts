@@ -22,7 +22,9 @@ import { scriptedFetch } from "./_scripted_fetch.ts";
 const FAST_RETRY = { min: 10, max: 50 };
 
 /** Starts a worker in the background; `stop()` aborts it and returns its outcome. */
-function startWorker(options: Partial<WorkerOptions> & Pick<WorkerOptions, "client" | "handler">) {
+function startWorker(
+  options: Partial<WorkerOptions> & Pick<WorkerOptions, "transport" | "handler">,
+) {
   const controller = new AbortController();
   const stats = options.stats ?? new WorkerStats();
   const readiness = options.readiness ?? new ListenerReadiness();
@@ -71,7 +73,7 @@ Deno.test("runWorker() survives 5 forced stream drops and handles every event se
   await using server = await startServer();
   const handled: number[] = [];
   const worker = startWorker({
-    client: server.client,
+    transport: server.client,
     handler: (event) => {
       handled.push(event.payload as number);
     },
@@ -107,7 +109,7 @@ Deno.test("runWorker() started before the server connects once the server is up"
   readiness.addEventListener("change", (e: ReadinessChangeEvent) => flips.push(e.ready));
   const handled: unknown[] = [];
   const worker = startWorker({
-    client,
+    transport: client,
     readiness,
     reconnect: { min: 100, max: 400 },
     handler: (event) => {
@@ -133,7 +135,7 @@ Deno.test("runWorker() started before the server connects once the server is up"
 Deno.test("runWorker() fails fast with AuthError on 401", async () => {
   await using server = await startServer();
   const client = server.newClient({ token: "expired-or-wrong" });
-  const worker = startWorker({ client, handler: () => {} });
+  const worker = startWorker({ transport: client, handler: () => {} });
   await assert.rejects(worker.done, (e) => e instanceof AuthError && e.status === 401);
   assert.equal(worker.readiness.ready, false);
 });
@@ -149,7 +151,7 @@ Deno.test("runWorker() recovers from 401 with token refresh and a provider", asy
   });
   const handled: unknown[] = [];
   const worker = startWorker({
-    client,
+    transport: client,
     tokenRefresh: true,
     handler: (e) => {
       handled.push(e.payload);
@@ -165,7 +167,7 @@ Deno.test("runWorker() recovers from 401 with token refresh and a provider", asy
 Deno.test("runWorker() treats 400 as permanent", async () => {
   await using server = await startServer();
   server.api.faults.failNext("stream", { status: 400, count: 1 });
-  const worker = startWorker({ client: server.client, handler: () => {} });
+  const worker = startWorker({ transport: server.client, handler: () => {} });
   await assert.rejects(worker.done, BadRequestError);
 });
 
@@ -175,7 +177,7 @@ Deno.test("runWorker() retries a 503 after its Retry-After and then handles even
   const handled: unknown[] = [];
   const started = Date.now();
   const worker = startWorker({
-    client: server.client,
+    transport: server.client,
     handler: (e) => {
       handled.push(e.payload);
     },
@@ -194,7 +196,7 @@ Deno.test("runWorker() with 3 workers in one unicast group handles 3,000 events 
     const mine: number[] = [];
     handledBy.set(consumer, mine);
     return startWorker({
-      client: server.client,
+      transport: server.client,
       delivery: "unicast",
       group: "jobs",
       consumer,
@@ -224,7 +226,7 @@ Deno.test("runWorker() answers a throwing handler with an error response and goe
   await using server = await startServer();
   const collector = await collectResponses(server);
   const worker = startWorker({
-    client: server.client,
+    transport: server.client,
     consumer: "job-worker",
     handler: async (event, publisher) => {
       const n = event.payload as number;
@@ -258,7 +260,7 @@ for (const concurrency of [1, 4]) {
     let peak = 0;
     let handled = 0;
     const worker = startWorker({
-      client: server.client,
+      transport: server.client,
       concurrency,
       handler: async () => {
         running++;
@@ -290,7 +292,7 @@ Deno.test("runWorker() on abort stops reading, drains in-flight handlers, then r
   const finished: number[] = [];
   const controller = new AbortController();
   const worker = runWorker({
-    client: server.client,
+    transport: server.client,
     names: ["demo.job.request"],
     concurrency: 2,
     reconnect: FAST_RETRY,
@@ -324,7 +326,7 @@ Deno.test("runWorker() gives up on handlers at the drain timeout and aborts thei
   let handlerSignal: AbortSignal | undefined;
   let resolved = false;
   const worker = runWorker({
-    client,
+    transport: client,
     names: ["demo.job.request"],
     signal: controller.signal,
     drainTimeout: 5_000,
@@ -350,7 +352,7 @@ Deno.test("runWorker() counts and skips a malformed line", async () => {
   const handled: unknown[] = [];
   const invalid: string[] = [];
   const worker = startWorker({
-    client: server.client,
+    transport: server.client,
     onInvalid: (i) => invalid.push(i.excerpt),
     handler: (e) => {
       handled.push(e.payload);
@@ -368,10 +370,16 @@ Deno.test("runWorker() counts and skips a malformed line", async () => {
 
 Deno.test("runWorker() rejects invalid names and concurrency up front", async () => {
   const client = new EventsClient({ baseUrl: "http://bus.test" });
-  await assert.rejects(runWorker({ client, names: [], handler: () => {} }), /names is empty/);
-  await assert.rejects(runWorker({ client, names: ["Bad.Name"], handler: () => {} }), TypeError);
   await assert.rejects(
-    runWorker({ client, names: ["a.b"], concurrency: 0, handler: () => {} }),
+    runWorker({ transport: client, names: [], handler: () => {} }),
+    /names is empty/,
+  );
+  await assert.rejects(
+    runWorker({ transport: client, names: ["Bad.Name"], handler: () => {} }),
+    TypeError,
+  );
+  await assert.rejects(
+    runWorker({ transport: client, names: ["a.b"], concurrency: 0, handler: () => {} }),
     RangeError,
   );
 });

@@ -13,7 +13,7 @@ import {
   clientOptionsFromEnv,
   type ListenerEnvOptions,
   listenerOptionsFromEnv,
-} from "../env.ts";
+} from "../env/contract.ts";
 import { ConfigError } from "../errors.ts";
 import type { CommonFlags, LogFormat, LogLevelName } from "./args.ts";
 
@@ -67,7 +67,7 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
       flags.tokenFile !== undefined ? { tokenFile: flags.tokenFile } : {},
     );
   } catch (error) {
-    // env.ts names an explicit file by its option, `tokenFile`; here that is the flag.
+    // env/token_sources.ts names an explicit file by its option, `tokenFile`: here, the flag.
     if (error instanceof ConfigError && error.variable === "tokenFile") {
       throw new ConfigError("--token-file", error.value, "a readable file holding one token", {
         cause: error,

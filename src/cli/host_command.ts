@@ -8,12 +8,13 @@
 import { getLogger } from "@logtape/logtape";
 import { EventsClient } from "../client.ts";
 import { Host } from "../host.ts";
+import { type HttpServer, serveHttp } from "../http_server.ts";
 import type { WorkerRegistration } from "../registration.ts";
-import { exitProcess, type HttpServer, onShutdownSignal, serveHttp } from "../runtime.ts";
 import type { CommonFlags } from "./args.ts";
 import { resolveConfig } from "./config.ts";
 import { closeLogging, configureLogging } from "./logging.ts";
 import { loadRegistrations } from "./modules.ts";
+import { exitProcess, onShutdownSignal } from "./process.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit status of a clean stop. */
@@ -57,7 +58,7 @@ export async function runHostCommand(
   let host: Host;
   try {
     host = new Host({
-      client: new EventsClient({
+      transport: new EventsClient({
         baseUrl: config.client.baseUrl,
         token: config.client.token,
         userAgent: `bus-integration/${VERSION}`,

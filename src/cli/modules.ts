@@ -6,7 +6,7 @@
  */
 
 import { assertRegistration, type WorkerRegistration } from "../registration.ts";
-import { fileUrlFromPath } from "../runtime.ts";
+import { fileUrlFromPath } from "./process.ts";
 
 /**
  * A module specifier as the user wrote it is a URL when it starts with a

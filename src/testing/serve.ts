@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type HttpServer, serveHttp } from "../runtime.ts";
+import { type HttpServer, serveHttp } from "../http_server.ts";
 
 /** Where a listener binds. */
 export interface ServeOptions {

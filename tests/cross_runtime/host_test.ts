@@ -42,7 +42,7 @@ for (const name of RUNTIMES) {
     const token = await api.mintToken();
     const client = new EventsClient({ baseUrl: served.url, token });
     const requester = new Requester({
-      client,
+      transport: client,
       responseNames: ["example.echo.response", "cross.slow.response"],
       reconnect: { min: 50, max: 200 },
       timeout: STEP_MS,

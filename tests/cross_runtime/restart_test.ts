@@ -56,7 +56,7 @@ Deno.test("workers under every runtime survive a killed and restarted server pro
   );
 
   const requester = new Requester({
-    client: new EventsClient({ baseUrl: served.url, token: served.token }),
+    transport: new EventsClient({ baseUrl: served.url, token: served.token }),
     responseNames: RUNTIMES.map((name) => `cross.restart.${name}.response`),
     timeout: STEP_MS,
   });

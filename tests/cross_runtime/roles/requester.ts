@@ -26,7 +26,7 @@ const client = new EventsClient({
   token: requireEnv("BUS_API_TOKEN"),
 });
 const requester = new Requester({
-  client,
+  transport: client,
   responseNames: targets.map(responseNameFor),
   timeout: 15_000,
   reconnect: { min: 50, max: 500 },

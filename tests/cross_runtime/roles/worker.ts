@@ -17,7 +17,7 @@ const signal = stopSignal();
 const readiness = new ListenerReadiness();
 let handled = 0;
 const running = runWorker({
-  client: new EventsClient({
+  transport: new EventsClient({
     baseUrl: requireEnv("BUS_EVENTS_API_URL"),
     token: requireEnv("BUS_API_TOKEN"),
   }),

@@ -1,0 +1,152 @@
+/**
+ * The transport seam: what every layer above a transport (listener, worker,
+ * requester, host) needs from one, as types only. `EventsClient` is the
+ * HTTP Events API transport; the NATS JetStream transport lives behind its
+ * own entry point. Layers take a transport by constructor injection, never
+ * from a module-global factory.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import type { InvalidInputHandler } from "./decode/types.ts";
+import type { EventEnvelope } from "./envelope.ts";
+
+/** How a stream shares events between listeners. */
+export type Delivery = "broadcast" | "unicast";
+
+/** The transport's acknowledgement of a published event. */
+export interface PublishResult {
+  /** The id the server stamped. */
+  id: string;
+  /** The event's name. */
+  name: string;
+}
+
+/** Options of one publish call. */
+export interface PublishOptions {
+  /** Aborts the request; the call rejects with `signal.reason`. */
+  signal?: AbortSignal | undefined;
+}
+
+/** What to subscribe to, and from where: the options of {@linkcode EventTransport.open}. */
+export interface StreamOptions {
+  /** The event name to listen to (no wildcards). */
+  name: string;
+  /** `broadcast`: every listener gets every event; `unicast`: one consumer of the group does. @default {"broadcast"} */
+  delivery?: Delivery | undefined;
+  /** Unicast group; workers in one group compete. */
+  group?: string | undefined;
+  /** Stable consumer name within the group. */
+  consumer?: string | undefined;
+  /** Send the retained history first. */
+  replay?: boolean | undefined;
+  /** `false` ends the subscription once the retained history was sent. */
+  follow?: boolean | undefined;
+  /**
+   * Resume after this point: an envelope id sent as `Last-Event-ID` over
+   * HTTP, a stream sequence for JetStream. Take it from
+   * {@linkcode EventSubscription.lastEventId}.
+   */
+  lastEventId?: string | undefined;
+  /** Stops the subscription; iteration then throws `signal.reason`. */
+  signal?: AbortSignal | undefined;
+  /** Called for each skipped malformed record. */
+  onInvalid?: InvalidInputHandler | undefined;
+  /**
+   * Ask for freshly issued credentials for this open, after the previous
+   * attempt failed with an `AuthError`. Only meaningful when
+   * {@linkcode EventTransport.canRefreshCredentials} is true.
+   */
+  refreshCredentials?: boolean | undefined;
+}
+
+/**
+ * How the worker's pipeline ended with one event:
+ *
+ * - `done`: handled (successfully, or answered with an error response);
+ *   never deliver it again.
+ * - `retry`: deliver it again after `delay` ms, where the transport can
+ *   redeliver (JetStream `nak(delay)`); a transport that cannot treats it
+ *   as settled.
+ * - `dead`: it can never succeed (JetStream `term(reason)`); it has been
+ *   dead-lettered or dropped.
+ */
+export type Settlement =
+  | { readonly type: "done" }
+  | { readonly type: "retry"; readonly delay: number }
+  | { readonly type: "dead"; readonly reason: string };
+
+/**
+ * One open subscription: async-iterate it for envelopes. It ends when the
+ * transport ends it (HTTP: the server closed the response); it throws
+ * `TransientError` when the connection breaks, `StreamProtocolError` on
+ * framing it cannot skip, `AuthError` / `BadRequestError` on refusals, and
+ * the abort reason when the caller's signal aborts. Breaking out of a loop,
+ * `return()` and `close()` all close it.
+ *
+ * Every envelope handed out should be settled exactly once with
+ * {@linkcode EventSubscription.settle}; the resume point moves only over
+ * settled envelopes, so an event still in a handler is delivered again after
+ * a reconnect where the transport can do that.
+ */
+export interface EventSubscription extends AsyncIterableIterator<EventEnvelope, undefined> {
+  /**
+   * The resume point: every envelope up to it, in delivery order, has been
+   * settled. Pass it as {@linkcode StreamOptions.lastEventId} when
+   * reopening. Before any envelope was settled, the point it was opened
+   * with.
+   */
+  readonly lastEventId: string | undefined;
+  /**
+   * The server's own reconnect hint in ms (SSE `retry:`), the floor of the
+   * next reconnect wait; `undefined` until the server sent one.
+   */
+  readonly reconnectHint: number | undefined;
+  /**
+   * Tells the transport how `event` (an envelope this subscription handed
+   * out) ended. HTTP moves the resume point; JetStream acks, naks with a
+   * delay or terminates. A second settlement of the same event is ignored.
+   * Never rejects: a settlement that cannot reach the server is logged,
+   * and the transport's own redelivery takes over.
+   */
+  settle(event: EventEnvelope, settlement: Settlement): Promise<void>;
+  /**
+   * Tells the transport that `event` is still being handled, so it is not
+   * redelivered elsewhere meanwhile (JetStream `working()`); a no-op where
+   * delivery is at-most-once.
+   */
+  working(event: EventEnvelope): Promise<void>;
+  /** Stops reading and releases the subscription. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * A way to publish and subscribe to Bus events: the HTTP Events API
+ * (`EventsClient`), NATS JetStream, or an in-memory one in tests.
+ *
+ * Transports throw the library's error classes (`AuthError`,
+ * `BadRequestError`, `TransientError`, `StreamProtocolError`), so the
+ * listener's reconnect policy is the same on every transport.
+ */
+export interface EventTransport {
+  /**
+   * Publishes one event and resolves with the transport's id for it.
+   *
+   * @throws {TypeError} When the event name is invalid.
+   */
+  publish(event: EventEnvelope, options?: PublishOptions): Promise<PublishResult>;
+  /**
+   * Opens a subscription and resolves once the transport confirmed it (the
+   * moment a listener is "ready"); rejects with the mapped error otherwise.
+   */
+  open(options: StreamOptions): Promise<EventSubscription>;
+  /**
+   * Whether an `AuthError` can heal by reissuing credentials (a token
+   * provider over HTTP), so a listener with token refresh on retries it.
+   */
+  readonly canRefreshCredentials: boolean;
+  /** Releases what the transport owns (a connection); idempotent. */
+  close(): Promise<void>;
+}
