@@ -65,6 +65,7 @@ export {
   ResponseError,
   type ResponseErrorBody,
   StreamProtocolError,
+  type StreamProtocolErrorOptions,
   TransientError,
   type TransientErrorOptions,
 } from "./src/errors.ts";
@@ -74,15 +75,15 @@ export {
   type InvalidInputHandler,
   type LineLimitOptions,
   type SseMessage,
+  type StreamFraming,
 } from "./src/decode/types.ts";
 export { type SseParserOptions, SseParserStream } from "./src/decode/sse.ts";
 export { type NdjsonParserOptions, NdjsonParserStream } from "./src/decode/ndjson.ts";
 export {
   type EnvelopeDecoderOptions,
   EnvelopeDecoderStream,
-  framingForContentType,
-  type StreamFraming,
-} from "./src/decode/envelopes.ts";
+} from "./src/decode/envelope_stream.ts";
+export { framingForContentType } from "./src/content_type.ts";
 export { Backoff, DEFAULT_RECONNECT, type ReconnectOptions } from "./src/reconnect.ts";
 export { delay } from "./src/async.ts";
 export {

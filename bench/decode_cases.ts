@@ -10,10 +10,11 @@ import { createParser } from "eventsource-parser";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { EventsClient } from "../src/client.ts";
 import type { EventEnvelope } from "../src/envelope.ts";
-import { EnvelopeDecoderStream } from "../src/decode/envelopes.ts";
+import { EnvelopeDecoderStream } from "../src/decode/envelope_stream.ts";
 import { NdjsonParser, NdjsonParserStream } from "../src/decode/ndjson.ts";
 import { SseParser, SseParserStream } from "../src/decode/sse.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../src/decode/types.ts";
+import { prng } from "../src/testing/prng.ts";
 
 /** The corpus in every form the cases read. */
 export interface Corpus {
@@ -35,18 +36,6 @@ export interface DecodeCase {
   baseline?: boolean;
   /** Decodes the whole corpus once. */
   run: (corpus: Corpus) => Promise<number>;
-}
-
-/** A small deterministic PRNG (mulberry32), so every runtime sees the same corpus. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NAMES = [

@@ -9,7 +9,7 @@
 import { assertEventName, type EventEnvelope, withEnvelopeDefaults } from "./envelope.ts";
 import { EventsApiError, TransientError } from "./errors.ts";
 import { errorForResponse } from "./http_errors.ts";
-import { framingForContentType } from "./decode/envelopes.ts";
+import { framingForContentType } from "./content_type.ts";
 import { maxLineBytesOf } from "./decode/types.ts";
 import { type EventStream, OpenEventStream, openOnFirstRead } from "./event_stream.ts";
 import { linkAbort } from "./async.ts";
@@ -155,7 +155,7 @@ export class EventsClient implements EventTransport {
       method: "POST",
       headers,
       body,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal ?? null,
     });
     const response = await this.#send(request, options.signal, "publish event");
     if (!response.ok) throw await errorForResponse(response, "publish event", this.#redact);
@@ -173,10 +173,18 @@ export class EventsClient implements EventTransport {
 
   /**
    * Opens a stream and resolves once the server answered 2xx (the moment a
-   * listener is "ready"). Non-2xx answers reject with the mapped error. The
-   * stream's resume point moves as its envelopes are settled.
+   * listener is "ready"). Non-2xx answers reject with the mapped error.
+   *
+   * Settle every envelope it hands out (`stream.settle(event, { type:
+   * "done" })`): its resume point moves over settled envelopes only, and it
+   * keeps each unsettled one until then. To just read, use
+   * {@linkcode EventsClient.stream}, which settles as it hands out.
    */
-  async open(options: StreamOptions): Promise<EventStream> {
+  open(options: StreamOptions): Promise<EventStream> {
+    return this.#open(options, false);
+  }
+
+  async #open(options: StreamOptions, settleOnTake: boolean): Promise<EventStream> {
     assertEventName(options.name);
     const controller = new AbortController();
     const unlink = linkAbort(options.signal, controller);
@@ -208,6 +216,7 @@ export class EventsClient implements EventTransport {
         onInvalid: options.onInvalid,
         controller,
         initialEventId: options.lastEventId,
+        settleOnTake,
         onClose: unlink,
       });
     } catch (error) {
@@ -218,12 +227,13 @@ export class EventsClient implements EventTransport {
   }
 
   /**
-   * Streams envelopes until the server ends the response. The request goes
-   * out on the first `next()`, which rejects as `open()` would. Breaking out
-   * of the loop, or aborting `options.signal`, cancels the request.
+   * Streams envelopes until the server ends the response, each settled as
+   * it is handed out. The request goes out on the first `next()`, which
+   * rejects as `open()` would. Breaking out of the loop, or aborting
+   * `options.signal`, cancels the request.
    */
   stream(options: StreamOptions): AsyncIterableIterator<EventEnvelope, undefined> {
-    return openOnFirstRead(() => this.open(options));
+    return openOnFirstRead(() => this.#open(options, true));
   }
 
   #streamQuery(options: StreamOptions): URL {

@@ -157,15 +157,64 @@ export class RequestTimeoutError extends Error {
   }
 }
 
+/** Options of {@linkcode StreamProtocolError}: what exceeded which bound. */
+export interface StreamProtocolErrorOptions extends ErrorOptions {
+  /** The stream's framing (the same values as `StreamFraming`). */
+  framing: "ndjson" | "sse";
+  /**
+   * What was too large: one line, or (SSE) one event's data lines together.
+   *
+   * @default {"line"}
+   */
+  oversized?: "line" | "event" | undefined;
+  /** The bound that was exceeded: the decoder's `maxLineBytes`. */
+  limit: number;
+  /** UTF-8 bytes of the line or event read when the decoder stopped, if known. */
+  size?: number | undefined;
+}
+
 /**
  * The byte stream broke the framing rules in a way that cannot be skipped:
- * a line or SSE event larger than `maxLineBytes`. It ends that connection.
+ * a line or SSE event larger than `maxLineBytes`. It ends that connection;
+ * the listener reconnects as for a disconnect.
+ *
+ * @example What an oversized SSE line reports
+ * ```ts
+ * import { StreamProtocolError } from "@bus/integration";
+ *
+ * const error = new StreamProtocolError({ framing: "sse", limit: 1048576, size: 1048577 });
+ * error.message; // "Cannot read stream: an SSE line exceeds maxLineBytes (1048576)"
+ * error.limit; // 1048576: raise the client's maxLineBytes above error.size to accept it
+ * ```
  */
 export class StreamProtocolError extends Error {
-  /** Creates the error. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+  /** The stream's framing. */
+  readonly framing: "ndjson" | "sse";
+  /** What was too large: one line, or (SSE) one event's data. */
+  readonly oversized: "line" | "event";
+  /** The `maxLineBytes` bound that was exceeded, in UTF-8 bytes. */
+  readonly limit: number;
+  /**
+   * UTF-8 bytes of the oversized line or event read before the decoder
+   * stopped: more than `limit`, and less than the whole line when the
+   * decoder stopped before its end. `undefined` when the thrower did not know.
+   */
+  readonly size: number | undefined;
+
+  /** Creates the error; the message names the framing, the part and the bound. */
+  constructor(options: StreamProtocolErrorOptions) {
+    const oversized = options.oversized ?? "line";
+    super(
+      `Cannot read stream: ${
+        options.framing === "sse" ? "an SSE" : "an NDJSON"
+      } ${oversized} exceeds maxLineBytes (${options.limit})`,
+      options,
+    );
     this.name = "StreamProtocolError";
+    this.framing = options.framing;
+    this.oversized = oversized;
+    this.limit = options.limit;
+    this.size = options.size;
   }
 }
 

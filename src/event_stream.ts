@@ -7,9 +7,8 @@
  */
 
 import type { EventEnvelope } from "./envelope.ts";
-import { createEnvelopeDecoder, type StreamFraming } from "./decode/envelope_decoder.ts";
-import type { ByteParser } from "./decode/parser_stream.ts";
-import type { InvalidInputHandler } from "./decode/types.ts";
+import { EnvelopeParser } from "./decode/envelope_parser.ts";
+import type { InvalidInputHandler, StreamFraming } from "./decode/types.ts";
 import { StreamProtocolError, TransientError } from "./errors.ts";
 import type { EventSubscription, Settlement } from "./transport.ts";
 
@@ -59,6 +58,12 @@ export interface OpenEventStreamParts {
   controller: AbortController;
   /** The `Last-Event-ID` the request was sent with. */
   initialEventId: string | undefined;
+  /**
+   * Settle each envelope as it is handed out, for readers that never call
+   * `settle()` (`EventsClient.stream()`): without it the stream would keep
+   * every envelope it handed out, waiting for its settlement.
+   */
+  settleOnTake?: boolean | undefined;
   /** Runs once when the stream closes, however it closes. */
   onClose: () => void;
 }
@@ -77,14 +82,16 @@ export class OpenEventStream implements EventStream {
   readonly framing: StreamFraming;
   readonly status: number;
   readonly #source: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #decoder: ByteParser;
+  readonly #decoder: EnvelopeParser;
   readonly #controller: AbortController;
   readonly #initialEventId: string | undefined;
+  readonly #settleOnTake: boolean;
   readonly #onClose: () => void;
-  // Decoded from the current chunk and not yet handed out, with the resume
-  // ID after each.
-  #envelopes: EventEnvelope[] = [];
-  #resumeIds: (string | undefined)[] = [];
+  // The decoder's batch, decoded from the current chunk, with the resume ID
+  // after each envelope at the same index: the decoder owns both arrays and
+  // decides the IDs. `#next` is the first envelope not yet handed out.
+  readonly #envelopes: readonly EventEnvelope[];
+  readonly #resumeIds: readonly (string | undefined)[];
   #next = 0;
   // Handed out and not yet settled, in delivery order, with the resume ID
   // after each; a settled slot is cleared, and the resume point moves over
@@ -106,16 +113,15 @@ export class OpenEventStream implements EventStream {
     this.status = parts.status;
     this.#controller = parts.controller;
     this.#initialEventId = parts.initialEventId;
+    this.#settleOnTake = parts.settleOnTake ?? false;
     this.#onClose = parts.onClose;
     this.#source = parts.body.getReader();
-    this.#decoder = createEnvelopeDecoder(parts.framing, parts.maxLineBytes, {
-      onEnvelope: (envelope, resumeId) => {
-        this.#envelopes.push(envelope);
-        this.#resumeIds.push(resumeId);
-      },
+    this.#decoder = new EnvelopeParser(parts.framing, parts.maxLineBytes, {
       onInvalid: parts.onInvalid,
       onRetry: (ms) => this.#reconnectHint = ms,
     });
+    this.#envelopes = this.#decoder.envelopes;
+    this.#resumeIds = this.#decoder.resumeIds;
     // Not every runtime errors a body that is being read when its request is
     // aborted (Deno does not): cancelling it ends a pending read.
     const signal = parts.controller.signal;
@@ -161,6 +167,16 @@ export class OpenEventStream implements EventStream {
     return Promise.resolve();
   }
 
+  /** The Events API never delivers an event twice to one subscription. */
+  get redelivers(): false {
+    return false;
+  }
+
+  /** Always the first delivery. */
+  attempt(_event: EventEnvelope): number {
+    return 1;
+  }
+
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -189,8 +205,12 @@ export class OpenEventStream implements EventStream {
   #take(): IteratorYieldResult<EventEnvelope> {
     const at = this.#next++;
     const envelope = this.#envelopes[at] as EventEnvelope;
-    this.#unsettled.push(envelope);
-    this.#unsettledResumeIds.push(this.#resumeIds[at]);
+    if (this.#settleOnTake) {
+      this.#resumeId = this.#resumeIds[at];
+    } else {
+      this.#unsettled.push(envelope);
+      this.#unsettledResumeIds.push(this.#resumeIds[at]);
+    }
     return { done: false, value: envelope };
   }
 
@@ -206,8 +226,7 @@ export class OpenEventStream implements EventStream {
         await this.close();
         return DONE;
       }
-      this.#envelopes.length = 0;
-      this.#resumeIds.length = 0;
+      this.#decoder.clear();
       this.#next = 0;
       let chunk: ReadResult<Uint8Array>;
       try {
@@ -255,8 +274,7 @@ export class OpenEventStream implements EventStream {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose();
-    this.#envelopes = [];
-    this.#resumeIds = [];
+    this.#decoder.clear();
     this.#next = 0;
     // Both: some runtimes do not abort the request on cancel (Bun), and
     // Deno's sanitizers want every body cancelled.

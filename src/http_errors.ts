@@ -25,6 +25,9 @@ export function parseRetryAfter(
   if (value === null) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Every HTTP-date form (IMF-fixdate, RFC 850, asctime) opens with a day
+  // name; without this, V8's lenient parser reads "1.5" as a date in 2001.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
@@ -54,15 +57,15 @@ async function readErrorBody(response: Response): Promise<string> {
 }
 
 /** The `{"error": {"type", "message"}}` body of the contract, when it is one. */
-function errorBody(text: string): { type?: string; message?: string } {
+function errorBody(text: string): { type?: string | undefined; message?: string | undefined } {
   try {
     const parsed = JSON.parse(text) as { error?: unknown };
     const error = parsed?.error;
     if (error !== null && typeof error === "object") {
       const { type, message } = error as Record<string, unknown>;
       return {
-        ...(typeof type === "string" ? { type } : {}),
-        ...(typeof message === "string" ? { message } : {}),
+        type: typeof type === "string" ? type : undefined,
+        message: typeof message === "string" ? message : undefined,
       };
     }
   } catch {

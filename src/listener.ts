@@ -54,6 +54,10 @@ export interface ListenPolicy {
  * is done.
  */
 export interface EventSettler {
+  /** Which delivery of the event this is, from 1. */
+  readonly attempt: number;
+  /** Whether a `retry` settlement gets the event delivered again. */
+  readonly redelivers: boolean;
   /** Settles the event with the transport; later calls are ignored. */
   settle(settlement: Settlement): Promise<void>;
   /** Tells the transport the event is still being handled. */
@@ -64,6 +68,10 @@ export interface EventSettler {
 export interface ListenEventContext {
   /** The loop's signal: aborted when the listener stops. */
   readonly signal: AbortSignal | undefined;
+  /** Which delivery of the event this is, from 1 (see `EventSubscription.attempt`). */
+  readonly attempt: number;
+  /** Whether a `retry` settlement gets the event delivered again. */
+  readonly redelivers: boolean;
   /**
    * Takes over settling this event. Without it, the listener settles the
    * event as `done` once `onEvent` resolves.
@@ -203,6 +211,14 @@ class Receipt implements ListenEventContext, EventSettler {
     this.#subscription = subscription;
     this.#event = event;
     this.signal = signal;
+  }
+
+  get attempt(): number {
+    return this.#subscription.attempt(this.#event);
+  }
+
+  get redelivers(): boolean {
+    return this.#subscription.redelivers;
   }
 
   defer(): EventSettler {

@@ -25,7 +25,7 @@ export interface PendingCounts {
 /** What an entry needs from the requester that owns it. */
 export interface PendingOwner {
   readonly counts: PendingCounts;
-  /** Forgets the entry: removes it from the map, clears its timer, unhooks its signal. */
+  /** Forgets the entry: removes it from the map and remembers it settled. */
   forget(entry: PendingEntry): void;
 }
 
@@ -64,8 +64,20 @@ export abstract class PendingEntry {
 
   /** Settles with `error` (abort, close, listener failure, publish failure). */
   fail(error: unknown): void {
-    this.owner.forget(this);
+    this.finish();
     this.#reject(error);
+  }
+
+  /**
+   * Ends the entry's life before it settles: clears its own timer, unhooks
+   * the caller's signal and has the owner forget it.
+   */
+  protected finish(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unlink?.();
+    this.unlink = undefined;
+    this.owner.forget(this);
   }
 }
 
@@ -98,7 +110,7 @@ export class PendingRequest extends PendingEntry {
       return;
     }
     this.owner.counts.answered++;
-    this.owner.forget(this);
+    this.finish();
     this.#resolve(event.payload);
   }
 
@@ -159,7 +171,7 @@ export class PendingGather extends PendingEntry {
 
   #succeed(): void {
     this.owner.counts.answered++;
-    this.owner.forget(this);
+    this.finish();
     this.#resolve({ responses: this.#responses, missing: this.#missing() });
   }
 

@@ -12,7 +12,7 @@ import type { EventTransport, PublishResult } from "./transport.ts";
 
 /** Envelope fields a publisher lets the caller set besides name and payload. */
 export interface PublishInit {
-  /** Links the event to a request. */
+  /** Links the event to a request; `reply()` and `replyError()` always use the event's. */
   correlationId?: string | undefined;
   /** Producer id; defaults to the worker's consumer (or group). */
   source?: string | undefined;
@@ -95,8 +95,9 @@ export class EventPublisher implements Publisher {
 
   #send(head: EventEnvelope, init: PublishInit): Promise<PublishResult> {
     const { signal, ...fields } = init;
+    // The head goes last: a reply's name and correlationId are not the caller's to change.
     return this.#transport.publish(
-      { ...head, ...fields, source: fields.source ?? this.#source },
+      { ...fields, ...head, source: fields.source ?? this.#source },
       { signal },
     );
   }

@@ -308,8 +308,6 @@ export class Requester {
   #forget(entry: PendingEntry): void {
     if (this.#pending.get(entry.correlationId) !== entry) return;
     this.#pending.delete(entry.correlationId);
-    clearTimeout(entry.timer);
-    entry.unlink?.();
     this.#recentlySettled.add(entry.correlationId);
     if (this.#recentlySettled.size > RECENT_SETTLED) {
       const oldest = this.#recentlySettled.values().next().value;

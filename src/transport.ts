@@ -105,6 +105,18 @@ export interface EventSubscription extends AsyncIterableIterator<EventEnvelope, 
    */
   readonly reconnectHint: number | undefined;
   /**
+   * Whether a `retry` settlement makes the transport deliver the event again
+   * (JetStream: `nak(delay)`, which survives a crash). Where it does not
+   * (HTTP), the worker retries in process instead.
+   */
+  readonly redelivers: boolean;
+  /**
+   * Which delivery of `event` this is, from 1: JetStream's delivery count,
+   * so attempts add up across redeliveries and crashes; always 1 where the
+   * transport does not redeliver.
+   */
+  attempt(event: EventEnvelope): number;
+  /**
    * Tells the transport how `event` (an envelope this subscription handed
    * out) ended. HTTP moves the resume point; JetStream acks, naks with a
    * delay or terminates. A second settlement of the same event is ignored.

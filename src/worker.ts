@@ -111,6 +111,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     const context: HandlerContext = {
       publisher: new EventPublisher(options.transport, event, stopHandlers.signal, source),
       signal: stopHandlers.signal,
+      attempt: settler.attempt,
       settlement: undefined,
     };
     let settlement: Settlement;

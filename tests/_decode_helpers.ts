@@ -1,6 +1,7 @@
 /**
  * Helpers shared by the decoder tests: run a decoder stream over a list of
- * chunks, enumerate chunkings of a fixture, and a seeded PRNG.
+ * chunks, enumerate chunkings of a fixture, and random chunks and text drawn
+ * from a seeded source (`src/testing/prng.ts`).
  *
  * @module
  */
@@ -90,18 +91,6 @@ export async function assertEveryChunking<T>(
     const actual = await run(chunks);
     assert.deepStrictEqual(actual, expected, `chunk sizes ${chunks.map((c) => c.length)}`);
   }
-}
-
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Cuts `bytes` into random chunks of 1 to `maxSize` bytes. */

@@ -48,16 +48,3 @@ export async function take<T>(iterable: AsyncIterable<T>, count: number): Promis
   }
   return items;
 }
-
-/** Polls `condition` on real time until it holds or `timeout` ms pass. */
-export async function until(
-  condition: () => boolean,
-  timeout = 5_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

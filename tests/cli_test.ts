@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { type EventEnvelope, type HostReport, Requester } from "../mod.ts";
 import { baseEnv, denoCommand, runDeno } from "./_child.ts";
-import { startServer, type TestServer, until } from "./_server.ts";
+import { until } from "./_poll.ts";
+import { startServer, type TestServer } from "./_server.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const CLI = new URL("cli.ts", ROOT).pathname;

@@ -10,7 +10,8 @@ import {
   StreamProtocolError,
   TransientError,
 } from "../mod.ts";
-import { startServer, take, until } from "./_server.ts";
+import { until } from "./_poll.ts";
+import { startServer, take } from "./_server.ts";
 
 Deno.test("client publishes and the server stamps id, identity and defaults", async () => {
   await using server = await startServer();

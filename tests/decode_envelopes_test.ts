@@ -1,21 +1,19 @@
 import assert from "node:assert/strict";
 import type { EventEnvelope } from "../src/envelope.ts";
 import { StreamProtocolError } from "../src/errors.ts";
-import {
-  EnvelopeDecoderStream,
-  framingForContentType,
-  type StreamFraming,
-} from "../src/decode/envelopes.ts";
-import type { InvalidInput } from "../src/decode/types.ts";
+import { framingForContentType } from "../src/content_type.ts";
+import { EnvelopeParser } from "../src/decode/envelope_parser.ts";
+import { EnvelopeDecoderStream } from "../src/decode/envelope_stream.ts";
+import type { InvalidInput, StreamFraming } from "../src/decode/types.ts";
 import {
   assertEveryChunking,
   collect,
   type Collected,
-  prng,
   randomChunks,
   randomText,
   utf8,
 } from "./_decode_helpers.ts";
+import { prng } from "../src/testing/prng.ts";
 
 interface Decoded extends Collected<EventEnvelope> {
   invalid: string[];
@@ -269,5 +267,110 @@ Deno.test("EnvelopeDecoderStream decodes thousands of envelopes at random chunki
       assert.equal(result.lastEventId, "2999");
       assert.deepStrictEqual(result.invalid, []);
     }
+  }
+});
+
+Deno.test("StreamProtocolError() takes its fields from the options and builds the message", () => {
+  const cause = new Error("the reason");
+  const error = new StreamProtocolError({ framing: "ndjson", limit: 1048576, cause });
+  assert.ok(error instanceof Error);
+  assert.equal(error.name, "StreamProtocolError");
+  assert.equal(error.message, "Cannot read stream: an NDJSON line exceeds maxLineBytes (1048576)");
+  assert.equal(error.framing, "ndjson");
+  assert.equal(error.oversized, "line");
+  assert.equal(error.limit, 1048576);
+  assert.equal(error.size, undefined);
+  assert.equal(error.cause, cause);
+  const event = new StreamProtocolError({
+    framing: "sse",
+    oversized: "event",
+    limit: 16,
+    size: 17,
+  });
+  assert.equal(event.message, "Cannot read stream: an SSE event exceeds maxLineBytes (16)");
+  assert.equal(event.size, 17);
+  assert.equal("cause" in event, false);
+});
+
+Deno.test("EnvelopeDecoderStream errors with a StreamProtocolError that names its framing", async () => {
+  // Both oversized lines are 81 bytes.
+  const cases = [
+    ["ndjson", `{"name":"a"}\n{"name":"${"x".repeat(70)}"}\n`],
+    ["sse", `data: {"name":"a"}\n\ndata: {"name":"${"x".repeat(64)}"}\n\n`],
+  ] as const;
+  for (const [framing, input] of cases) {
+    const { error } = await decode(framing, [utf8(input)], 32);
+    assert.ok(error instanceof StreamProtocolError, framing);
+    assert.deepStrictEqual(
+      { framing: error.framing, oversized: error.oversized, limit: error.limit, size: error.size },
+      { framing, oversized: "line", limit: 32, size: 81 },
+    );
+  }
+});
+
+Deno.test("EnvelopeParser keeps each envelope's resume ID at its index until clear()", () => {
+  const cases = [
+    ["ndjson", ['{"id":"1","name":"a"}\nbad\n{"name":"b"}\n', '{"id":"3","name":"c"}\n']],
+    ["sse", [
+      'id: 1\ndata: {"name":"a"}\n\ndata: bad\n\ndata: {"name":"b"}\n\n',
+      'id: 3\ndata: {"name":"c"}\n\n',
+    ]],
+  ] as const;
+  for (const [framing, [first, second]] of cases) {
+    const invalid: string[] = [];
+    const parser = new EnvelopeParser(framing, 1024, {
+      onInvalid: (input) => invalid.push(input.excerpt),
+    });
+    const { envelopes, resumeIds } = parser;
+    parser.feed(utf8(first));
+    // Not cleared: the next chunk appends after what is still held.
+    parser.feed(utf8(second));
+    parser.end();
+    assert.deepStrictEqual(envelopes.map((e) => e.name), ["a", "b", "c"], framing);
+    assert.deepStrictEqual(resumeIds, ["1", "1", "3"], framing);
+    assert.deepStrictEqual(invalid, ["bad"], framing);
+    parser.clear();
+    assert.equal(parser.envelopes, envelopes, "the same array after clear()");
+    assert.deepStrictEqual([envelopes.length, resumeIds.length], [0, 0], framing);
+  }
+});
+
+Deno.test("EnvelopeParser appends the envelopes before an oversized line, then throws", () => {
+  for (
+    const [framing, input] of [
+      ["ndjson", `{"id":"1","name":"a"}\n{"name":"${"x".repeat(64)}"}\n`],
+      ["sse", `id: 1\ndata: {"name":"a"}\n\ndata: {"name":"${"x".repeat(64)}"}\n\n`],
+    ] as const
+  ) {
+    const parser = new EnvelopeParser(framing, 32);
+    assert.throws(() => parser.feed(utf8(input)), StreamProtocolError);
+    assert.deepStrictEqual(parser.envelopes.map((e) => e.name), ["a"], framing);
+    assert.deepStrictEqual(parser.resumeIds, ["1"], framing);
+  }
+});
+
+Deno.test("EnvelopeDecoderStream loses no envelope when onInvalid or onRetry reads lastEventId", async () => {
+  // The reader has taken all of the first chunk when the handlers run, in the
+  // middle of the second: "c" is parsed and not yet enqueued.
+  const cases = [
+    ["ndjson", [
+      '{"id":"1","name":"a"}\n{"id":"2","name":"b"}\n',
+      '{"id":"3","name":"c"}\nbad\n{"id":"4","name":"d"}\n',
+    ]],
+    ["sse", [
+      'id: 1\ndata: {"name":"a"}\n\nid: 2\ndata: {"name":"b"}\n\n',
+      'id: 3\ndata: {"name":"c"}\n\nretry: 5\ndata: bad\n\nid: 4\ndata: {"name":"d"}\n\n',
+    ]],
+  ] as const;
+  for (const [framing, chunks] of cases) {
+    const seen: (string | undefined)[] = [];
+    const stream: EnvelopeDecoderStream = new EnvelopeDecoderStream(framing, {
+      onInvalid: () => seen.push(stream.lastEventId),
+      onRetry: () => seen.push(stream.lastEventId),
+    });
+    const result = await collect(stream, chunks.map(utf8));
+    assert.deepStrictEqual(result.values.map((e) => e.name), ["a", "b", "c", "d"], framing);
+    assert.deepStrictEqual(seen, framing === "sse" ? ["2", "2"] : ["2"], framing);
+    assert.equal(stream.lastEventId, "4", framing);
   }
 });

@@ -6,11 +6,11 @@ import {
   assertEveryChunking,
   collect,
   type Collected,
-  prng,
   randomChunks,
   randomText,
   utf8,
 } from "./_decode_helpers.ts";
+import { prng } from "../src/testing/prng.ts";
 
 type Invalid = { invalid: InvalidInput[] };
 
@@ -203,4 +203,22 @@ Deno.test("NdjsonParserStream decodes thousands of random lines at random chunki
     assert.equal(result.invalid.length, invalid);
     assert.equal(result.error, undefined);
   }
+});
+
+Deno.test("NdjsonParserStream errors with the framing, limit and size read of an oversized line", async () => {
+  // The line is 42 bytes; held before its newline arrives, less of it is read.
+  const bytes = utf8(`{"a":1}\n"${"x".repeat(40)}"\n{"a":2}\n`);
+  await assertEveryChunking(bytes, async (chunks) => {
+    const { error } = await parse(chunks, 16);
+    assert.ok(error instanceof StreamProtocolError);
+    assert.ok(error.size !== undefined && error.size > 16 && error.size <= 42, `${error.size}`);
+    return { framing: error.framing, oversized: error.oversized, limit: error.limit };
+  }, { framing: "ndjson", oversized: "line", limit: 16 });
+  const { error } = await parse([bytes], 16);
+  assert.ok(error instanceof StreamProtocolError);
+  assert.equal(error.size, 42);
+  // Multi-byte characters count in UTF-8 bytes: '"😀€ä"' is 11.
+  const multiByte = await parse([utf8('"😀€ä"\n')], 10);
+  assert.ok(multiByte.error instanceof StreamProtocolError);
+  assert.equal(multiByte.error.size, 11);
 });

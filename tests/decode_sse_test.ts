@@ -6,11 +6,11 @@ import {
   assertEveryChunking,
   collect,
   type Collected,
-  prng,
   randomChunks,
   randomText,
   utf8,
 } from "./_decode_helpers.ts";
+import { prng } from "../src/testing/prng.ts";
 
 type Retry = { retries: number[] };
 
@@ -300,5 +300,47 @@ Deno.test("SseParserStream decodes thousands of random events at random chunking
   for (const maxSize of [1, 7, 64, 4096, 65536]) {
     const result = await parse(randomChunks(bytes, random, maxSize));
     assert.deepStrictEqual(result, { values: expected, retries }, `chunks up to ${maxSize}`);
+  }
+});
+
+Deno.test("SseParserStream errors with the framing, limit and size read of an oversized line", async () => {
+  // The line is 46 bytes; held before its end arrives, less of it is read.
+  const bytes = utf8(`data: ok\n\ndata: ${"x".repeat(40)}\n\ndata: late\n\n`);
+  await assertEveryChunking(bytes, async (chunks) => {
+    const { error } = await parse(chunks, 16);
+    assert.ok(error instanceof StreamProtocolError);
+    assert.ok(error.size !== undefined && error.size > 16 && error.size <= 46, `${error.size}`);
+    return { framing: error.framing, oversized: error.oversized, limit: error.limit };
+  }, { framing: "sse", oversized: "line", limit: 16 });
+  const { error } = await parse([bytes], 16);
+  assert.ok(error instanceof StreamProtocolError);
+  assert.equal(error.size, 46);
+});
+
+Deno.test("SseParserStream errors with the size of an oversized event's data", async () => {
+  // Every line fits; the data "12345\n12345\n12345" is 17 bytes, "€€\n€€" is 13.
+  for (
+    const [input, limit, size] of [
+      ["data: a\n\ndata: 12345\ndata: 12345\ndata: 12345\n\n", 16, 17],
+      ["data: a\n\ndata:€€\ndata:€€\n\n", 12, 13],
+    ] as const
+  ) {
+    await assertEveryChunking(utf8(input), async (chunks) => {
+      const { error } = await parse(chunks, limit);
+      assert.ok(error instanceof StreamProtocolError);
+      return {
+        framing: error.framing,
+        oversized: error.oversized,
+        limit: error.limit,
+        size: error.size,
+        message: error.message,
+      };
+    }, {
+      framing: "sse",
+      oversized: "event",
+      limit,
+      size,
+      message: `Cannot read stream: an SSE event exceeds maxLineBytes (${limit})`,
+    });
   }
 });

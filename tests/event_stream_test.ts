@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { AuthError, EventsClient, type InvalidInput } from "../mod.ts";
+import { OpenEventStream } from "../src/event_stream.ts";
 import { scriptedFetch } from "./_scripted_fetch.ts";
 
 const encoder = new TextEncoder();
@@ -184,4 +185,25 @@ Deno.test("EventStream.reconnectHint is the last valid SSE retry field decoded",
   assert.equal(await open('retry: 250\n\ndata: {"name":"a.b"}\n\n'), 250);
   assert.equal(await open('retry: 250\nretry: 1500\ndata: {"name":"a.b"}\n\n'), 1500);
   assert.equal(await open('retry: 250\nretry: 1.5\ndata: {"name":"a.b"}\n\n'), 250);
+});
+
+Deno.test("OpenEventStream with settleOnTake keeps nothing it handed out (EventsClient.stream())", async () => {
+  const { body } = onDemandBody([line(1) + line(2), line(3)]);
+  const stream = new OpenEventStream({
+    body,
+    status: 200,
+    framing: "ndjson",
+    maxLineBytes: 1024,
+    controller: new AbortController(),
+    initialEventId: undefined,
+    settleOnTake: true,
+    onClose: () => {},
+  });
+  const seen: Array<string | undefined> = [];
+  for (let i = 0; i < 3; i++) {
+    await stream.next();
+    seen.push(stream.lastEventId);
+  }
+  assert.deepEqual(seen, ["1", "2", "3"], "the resume point follows what was handed out");
+  await stream.close();
 });

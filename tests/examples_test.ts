@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { EventsClient, Requester } from "../mod.ts";
 import { createEventsApi } from "../testing.ts";
-import { until } from "./_server.ts";
+import { until } from "./_poll.ts";
 
 /** Collects a child's output as it arrives. */
 function collect(stream: ReadableStream<Uint8Array>): { text: string; done: Promise<void> } {

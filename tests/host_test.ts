@@ -15,7 +15,8 @@ import {
   runWorker,
   type WorkerRegistration,
 } from "../mod.ts";
-import { startServer, type TestServer, until } from "./_server.ts";
+import { until } from "./_poll.ts";
+import { startServer, type TestServer } from "./_server.ts";
 import { fakeTime, settle } from "./_fake_time.ts";
 
 const FAST_RETRY = { min: 10, max: 50 };

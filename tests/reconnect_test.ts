@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Backoff } from "../mod.ts";
+import { prng } from "../src/testing/prng.ts";
 
 /** Returns the given values in turn, as a stand-in for `Math.random`. */
 function sequence(...values: number[]): () => number {
@@ -30,8 +31,7 @@ Deno.test("Backoff.next() draws the exact jittered sequence of a seeded source",
 });
 
 Deno.test("Backoff.next() stays within [min, max] for any random draw", () => {
-  let seed = 42;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const random = prng(42);
   const backoff = new Backoff({ min: 250, max: 4000 }, random);
   for (let i = 0; i < 1000; i++) {
     const wait = backoff.next();

@@ -14,7 +14,8 @@ import {
   WorkerStats,
 } from "../mod.ts";
 import echo from "../examples/echo_worker.ts";
-import { startServer, until } from "./_server.ts";
+import { until } from "./_poll.ts";
+import { startServer } from "./_server.ts";
 
 const handler = () => {};
 

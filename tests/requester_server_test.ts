@@ -11,7 +11,8 @@ import {
   runWorker,
   type WorkerHandler,
 } from "../mod.ts";
-import { startServer, type TestServer, until } from "./_server.ts";
+import { until } from "./_poll.ts";
+import { startServer, type TestServer } from "./_server.ts";
 
 const RETRY = { min: 20, max: 200 };
 

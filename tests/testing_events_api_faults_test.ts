@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createEventsApi } from "../testing.ts";
-import { LineReader, waitFor } from "./_ndjson_lines.ts";
+import { LineReader } from "./_ndjson_lines.ts";
+import { until } from "./_poll.ts";
 
 function auth(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
@@ -219,7 +220,7 @@ Deno.test("stats counts publishes, open streams and deliveries by name, group an
       await listener.cancel();
       await worker.cancel();
     }
-    await waitFor(() => api.stats.openStreams === 0, 5_000, "streams to close");
+    await until(() => api.stats.openStreams === 0, 5_000, "streams to close");
   } finally {
     await api.close();
   }

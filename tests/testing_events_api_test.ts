@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import { createEventsApi, type EventsApi, type ServedEventsApi } from "../testing.ts";
-import { LineReader, waitFor } from "./_ndjson_lines.ts";
+import { LineReader } from "./_ndjson_lines.ts";
+import { until } from "./_poll.ts";
 
 const SECRET = "reference-server-test-secret";
 
@@ -368,7 +369,7 @@ Deno.test("createEventsApi() broadcast delivers every event to every listener", 
     } finally {
       await Promise.all(readers.map((reader) => reader.cancel()));
     }
-    await waitFor(() => api.stats.openStreams === 0, 5_000, "streams to close");
+    await until(() => api.stats.openStreams === 0, 5_000, "streams to close");
   });
 });
 
@@ -405,7 +406,7 @@ Deno.test("createEventsApi() follow=false ends the response after the snapshot",
     assert.deepEqual(lines.map((line) => JSON.parse(line).payload), [0, 1, 2]);
     const empty = await openStream(served.url, token, "name=a.b&follow=false");
     assert.deepEqual(await empty.rest(), []);
-    await waitFor(() => api.stats.openStreams === 0, 5_000, "streams to close");
+    await until(() => api.stats.openStreams === 0, 5_000, "streams to close");
   });
 });
 
@@ -550,7 +551,7 @@ Deno.test("createEventsApi() cancelling a stream removes its subscriber at once"
     assert.equal(api.stats.openStreams, 2);
     await broadcast.cancel();
     await unicast.cancel();
-    await waitFor(() => api.stats.openStreams === 0, 5_000, "streams to close");
+    await until(() => api.stats.openStreams === 0, 5_000, "streams to close");
     await publish(served.url, token, { name: "a.b" });
     assert.equal(api.stats.delivered(), 0);
 

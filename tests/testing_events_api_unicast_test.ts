@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createEventsApi } from "../testing.ts";
-import { LineReader, waitFor, withTimeout } from "./_ndjson_lines.ts";
+import { LineReader, withTimeout } from "./_ndjson_lines.ts";
+import { until } from "./_poll.ts";
 
 async function openStream(url: string, token: string, query: string): Promise<LineReader> {
   const response = await fetch(`${url}/api/v1/events/stream?${query}`, {
@@ -124,7 +125,7 @@ Deno.test("createEventsApi() unicast keeps events for a group while no consumer 
     // The group does not exist yet: these are history, not its backlog.
     const first = await openStream(served.url, token, "name=jobs.run&delivery=unicast&group=g");
     await first.cancel();
-    await waitFor(() => api.stats.openStreams === 0, 5_000, "consumer gone");
+    await until(() => api.stats.openStreams === 0, 5_000, "consumer gone");
     await publishMany(served.url, token, "jobs.run", 8, 1);
     const back = await openStream(served.url, token, "name=jobs.run&delivery=unicast&group=g");
     try {

@@ -15,7 +15,8 @@ import {
   type WorkerOptions,
   WorkerStats,
 } from "../mod.ts";
-import { startServer, type TestServer, until } from "./_server.ts";
+import { until } from "./_poll.ts";
+import { startServer, type TestServer } from "./_server.ts";
 import { fakeTime } from "./_fake_time.ts";
 import { scriptedFetch } from "./_scripted_fetch.ts";
 

@@ -9,17 +9,19 @@
 
 import { StreamProtocolError } from "../errors.ts";
 import { type ByteParser, parserTransformer } from "./parser_stream.ts";
-import { type InvalidInputHandler, type LineLimitOptions, maxLineBytesOf } from "./types.ts";
-import { CarryOver, exceedsUtf8, Utf8Decoder } from "./utf8.ts";
+import {
+  type InvalidInputHandler,
+  type LineLimitOptions,
+  maxLineBytesOf,
+  report,
+} from "./types.ts";
+import { CarryOver, exceedsUtf8, utf8ByteLength, Utf8Decoder } from "./utf8.ts";
 
 /** Options of {@linkcode NdjsonParserStream}. */
 export interface NdjsonParserOptions extends LineLimitOptions {
   /** Told about every line that is not valid JSON; the line is skipped. */
   onInvalid?: InvalidInputHandler;
 }
-
-/** How many characters of a bad line an `InvalidInput` excerpt keeps. */
-export const EXCERPT_LENGTH = 256;
 
 const CR = 13;
 
@@ -62,10 +64,10 @@ export class NdjsonParser implements ByteParser {
     let newline = text.indexOf("\n");
     if (!this.#carry.empty) {
       if (newline === -1) {
-        if (!this.#carry.push(text)) this.#overflow();
+        if (!this.#carry.push(text)) this.#overflow(this.#carry.byteLength);
         return;
       }
-      if (!this.#carry.push(text.slice(0, newline))) this.#overflow();
+      if (!this.#carry.push(text.slice(0, newline))) this.#overflow(this.#carry.byteLength);
       const line = this.#carry.take();
       this.#line(line, 0, line.length);
       start = newline + 1;
@@ -77,14 +79,16 @@ export class NdjsonParser implements ByteParser {
       newline = text.indexOf("\n", start);
     }
     if (start < text.length) {
-      if (!this.#carry.push(start === 0 ? text : text.slice(start))) this.#overflow();
+      if (!this.#carry.push(start === 0 ? text : text.slice(start))) {
+        this.#overflow(this.#carry.byteLength);
+      }
     }
   }
 
   /** Parses the last line, which needs no newline. */
   end(): void {
     const rest = this.#decoder.flush();
-    if (!this.#carry.push(rest)) this.#overflow();
+    if (!this.#carry.push(rest)) this.#overflow(this.#carry.byteLength);
     if (this.#carry.empty) return;
     const line = this.#carry.take();
     this.#line(line, 0, line.length);
@@ -94,7 +98,7 @@ export class NdjsonParser implements ByteParser {
     if (end > start && text.charCodeAt(end - 1) === CR) end--;
     if (end === start) return;
     if (end - start > this.#cheapUnits && exceedsUtf8(text, start, end, this.#max)) {
-      this.#overflow();
+      this.#overflow(utf8ByteLength(text, start, end));
     }
     const line = start === 0 && end === text.length ? text : text.slice(start, end);
     let value: unknown;
@@ -114,28 +118,10 @@ export class NdjsonParser implements ByteParser {
     report(this.#onInvalid, `invalid JSON: ${message}`, line);
   }
 
-  #overflow(): never {
+  /** Drops the held line and throws; `size` is how much of the line was read. */
+  #overflow(size: number): never {
     this.#carry.clear();
-    throw new StreamProtocolError(
-      `Cannot read stream: an NDJSON line exceeds maxLineBytes (${this.#max})`,
-    );
-  }
-}
-
-/**
- * Calls `handler` with a bounded excerpt of `text`; a handler that throws is
- * ignored, because bad input must never end the stream.
- */
-export function report(
-  handler: InvalidInputHandler | undefined,
-  reason: string,
-  text: string,
-): void {
-  if (handler === undefined) return;
-  try {
-    handler({ reason, excerpt: text.slice(0, EXCERPT_LENGTH) });
-  } catch {
-    // The handler's own failure is not the stream's problem.
+    throw new StreamProtocolError({ framing: "ndjson", oversized: "line", limit: this.#max, size });
   }
 }
 

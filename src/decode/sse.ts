@@ -104,7 +104,7 @@ export class SseParser implements ByteParser {
       ? this.#linesLf(text, start)
       : this.#lines(text, start);
     if (start < length && !this.#carry.push(start === 0 ? text : text.slice(start))) {
-      this.#overflow("line");
+      this.#overflow("line", this.#carry.byteLength);
     }
   }
 
@@ -114,7 +114,7 @@ export class SseParser implements ByteParser {
     const cr = text.indexOf("\r", start);
     const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
     if (!this.#carry.push(end === -1 ? text.slice(start) : text.slice(start, end))) {
-      this.#overflow("line");
+      this.#overflow("line", this.#carry.byteLength);
     }
     if (end === -1) return -1;
     const line = this.#carry.take();
@@ -173,7 +173,7 @@ export class SseParser implements ByteParser {
 
   #checkLine(text: string, start: number, end: number): void {
     if (end - start > this.#cheapUnits && exceedsUtf8(text, start, end, this.#max)) {
-      this.#overflow("line");
+      this.#overflow("line", utf8ByteLength(text, start, end));
     }
   }
 
@@ -220,10 +220,10 @@ export class SseParser implements ByteParser {
   }
 
   #checkData(appended: string): void {
-    if (this.#dataUnits > this.#max) this.#overflow("event");
+    if (this.#dataUnits > this.#max) this.#overflow("event", utf8ByteLength(this.#data));
     if (this.#dataBytes < 0) this.#dataBytes = utf8ByteLength(this.#data);
     else this.#dataBytes += utf8ByteLength(appended) + 1;
-    if (this.#dataBytes > this.#max) this.#overflow("event");
+    if (this.#dataBytes > this.#max) this.#overflow("event", this.#dataBytes);
   }
 
   #retry(field: string): void {
@@ -261,12 +261,14 @@ export class SseParser implements ByteParser {
     this.#eventType = "";
   }
 
-  #overflow(what: "line" | "event"): never {
+  /**
+   * Drops the held line and the pending event and throws; `size` is how much
+   * of the line, or of the event's data, was read.
+   */
+  #overflow(oversized: "line" | "event", size: number): never {
     this.#carry.clear();
     this.#resetEvent();
-    throw new StreamProtocolError(
-      `Cannot read stream: an SSE ${what} exceeds maxLineBytes (${this.#max})`,
-    );
+    throw new StreamProtocolError({ framing: "sse", oversized, limit: this.#max, size });
   }
 }
 

@@ -1,14 +1,21 @@
 /**
- * Shapes shared by the stream decoders: the public option and message types,
- * and the line bound's default.
+ * Shapes shared by the stream decoders: the public option, framing and
+ * message types, and the two helpers that fill them in: the line bound's
+ * default and check, and the bounded report of skipped input.
  *
  * This module is browser compatible.
  *
  * @module
  */
 
+/** How envelopes are framed on a stream: NDJSON lines or SSE events. */
+export type StreamFraming = "ndjson" | "sse";
+
 /** Default bound on one NDJSON line or one SSE event: 1 MiB. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+/** How many characters of a bad line an {@linkcode InvalidInput} excerpt keeps. */
+export const EXCERPT_LENGTH = 256;
 
 /** Something the decoder skipped because it could not be used. */
 export interface InvalidInput {
@@ -20,6 +27,23 @@ export interface InvalidInput {
 
 /** Called once per skipped line or event; must not throw. */
 export type InvalidInputHandler = (invalid: InvalidInput) => void;
+
+/**
+ * Calls `handler` with a bounded excerpt of `text`; a handler that throws is
+ * ignored, because bad input must never end the stream.
+ */
+export function report(
+  handler: InvalidInputHandler | undefined,
+  reason: string,
+  text: string,
+): void {
+  if (handler === undefined) return;
+  try {
+    handler({ reason, excerpt: text.slice(0, EXCERPT_LENGTH) });
+  } catch {
+    // The handler's own failure is not the stream's problem.
+  }
+}
 
 /** One dispatched Server-Sent Event. */
 export interface SseMessage {

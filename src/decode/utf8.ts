@@ -70,11 +70,20 @@ export class CarryOver {
     } else if (this.#units > this.#limit) {
       return false;
     } else {
-      let bytes = 0;
-      for (const part of this.#parts) bytes += utf8ByteLength(part);
-      this.#bytes = bytes;
+      this.#bytes = this.byteLength;
     }
     return this.#bytes <= this.#limit;
+  }
+
+  /**
+   * The UTF-8 size of the held text. Counted on each call until the cheap
+   * bound stops holding, so outside `push` it is meant for the error path.
+   */
+  get byteLength(): number {
+    if (this.#bytes >= 0) return this.#bytes;
+    let bytes = 0;
+    for (const part of this.#parts) bytes += utf8ByteLength(part);
+    return bytes;
   }
 
   /** Returns the held text joined and empties the buffer. */

@@ -12,10 +12,20 @@ import type { Settlement } from "../transport.ts";
 
 /** The per-event state the pipeline's middlewares share. */
 export interface HandlerContext {
-  /** Publishes replies and other events for this event; the handler gets the same one. */
-  readonly publisher: Publisher;
+  /**
+   * Publishes replies and other events for this event; the handler gets the
+   * one set here when the pipeline reaches it, so a middleware may replace
+   * it with a wrapper (to record replies, or trace publishes).
+   */
+  publisher: Publisher;
   /** Aborts when the handler should stop (the worker's drain timeout ran out). */
   readonly signal: AbortSignal;
+  /**
+   * Which attempt at this event this is, from 1: the transport's delivery
+   * count, plus the worker's own retries where the transport does not
+   * redeliver.
+   */
+  readonly attempt: number;
   /**
    * How the event is settled with the transport once the pipeline ends.
    * Left `undefined`, the worker settles `done` when the pipeline resolves

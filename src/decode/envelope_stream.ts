@@ -1,7 +1,9 @@
 /**
- * The envelope layer of the stream decoders: picks the framing from a
- * response's Content-Type and turns its bytes into validated
- * {@linkcode EventEnvelope}s in a single `TransformStream`.
+ * The public envelope decoder: {@linkcode EnvelopeDecoderStream}, the
+ * `TransformStream` that turns a stream body into validated
+ * {@linkcode EventEnvelope}s and tracks the resume point of what its reader
+ * has received. The parsing is the {@linkcode EnvelopeParser} the client
+ * uses too.
  *
  * This module is browser compatible.
  *
@@ -9,43 +11,14 @@
  */
 
 import type { EventEnvelope } from "../envelope.ts";
-import { createEnvelopeDecoder, type StreamFraming } from "./envelope_decoder.ts";
-import { parserTransformer } from "./parser_stream.ts";
-import { type InvalidInputHandler, type LineLimitOptions, maxLineBytesOf } from "./types.ts";
-
-export type { StreamFraming };
-
-/**
- * Returns the framing a response's Content-Type announces, ignoring
- * parameters and case: `application/x-ndjson` and `application/jsonl` are
- * NDJSON, `text/event-stream` is SSE. A missing or empty Content-Type means
- * NDJSON, the documented framing; any other type gives `undefined`.
- *
- * @example
- * ```ts
- * import { framingForContentType } from "./envelopes.ts";
- *
- * framingForContentType("text/event-stream; charset=utf-8"); // "sse"
- * framingForContentType(null); // "ndjson"
- * framingForContentType("text/html"); // undefined
- * ```
- */
-export function framingForContentType(contentType: string | null): StreamFraming | undefined {
-  if (contentType === null) return "ndjson";
-  const semicolon = contentType.indexOf(";");
-  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon))
-    .trim().toLowerCase();
-  switch (type) {
-    case "":
-    case "application/x-ndjson":
-    case "application/jsonl":
-      return "ndjson";
-    case "text/event-stream":
-      return "sse";
-    default:
-      return undefined;
-  }
-}
+import { EnvelopeParser } from "./envelope_parser.ts";
+import { type ByteParser, parserTransformer } from "./parser_stream.ts";
+import {
+  type InvalidInputHandler,
+  type LineLimitOptions,
+  maxLineBytesOf,
+  type StreamFraming,
+} from "./types.ts";
 
 /** Options of {@linkcode EnvelopeDecoderStream}. */
 export interface EnvelopeDecoderOptions extends LineLimitOptions {
@@ -70,7 +43,8 @@ export interface EnvelopeDecoderOptions extends LineLimitOptions {
  *
  * @example Decode a response by its Content-Type
  * ```ts
- * import { EnvelopeDecoderStream, framingForContentType } from "./envelopes.ts";
+ * import { EnvelopeDecoderStream } from "./envelope_stream.ts";
+ * import { framingForContentType } from "../content_type.ts";
  *
  * const response = new Response('id: 7\ndata: {"id":"7","name":"example.ping"}\n\n', {
  *   headers: { "content-type": "text/event-stream" },
@@ -101,19 +75,15 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
         }`,
       );
     }
-    const max = maxLineBytesOf(options);
-    // Created before `this` exists, because the parser callbacks need it.
-    const resume = new ResumePoint();
+    const parser = new EnvelopeParser(framing, maxLineBytesOf(options), {
+      onInvalid: options.onInvalid,
+      onRetry: options.onRetry,
+    });
+    // Created before `this` exists, because the transformer needs it.
+    const resume = new ResumePoint(parser);
     super(parserTransformer<EventEnvelope>((controller) => {
       resume.controller = controller;
-      return createEnvelopeDecoder(framing, max, {
-        onEnvelope: (envelope, resumeId) => {
-          controller.enqueue(envelope);
-          resume.emitted(resumeId);
-        },
-        onInvalid: options.onInvalid,
-        onRetry: options.onRetry,
-      });
+      return resume;
     }, () => resume.settle()));
     this.#resume = resume;
   }
@@ -137,31 +107,66 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
 }
 
 /**
- * The resume ID after each emitted envelope, settled against what the
- * reader has taken: with the readable side's high-water mark at 0, minus
- * its `desiredSize` is the number of envelopes still queued.
+ * Feeds the parser, enqueues what it decodes, and settles the resume point
+ * against what the reader has taken. It keeps no IDs of its own: the
+ * parser's batch holds the resume ID of every envelope, and is cleared only
+ * once the reader has taken all of it. With the readable side's high-water
+ * mark at 0, minus its `desiredSize` is the number of envelopes still queued.
  */
-class ResumePoint {
+class ResumePoint implements ByteParser {
   controller: TransformStreamDefaultController<EventEnvelope> | undefined;
   current: string | undefined;
-  #pending: (string | undefined)[] = [];
+  readonly #parser: EnvelopeParser;
+  // Of the parser's batch: how many are enqueued, and how many of those the
+  // reader has taken.
+  #enqueued = 0;
   #taken = 0;
 
-  emitted(id: string | undefined): void {
-    this.#pending.push(id);
+  constructor(parser: EnvelopeParser) {
+    this.#parser = parser;
+  }
+
+  feed(chunk: Uint8Array): void {
+    // What the chunk decoded before an oversized line is enqueued before the error.
+    try {
+      this.#parser.feed(chunk);
+    } finally {
+      this.#enqueue();
+    }
+  }
+
+  end(): void {
+    try {
+      this.#parser.end();
+    } finally {
+      this.#enqueue();
+    }
   }
 
   settle(): void {
     const size = this.controller?.desiredSize;
     // null: the stream errored and dropped its queue; keep what was settled.
     if (size === null || size === undefined) return;
-    const delivered = this.#pending.length - this.#taken - (size < 0 ? -size : 0);
+    const delivered = this.#enqueued - this.#taken - (size < 0 ? -size : 0);
     if (delivered <= 0) return;
     this.#taken += delivered;
-    this.current = this.#pending[this.#taken - 1];
-    if (this.#taken === this.#pending.length) {
-      this.#pending.length = 0;
+    this.current = this.#parser.resumeIds[this.#taken - 1];
+    // Compared with the whole batch, not with what is enqueued: a settle
+    // from inside `feed` (an `onInvalid` handler reading `lastEventId`) must
+    // never clear envelopes the parser appended and that are not enqueued yet.
+    if (this.#taken === this.#parser.envelopes.length) {
+      this.#parser.clear();
+      this.#enqueued = 0;
       this.#taken = 0;
     }
+  }
+
+  #enqueue(): void {
+    const controller = this.controller as TransformStreamDefaultController<EventEnvelope>;
+    const envelopes = this.#parser.envelopes;
+    for (let i = this.#enqueued; i < envelopes.length; i++) {
+      controller.enqueue(envelopes[i] as EventEnvelope);
+    }
+    this.#enqueued = envelopes.length;
   }
 }

@@ -1,0 +1,110 @@
+/**
+ * `healthResponse`: the `/healthz` and `/readyz` answers of a host for each
+ * status and readiness, and everything else.
+ */
+import assert from "node:assert/strict";
+import { healthResponse, type HostReport, type HostStatus } from "../src/health.ts";
+
+const BASE = "http://127.0.0.1:8080";
+const STATUSES: HostStatus[] = ["idle", "running", "stopping", "stopped", "failed"];
+
+function report(status: HostStatus, ready: boolean): HostReport {
+  return {
+    status,
+    ready,
+    registrations: [{
+      name: "echo",
+      state: ready ? "ready" : "starting",
+      required: true,
+      handled: 3,
+      failed: 1,
+      inFlight: 0,
+      lastError: ready ? null : "TransientError: stream ended",
+    }],
+  };
+}
+
+function get(path: string, method = "GET"): Request {
+  return new Request(`${BASE}${path}`, { method });
+}
+
+Deno.test("healthResponse() answers /healthz 200 while running or stopping and 503 otherwise", async () => {
+  const expected: Record<HostStatus, number> = {
+    idle: 503,
+    running: 200,
+    stopping: 200,
+    stopped: 503,
+    failed: 503,
+  };
+  for (const status of STATUSES) {
+    for (const ready of [true, false]) {
+      const response = healthResponse(get("/healthz"), report(status, ready));
+      await response.body?.cancel();
+      assert.equal(response.status, expected[status], `${status}, ready=${ready}`);
+    }
+  }
+});
+
+Deno.test("healthResponse() answers /readyz 200 when ready and 503 when not, whatever the status", async () => {
+  for (const status of STATUSES) {
+    for (const ready of [true, false]) {
+      const response = healthResponse(get("/readyz"), report(status, ready));
+      await response.body?.cancel();
+      assert.equal(response.status, ready ? 200 : 503, `${status}, ready=${ready}`);
+    }
+  }
+});
+
+Deno.test("healthResponse() sends the report as uncached JSON on both paths", async () => {
+  for (const path of ["/healthz", "/readyz"]) {
+    for (const [status, ready] of [["running", true], ["failed", false]] as const) {
+      const body = report(status, ready);
+      const response = healthResponse(get(path), body);
+      assert.equal(response.headers.get("content-type"), "application/json");
+      assert.equal(response.headers.get("cache-control"), "no-store");
+      assert.deepEqual(await response.json(), body, `${path} ${status}`);
+    }
+  }
+});
+
+Deno.test("healthResponse() ignores the query string and the host when matching the path", async () => {
+  const response = healthResponse(
+    new Request("http://health.internal:9000/readyz?verbose=1"),
+    report("running", true),
+  );
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), report("running", true));
+});
+
+Deno.test("healthResponse() answers HEAD with the status and headers but no body", async () => {
+  const up = healthResponse(get("/healthz", "HEAD"), report("running", false));
+  assert.equal(up.status, 200);
+  assert.equal(up.body, null);
+  assert.equal(up.headers.get("content-type"), "application/json");
+  const notReady = healthResponse(get("/readyz", "HEAD"), report("running", false));
+  assert.equal(notReady.status, 503);
+  assert.equal(await notReady.text(), "");
+});
+
+Deno.test("healthResponse() answers 405 with an Allow header when the method is not GET or HEAD", async () => {
+  for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+    for (const path of ["/healthz", "/readyz"]) {
+      const response = healthResponse(get(path, method), report("running", true));
+      assert.equal(response.status, 405, `${method} ${path}`);
+      assert.equal(response.headers.get("allow"), "GET, HEAD");
+      assert.equal(response.headers.get("content-type"), "application/json");
+      assert.deepEqual(await response.json(), { error: "method not allowed" });
+    }
+  }
+});
+
+Deno.test("healthResponse() answers 404 when the path is neither /healthz nor /readyz", async () => {
+  for (const path of ["/", "/metrics", "/healthz/", "/readyz/extra", "/HEALTHZ", "/health"]) {
+    for (const method of ["GET", "POST"]) {
+      const response = healthResponse(get(path, method), report("running", true));
+      assert.equal(response.status, 404, `${method} ${path}`);
+      assert.equal(response.headers.get("content-type"), "application/json");
+      assert.deepEqual(await response.json(), { error: "not found" });
+    }
+  }
+});
