@@ -60,6 +60,8 @@ export {
   EventsApiError,
   type EventsApiErrorOptions,
   GatherTimeoutError,
+  NonRetryableError,
+  type NonRetryableErrorOptions,
   RequesterClosedError,
   RequestTimeoutError,
   ResponseError,
@@ -107,6 +109,7 @@ export {
 export { type Publisher, type PublishInit } from "./src/publisher.ts";
 export {
   DEFAULT_DRAIN_TIMEOUT,
+  ORDERING_BACKLOG_PER_SLOT,
   runWorker,
   type WorkerHandler,
   type WorkerOptions,
@@ -115,6 +118,41 @@ export type { HandlerMiddleware } from "./src/handling/compose.ts";
 export type { HandlerContext } from "./src/handling/context.ts";
 export { HANDLER_FAILED } from "./src/handling/error_reply.ts";
 export { WorkerStats } from "./src/handling/stats.ts";
+export {
+  DEFAULT_RETRY_DELAY,
+  DEFAULT_RETRY_MAX_DELAY,
+  type RetryBackoff,
+  type RetryOptions,
+} from "./src/handling/retry_policy.ts";
+export {
+  DEAD_LETTER_SUFFIX,
+  type DeadLetterError,
+  deadLetterNameFor,
+  type DeadLetterOptions,
+  type DeadLetterPayload,
+} from "./src/handling/dead_letter.ts";
+export {
+  redrive,
+  type RedrivenDeadLetter,
+  type RedriveOptions,
+  type RedriveResult,
+} from "./src/redrive.ts";
+export {
+  DEFAULT_IDEMPOTENCY_TTL,
+  IDEMPOTENCY_UNAVAILABLE,
+  type IdempotencyOptions,
+} from "./src/handling/idempotency.ts";
+export {
+  DEFAULT_IDEMPOTENCY_ENTRIES,
+  IDEMPOTENCY_KEY,
+  type IdempotencyClaim,
+  type IdempotencyOutcome,
+  type IdempotencyStore,
+  MemoryIdempotencyStore,
+  type MemoryIdempotencyStoreOptions,
+  type RecordedReply,
+} from "./src/idempotency_store.ts";
+export type { DropInfo, LossyOptions } from "./src/lossy.ts";
 export { parseGoDuration } from "./src/env/duration.ts";
 export {
   type ClientEnvLookupOptions,

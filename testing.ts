@@ -43,3 +43,5 @@ export type {
 } from "./src/testing/faults.ts";
 export type { DeliveredFilter, EventsApiStats } from "./src/testing/stats.ts";
 export type { ServeOptions } from "./src/testing/serve.ts";
+export { FakeTime, TimeError } from "./src/testing/fake_time.ts";
+export { testWorker, type TestWorkerOptions, type WorkerHarness } from "./src/testing/harness.ts";

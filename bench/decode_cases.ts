@@ -9,6 +9,8 @@
 import { createParser } from "eventsource-parser";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { EventsClient } from "../src/client.ts";
+import type { EventStream } from "../src/event_stream.ts";
+import { listen } from "../src/listener.ts";
 import type { EventEnvelope } from "../src/envelope.ts";
 import { EnvelopeDecoderStream } from "../src/decode/envelope_stream.ts";
 import { NdjsonParser, NdjsonParserStream } from "../src/decode/ndjson.ts";
@@ -179,20 +181,36 @@ export const cases: DecodeCase[] = [
     run: (corpus) =>
       drain(source(corpus.sse).pipeThrough(new EnvelopeDecoderStream("sse")), nameLength),
   },
+  // The client's own path: what the listener (and so the worker) reads
+  // through, one batch of envelopes per body chunk, each settled.
   {
-    name: "EventsClient.open() (NDJSON)",
+    name: "EventsClient.open() + nextBatch() (NDJSON)",
     run: async (corpus) =>
-      countEnvelopes(await clientFor(corpus.ndjson, "application/x-ndjson").open(STREAM)),
+      countBatches(await clientFor(corpus.ndjson, "application/x-ndjson").open(STREAM)),
   },
+  {
+    name: "EventsClient.open() + nextBatch() (SSE)",
+    run: async (corpus) =>
+      countBatches(await clientFor(corpus.sse, "text/event-stream").open(STREAM)),
+  },
+  // One `for await` step, so one promise, per envelope.
   {
     name: "EventsClient.stream() (NDJSON)",
     run: (corpus) =>
       countEnvelopes(clientFor(corpus.ndjson, "application/x-ndjson").stream(STREAM)),
   },
   {
-    name: "EventsClient.open() (SSE)",
-    run: async (corpus) =>
-      countEnvelopes(await clientFor(corpus.sse, "text/event-stream").open(STREAM)),
+    name: "EventsClient.stream() (SSE)",
+    run: (corpus) => countEnvelopes(clientFor(corpus.sse, "text/event-stream").stream(STREAM)),
+  },
+  // The whole listener around it: receipts, settlement, readiness.
+  {
+    name: "listen() (NDJSON)",
+    run: (corpus) => countListened(clientFor(corpus.ndjson, "application/x-ndjson")),
+  },
+  {
+    name: "listen() (SSE)",
+    run: (corpus) => countListened(clientFor(corpus.sse, "text/event-stream")),
   },
   // The transport-free state machines, fed chunk by chunk with callbacks: the
   // same work without a promise per value, and the shape eventsource-parser's
@@ -304,3 +322,35 @@ async function countEnvelopes(envelopes: AsyncIterable<EventEnvelope>): Promise<
   }
   return settled(count, check);
 }
+
+async function countBatches(stream: EventStream): Promise<number> {
+  let count = 0;
+  let check = 0;
+  let batch: readonly EventEnvelope[] | undefined;
+  while ((batch = await stream.nextBatch()) !== undefined) {
+    for (const envelope of batch) {
+      check += nameLength(envelope);
+      count++;
+      // HTTP settlement is bookkeeping only; it never rejects.
+      stream.settle(envelope, DONE);
+    }
+  }
+  return settled(count, check);
+}
+
+async function countListened(client: EventsClient): Promise<number> {
+  let count = 0;
+  let check = 0;
+  await listen({
+    transport: client,
+    stream: { ...STREAM, follow: false },
+    reconnect: false,
+    onEvent: (envelope) => {
+      check += nameLength(envelope);
+      count++;
+    },
+  });
+  return settled(count, check);
+}
+
+const DONE = { type: "done" } as const;

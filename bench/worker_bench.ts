@@ -4,9 +4,20 @@
  * client.stream() alone, in the same run. Each iteration reads the same
  * 20,000 retained events (replay) from the reference server.
  *
+ * The "reliable" group reads a second corpus of 20,000 events that each
+ * carry a unique idempotency key and one of 1,000 ordering keys, through
+ * the same worker at concurrency 16 with none of retry, idempotency and
+ * ordering (the baseline) and with all three.
+ *
  * Run: deno task bench (or deno bench -A bench/worker_bench.ts)
  */
-import { EventsClient, runWorker } from "../mod.ts";
+import {
+  type EventEnvelope,
+  EventsClient,
+  MemoryIdempotencyStore,
+  runWorker,
+  type WorkerOptions,
+} from "../mod.ts";
 import { createEventsApi } from "../testing.ts";
 
 const EVENTS = 20_000;
@@ -14,15 +25,30 @@ const api = createEventsApi({ auth: false, heartbeatMs: 0, historyLimit: EVENTS 
 const served = await api.serve({ hostname: "127.0.0.1", port: 0 });
 const client = new EventsClient({ baseUrl: served.url });
 const payload = { host: "runner-7", script: "uptime", args: ["-p"], attempt: 1 };
-for (let i = 0; i < EVENTS; i += 500) {
-  await Promise.all(Array.from({ length: 500 }, (_, j) =>
-    client.publish({
-      name: "bench.work",
-      correlationId: crypto.randomUUID(),
-      source: "bench",
-      payload: { ...payload, n: i + j },
-    })));
+/** Publishes `EVENTS` events as `name`, 500 at a time; `extra(n)` adds fields to event n. */
+async function publishCorpus(
+  name: string,
+  extra: (n: number) => Partial<EventEnvelope> = () => ({}),
+) {
+  for (let i = 0; i < EVENTS; i += 500) {
+    await Promise.all(Array.from({ length: 500 }, (_, j) => {
+      const { payload: more, ...fields } = extra(i + j);
+      return client.publish({
+        name,
+        correlationId: crypto.randomUUID(),
+        source: "bench",
+        ...fields,
+        payload: { ...payload, n: i + j, ...(more as object) },
+      });
+    }));
+  }
 }
+await publishCorpus("bench.work");
+const KEYS = 1_000;
+await publishCorpus("bench.reliable", (n) => ({
+  metadata: { idempotencyKey: crypto.randomUUID() },
+  payload: { key: `k${n % KEYS}` },
+}));
 
 async function floor() {
   let count = 0;
@@ -30,16 +56,21 @@ async function floor() {
   if (count !== EVENTS) throw new Error(`read ${count} of ${EVENTS}`);
 }
 
-async function worker(concurrency: number) {
+async function worker(
+  concurrency: number,
+  name = "bench.work",
+  extra: Partial<WorkerOptions> = {},
+) {
   const controller = new AbortController();
   let handled = 0;
   let done!: () => void;
   const all = new Promise<void>((resolve) => done = resolve);
   const running = runWorker({
     transport: client,
-    names: ["bench.work"],
+    names: [name],
     replay: true,
     concurrency,
+    ...extra,
     signal: controller.signal,
     handler: () => {
       if (++handled === EVENTS) done();
@@ -54,6 +85,24 @@ const options = { group: "worker", n: 30, warmup: 5 } as const;
 Deno.bench("client.stream() alone (floor)", { ...options, baseline: true }, floor);
 Deno.bench("runWorker() concurrency 1", options, async () => await worker(1));
 Deno.bench("runWorker() concurrency 16", options, async () => await worker(16));
+
+const reliable = { group: "reliable", n: 30, warmup: 5 } as const;
+Deno.bench(
+  "runWorker() concurrency 16, keyed corpus, none of them",
+  { ...reliable, baseline: true },
+  async () => await worker(16, "bench.reliable", { idempotency: false }),
+);
+Deno.bench(
+  "runWorker() concurrency 16, keyed corpus, retry + idempotency + ordering",
+  reliable,
+  async () =>
+    await worker(16, "bench.reliable", {
+      retry: { attempts: 3, delay: 0 },
+      // A fresh store per run: the corpus replays the same keys every time.
+      idempotency: { store: new MemoryIdempotencyStore({ maxEntries: EVENTS }) },
+      orderingKey: (event: EventEnvelope) => (event.payload as { key: string }).key,
+    }),
+);
 
 globalThis.addEventListener("unload", () => {
   api.close();

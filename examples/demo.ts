@@ -16,7 +16,8 @@
  * ```
  *
  * Exit status: 0 when every request got its expected answer (the script
- * runner fails 5% of runs on purpose), 1 otherwise, 2 on bad usage.
+ * runner fails 5% of runs on purpose: the summary's "deliberate errors"), 1
+ * otherwise, 2 on bad usage.
  *
  * @module
  */
@@ -35,6 +36,8 @@ import { createEventsApi } from "../testing.ts";
 import echo from "./echo_worker.ts";
 import scriptRunner, { failsFor } from "./script_runner.ts";
 import {
+  formatNextSteps,
+  formatOpening,
   formatSummary,
   formatTransitions,
   formatWorkers,
@@ -96,7 +99,7 @@ async function connect(): Promise<Backend> {
   const token = await api.mintToken({ sub: "demo" });
   return {
     client: new EventsClient({ baseUrl: served.url, token }),
-    description: `the reference server at ${served.url}`,
+    description: `the embedded reference server at ${served.url}`,
     close: () => api.close(),
   };
 }
@@ -147,6 +150,8 @@ async function main(args: readonly string[]): Promise<number> {
     console.error(`demo: ${error instanceof Error ? error.message : error}`);
     return 2;
   }
+  console.log(formatOpening(options.requests, options.inFlight, backend.description));
+  console.log();
   const started = performance.now();
   const now = () => performance.now() - started;
   const transitions: Transition[] = [];
@@ -238,6 +243,8 @@ async function main(args: readonly string[]): Promise<number> {
     ));
     console.log();
     console.log(formatWorkers(host.report()));
+    console.log();
+    console.log(formatNextSteps());
     for (const line of unexpected.slice(0, 10)) console.error(`unexpected: ${line}`);
     if (hostFailure !== undefined) console.error(`host failed: ${hostFailure}`);
 

@@ -13,7 +13,7 @@ export class TargetResults {
   sent = 0;
   /** Answered with a payload that checked out. */
   answered = 0;
-  /** Answered with an error response (`ResponseError`). */
+  /** Answered with the error response this request was meant to get (`ResponseError`). */
   responseErrors = 0;
   /** No response within the timeout. */
   timeouts = 0;
@@ -102,6 +102,17 @@ function ms(value: number): string {
   return Number.isNaN(value) ? "-" : value.toFixed(1);
 }
 
+/** The demo's first line: what runs, and against what. */
+export function formatOpening(requests: number, inFlight: number, backend: string): string {
+  return `Demo: a Host runs two registrations (echo, script-runner) and a Requester sends them ` +
+    `${requests} requests, ${inFlight} in flight, through ${backend}.`;
+}
+
+/** What the summary says about the script runner's failures, which are part of the demo. */
+export const DELIBERATE_ERRORS_NOTE =
+  "deliberate errors: script-runner fails every 20th run (5%) on purpose with script_failed,\n" +
+  "to show error responses; only timeouts and unexpected answers fail the demo.";
+
 /** The summary section: one row per target, a total row, and throughput. */
 export function formatSummary(
   targets: readonly TargetResults[],
@@ -114,7 +125,7 @@ export function formatSummary(
     "target",
     "requests",
     "answered",
-    "response errors",
+    "deliberate errors",
     "timeouts",
     "unexpected",
     "p50 ms",
@@ -134,6 +145,7 @@ export function formatSummary(
   return [
     heading,
     table([header, ...targets.map(row), row(total)]),
+    DELIBERATE_ERRORS_NOTE,
     `Throughput: ${Math.round(total.sent / seconds)} requests/s (${total.sent} in ${
       seconds.toFixed(2)
     } s)`,
@@ -155,4 +167,20 @@ export function formatWorkers(report: HostReport): string {
       ]),
     ]),
   ].join("\n");
+}
+
+/** Where a reader goes after the demo. */
+export function formatNextSteps(): string {
+  const rows = [
+    ["examples/echo_worker.ts, script_runner.ts", "the two registrations this demo hosted"],
+    ["examples/standalone_worker.ts", "one worker as a whole process"],
+    ["examples/request_reply.ts", "request, error response and gather"],
+    [
+      "deno task cli host examples/echo_worker.ts",
+      "host a registration (Node: npx bus-integration host)",
+    ],
+    ["README.md", '"Write a worker", "Request/reply", "Host many workers in one process"'],
+  ];
+  const width = Math.max(...rows.map(([where]) => where!.length));
+  return ["Next:", ...rows.map(([where, what]) => `  ${where!.padEnd(width)}  ${what}`)].join("\n");
 }

@@ -22,7 +22,13 @@ import type { EventTransport, PublishOptions, PublishResult, StreamOptions } fro
  */
 export type TokenProvider = (context: { refresh: boolean }) => string | Promise<string>;
 
-/** The part of `fetch` the client needs, so tests can pass a handler. */
+/**
+ * The `fetch` the client calls, always with one `Request`. The platform's
+ * own `fetch` fits as it is (`fetch: fetch`, or leave it out), and so does
+ * an in-process handler such as the reference server's `api.fetch`
+ * (`fetch: (request) => api.fetch(request)`), which is how tests run a
+ * client with no sockets.
+ */
 export type FetchLike = (input: Request) => Promise<Response>;
 
 /** Options of {@linkcode EventsClient}. */
@@ -44,8 +50,9 @@ export interface EventsClientOptions {
    */
   accept?: string;
   /**
-   * Largest stream line or SSE event in bytes; the constructor throws
-   * `RangeError` unless it is a positive integer.
+   * Largest stream line or SSE event in bytes; a larger one is skipped and
+   * reported to the stream's `onInvalid` (kind `too-large`). The
+   * constructor throws `RangeError` unless it is a positive integer.
    * @default {1048576}
    */
   maxLineBytes?: number;
@@ -142,7 +149,9 @@ export class EventsClient implements EventTransport {
 
   /**
    * Publishes one event. Validates the name locally, fills in `version` and
-   * `timestamp`, keeps every other field, and returns the server's id.
+   * `timestamp`, keeps every other field, and returns the server's id. Any
+   * 2xx answer means the event was accepted: one whose body carries no
+   * string `id` (an empty `204`, say) resolves with `id: undefined`.
    *
    * @throws {TypeError} when the name is invalid.
    * @throws {EventsApiError} (or a subclass) when the server refuses.
@@ -159,16 +168,15 @@ export class EventsClient implements EventTransport {
     });
     const response = await this.#send(request, options.signal, "publish event");
     if (!response.ok) throw await errorForResponse(response, "publish event", this.#redact);
+    // A 2xx is the server's word that it took the event, whatever the body
+    // says: failing here would make the caller publish it again, a duplicate.
     const answer = await response.json().catch(() => undefined) as
-      | Partial<PublishResult>
+      | { id?: unknown; name?: unknown }
       | undefined;
-    if (typeof answer?.id !== "string") {
-      throw new EventsApiError("Cannot publish event: the answer carried no id", {
-        status: response.status,
-        code: "bad_answer",
-      });
-    }
-    return { id: answer.id, name: typeof answer.name === "string" ? answer.name : event.name };
+    return {
+      id: typeof answer?.id === "string" ? answer.id : undefined,
+      name: typeof answer?.name === "string" ? answer.name : event.name,
+    };
   }
 
   /**

@@ -12,15 +12,18 @@ import type { StreamFraming } from "./decode/types.ts";
 
 /**
  * Returns the framing a response's Content-Type announces, ignoring
- * parameters and case: `application/x-ndjson` and `application/jsonl` are
- * NDJSON, `text/event-stream` is SSE. A missing or empty Content-Type means
- * NDJSON, the documented framing; any other type gives `undefined`.
+ * parameters and case: `application/x-ndjson`, `application/jsonl` and
+ * `application/json` are NDJSON (Docker-style event streams send one JSON
+ * document per line as `application/json`; a single JSON document is one
+ * line too), `text/event-stream` is SSE. A missing or empty Content-Type
+ * means NDJSON, the documented framing; any other type gives `undefined`.
  *
  * @example
  * ```ts
  * import { framingForContentType } from "./content_type.ts";
  *
  * framingForContentType("text/event-stream; charset=utf-8"); // "sse"
+ * framingForContentType("application/json"); // "ndjson"
  * framingForContentType(null); // "ndjson"
  * framingForContentType("text/html"); // undefined
  * ```
@@ -34,6 +37,7 @@ export function framingForContentType(contentType: string | null): StreamFraming
     case "":
     case "application/x-ndjson":
     case "application/jsonl":
+    case "application/json":
       return "ndjson";
     case "text/event-stream":
       return "sse";

@@ -174,11 +174,15 @@ export interface StreamProtocolErrorOptions extends ErrorOptions {
 }
 
 /**
- * The byte stream broke the framing rules in a way that cannot be skipped:
- * a line or SSE event larger than `maxLineBytes`. It ends that connection;
- * the listener reconnects as for a disconnect.
+ * A transport's byte stream broke its framing in a way that cannot be
+ * skipped; it ends that connection, and the listener reconnects as for a
+ * disconnect. The HTTP transport's decoders never throw it: NDJSON and SSE
+ * can always resynchronise at the next line end, so a line or SSE event over
+ * `maxLineBytes` is skipped and reported to `onInvalid` (kind `too-large`)
+ * instead. It stays for transports whose framing cannot resynchronise (a
+ * length-prefixed frame whose length cannot be trusted, say).
  *
- * @example What an oversized SSE line reports
+ * @example What an oversized frame reports
  * ```ts
  * import { StreamProtocolError } from "@bus/integration";
  *
@@ -215,6 +219,46 @@ export class StreamProtocolError extends Error {
     this.oversized = oversized;
     this.limit = options.limit;
     this.size = options.size;
+  }
+}
+
+/** Options of {@linkcode NonRetryableError}. */
+export interface NonRetryableErrorOptions extends ErrorOptions {
+  /**
+   * Machine-readable code: the `code` of the requester's error response and
+   * of the dead letter (e.g. `invalid_payload`).
+   *
+   * @default {"handler_failed", in the response}
+   */
+  code?: string | undefined;
+}
+
+/**
+ * Thrown by a handler (or a middleware) for a failure that no retry can
+ * heal — a malformed payload, a missing record. The worker's retry policy
+ * never retries it: the event is dead-lettered at once and, when it has a
+ * `correlationId`, answered with an error response carrying `code`.
+ *
+ * @example Refuse a payload without retrying
+ * ```ts
+ * import { NonRetryableError, type WorkerHandler } from "@bus/integration";
+ *
+ * const handler: WorkerHandler = async (event, publisher) => {
+ *   const { name } = event.payload as { name?: string };
+ *   if (!name) throw new NonRetryableError("payload.name is empty", { code: "invalid_payload" });
+ *   await publisher.reply({ greeting: `Hello, ${name}!` });
+ * };
+ * ```
+ */
+export class NonRetryableError extends Error {
+  /** The error code for the response and the dead letter, when one was given. */
+  readonly code: string | undefined;
+
+  /** Creates the error. */
+  constructor(message: string, options: NonRetryableErrorOptions = {}) {
+    super(message, options);
+    this.name = "NonRetryableError";
+    this.code = options.code;
   }
 }
 

@@ -9,7 +9,7 @@
 import type { EventEnvelope } from "./envelope.ts";
 import { EnvelopeParser } from "./decode/envelope_parser.ts";
 import type { InvalidInputHandler, StreamFraming } from "./decode/types.ts";
-import { StreamProtocolError, TransientError } from "./errors.ts";
+import { TransientError } from "./errors.ts";
 import type { EventSubscription, Settlement } from "./transport.ts";
 
 /**
@@ -17,9 +17,10 @@ import type { EventSubscription, Settlement } from "./transport.ts";
  * async-iterate it for envelopes, or take them one at a time with `next()`
  * (calls made together are answered in order). It ends when the server ends
  * the response; it throws {@linkcode TransientError} when the connection
- * breaks, {@linkcode StreamProtocolError} on an oversized line, and the
- * abort reason when the caller's signal aborts. Ending, failing, breaking
- * out of a loop and `return()` all close it.
+ * breaks, and the abort reason when the caller's signal aborts. Records it
+ * cannot use (not JSON, not an envelope, over `maxLineBytes`) are skipped
+ * and reported to `onInvalid`. Ending, failing, breaking out of a loop and
+ * `return()` all close it.
  */
 export interface EventStream extends EventSubscription {
   /** Which framing the server chose. */
@@ -30,10 +31,18 @@ export interface EventStream extends EventSubscription {
    * The resume point as of the last *settled* envelope, counting only
    * envelopes whose predecessors are all settled too: the SSE last-event-ID
    * at its event, or the `id` of the last NDJSON envelope that had one;
-   * before any, the ID the stream was opened with. Send it as
-   * `Last-Event-ID` when reconnecting.
+   * before any, the ID the stream was opened with. Once every envelope
+   * decoded so far is settled, skipped records after them count too (an SSE
+   * event dropped as invalid or too large moves it to that event's `id`).
+   * Send it as `Last-Event-ID` when reconnecting.
    */
   readonly lastEventId: string | undefined;
+  /**
+   * Every envelope decoded from the body and not handed out yet, at least
+   * one (the body is read when none is waiting), or `undefined` once the
+   * stream ended: one promise per body chunk instead of one per envelope.
+   */
+  nextBatch(): Promise<readonly EventEnvelope[] | undefined>;
 }
 
 /**
@@ -101,12 +110,15 @@ export class OpenEventStream implements EventStream {
   #settledPrefix = 0;
   #resumeId: string | undefined;
   #reconnectHint: number | undefined;
-  /** A slow `next()` in progress; later calls queue behind it. */
-  #pending: Promise<IteratorResult<EventEnvelope, undefined>> | undefined;
+  /** A slow `next()` or `nextBatch()` in progress; later calls queue behind it. */
+  #pending: Promise<unknown> | undefined;
   #ended = false;
   /** Why reading stopped, reported once the envelopes before it are used up. */
   #failure: { error: unknown } | undefined;
   #closed = false;
+  // Closed with envelopes decoded but never handed out: the decoder's
+  // resume ID is past them, so it must not become the resume point.
+  #abandoned = false;
 
   constructor(parts: OpenEventStreamParts) {
     this.framing = parts.framing;
@@ -119,7 +131,7 @@ export class OpenEventStream implements EventStream {
     this.#decoder = new EnvelopeParser(parts.framing, parts.maxLineBytes, {
       onInvalid: parts.onInvalid,
       onRetry: (ms) => this.#reconnectHint = ms,
-    });
+    }, parts.initialEventId);
     this.#envelopes = this.#decoder.envelopes;
     this.#resumeIds = this.#decoder.resumeIds;
     // Not every runtime errors a body that is being read when its request is
@@ -133,9 +145,11 @@ export class OpenEventStream implements EventStream {
   }
 
   get lastEventId(): string | undefined {
+    const caughtUp = this.#next === this.#envelopes.length && this.#unsettled.length === 0 &&
+      !this.#abandoned;
     // Seeded from the ID we resumed with, so a reconnect before any new
     // event does not lose the resume point.
-    return this.#resumeId ?? this.#initialEventId;
+    return (caughtUp ? this.#decoder.resumeId : this.#resumeId) ?? this.#initialEventId;
   }
 
   get reconnectHint(): number | undefined {
@@ -185,20 +199,38 @@ export class OpenEventStream implements EventStream {
     if (this.#pending === undefined && this.#next < this.#envelopes.length) {
       return Promise.resolve(this.#take());
     }
-    const step = this.#pending === undefined
-      ? this.#read()
-      : this.#pending.then(() => this.#read(), () => this.#read());
-    this.#pending = step;
-    const clear = () => {
-      if (this.#pending === step) this.#pending = undefined;
-    };
-    step.then(clear, clear);
-    return step;
+    return this.#after(() => this.#fill().then((ready) => ready ? this.#take() : DONE));
+  }
+
+  /**
+   * Every envelope decoded and not yet handed out, at least one: the body
+   * is read when none is waiting. `undefined` once the stream ended. One
+   * promise per body chunk rather than per envelope, for consumers that
+   * loop over what arrived (the listener does). Calls made together with
+   * `next()` are answered in order.
+   */
+  nextBatch(): Promise<readonly EventEnvelope[] | undefined> {
+    if (this.#pending === undefined && this.#next < this.#envelopes.length) {
+      return Promise.resolve(this.#takeAll());
+    }
+    return this.#after(() => this.#fill().then((ready) => ready ? this.#takeAll() : undefined));
   }
 
   async return(): Promise<IteratorResult<EventEnvelope, undefined>> {
     await this.close();
     return DONE;
+  }
+
+  /** Runs `step` once the slow call in progress, if any, has settled. */
+  #after<T>(step: () => Promise<T>): Promise<T> {
+    const pending = this.#pending;
+    const run = pending === undefined ? step() : pending.then(step, step);
+    this.#pending = run;
+    const clear = () => {
+      if (this.#pending === run) this.#pending = undefined;
+    };
+    run.then(clear, clear);
+    return run;
   }
 
   /** Hands out the next decoded envelope; the caller checked there is one. */
@@ -214,17 +246,37 @@ export class OpenEventStream implements EventStream {
     return { done: false, value: envelope };
   }
 
-  /** Reads body chunks until one yields an envelope, the body ends or fails. */
-  async #read(): Promise<IteratorResult<EventEnvelope, undefined>> {
+  /** Hands out every decoded envelope not handed out yet; the caller checked there is one. */
+  #takeAll(): EventEnvelope[] {
+    const from = this.#next;
+    const to = this.#envelopes.length;
+    this.#next = to;
+    const batch = this.#envelopes.slice(from, to);
+    if (this.#settleOnTake) {
+      this.#resumeId = this.#resumeIds[to - 1];
+    } else {
+      for (let at = from; at < to; at++) {
+        this.#unsettled.push(this.#envelopes[at] as EventEnvelope);
+        this.#unsettledResumeIds.push(this.#resumeIds[at]);
+      }
+    }
+    return batch;
+  }
+
+  /**
+   * Reads body chunks until an envelope is waiting (`true`) or the body
+   * ended (`false`); rejects when it fails or the signal aborts.
+   */
+  async #fill(): Promise<boolean> {
     while (true) {
-      if (this.#closed) return DONE;
+      if (this.#closed) return false;
       const signal = this.#controller.signal;
       if (signal.aborted) return this.#fail(signal.reason);
-      if (this.#next < this.#envelopes.length) return this.#take();
+      if (this.#next < this.#envelopes.length) return true;
       if (this.#failure) return this.#fail(this.#failure.error);
       if (this.#ended) {
         await this.close();
-        return DONE;
+        return false;
       }
       this.#decoder.clear();
       this.#next = 0;
@@ -238,16 +290,11 @@ export class OpenEventStream implements EventStream {
       // Closing or aborting cancels the body, which ends a pending read as
       // if the body were complete: the loop's checks report it instead.
       if (this.#closed || signal.aborted) continue;
-      try {
-        if (chunk.done) {
-          this.#ended = true;
-          this.#decoder.end();
-        } else {
-          this.#decoder.feed(chunk.value);
-        }
-      } catch (error) {
-        // An oversized line: the envelopes decoded before it go out first.
-        this.#failure = { error };
+      if (chunk.done) {
+        this.#ended = true;
+        this.#decoder.end();
+      } else {
+        this.#decoder.feed(chunk.value);
       }
     }
   }
@@ -258,11 +305,11 @@ export class OpenEventStream implements EventStream {
     throw failure;
   }
 
-  /** Keeps abort reasons and protocol errors as they are; the rest is a disconnect. */
+  /** Keeps abort reasons as they are; the rest is a disconnect. */
   #readFailure(error: unknown): unknown {
     const signal = this.#controller.signal;
     if (signal.aborted) return signal.reason;
-    if (error instanceof StreamProtocolError || error instanceof TransientError) return error;
+    if (error instanceof TransientError) return error;
     // Node's fetch reports a server-side cut as `TypeError: terminated`.
     return new TransientError("Cannot read stream: the connection broke", {
       code: "disconnected",
@@ -274,6 +321,7 @@ export class OpenEventStream implements EventStream {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose();
+    if (this.#next < this.#envelopes.length) this.#abandoned = true;
     this.#decoder.clear();
     this.#next = 0;
     // Both: some runtimes do not abort the request on cancel (Bun), and

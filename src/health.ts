@@ -35,10 +35,20 @@ export interface RegistrationReport {
   required: boolean;
   /** Handlers that returned. */
   handled: number;
-  /** Handlers that threw. */
+  /** Events that failed for good (after their last attempt). */
   failed: number;
   /** Handlers running now. */
   inFlight: number;
+  /** Events a lossy registration dropped (always 0 for critical ones). */
+  dropped: number;
+  /** Duplicates answered from the idempotency store without running the handler. */
+  duplicates: number;
+  /** Failed attempts that were scheduled to run again. */
+  retried: number;
+  /** Events that failed for good and were published as dead letters. */
+  deadLettered: number;
+  /** Dead letters that could not be published. */
+  deadLetterFailed: number;
   /** The last handler or listener failure, or `null`. */
   lastError: string | null;
 }

@@ -11,6 +11,9 @@ import { getLogger } from "@logtape/logtape";
 import { linkAbort, withDrainDeadline } from "./async.ts";
 import { describeError, RegistrationError } from "./errors.ts";
 import { WorkerStats } from "./handling/stats.ts";
+import { assertIdempotencyOptions, type IdempotencyOptions } from "./handling/idempotency.ts";
+import { MemoryIdempotencyStore } from "./idempotency_store.ts";
+import { resolveRetryPolicy, type RetryOptions } from "./handling/retry_policy.ts";
 import {
   healthResponse,
   type HostReport,
@@ -42,6 +45,21 @@ export interface HostOptions extends Omit<ListenPolicy, "readiness"> {
    * @default {30000}
    */
   drainTimeout?: number | undefined;
+  /**
+   * Idempotency keys for registrations that set none (see `runWorker`).
+   * Without a `store`, the host keeps one `MemoryIdempotencyStore` that all
+   * its registrations share (keys are scoped by group and event name).
+   *
+   * @default {{ ttl: 600000 }}
+   */
+  idempotency?: IdempotencyOptions | false | undefined;
+  /**
+   * The handler retry policy of registrations that set none (see
+   * `runWorker`); a registration's own `retry` replaces it whole.
+   *
+   * @default {{ attempts: 1 }: never retried}
+   */
+  retry?: RetryOptions | undefined;
   /**
    * Whether registrations that do not say gate readiness (the environment's
    * `BUS_EVENTS_LISTENER_REQUIRED`).
@@ -105,6 +123,8 @@ export class Host {
   readonly #signal: AbortSignal | undefined;
   readonly #drainTimeout: number;
   readonly #policy: Omit<ListenPolicy, "readiness" | "signal">;
+  readonly #idempotency: IdempotencyOptions | false;
+  readonly #retry: RetryOptions | undefined;
   readonly #stop = new AbortController();
   #status: HostStatus = "idle";
   #failure: RegistrationError | undefined;
@@ -114,7 +134,8 @@ export class Host {
    *
    * @throws {TypeError} When there are no registrations, one is malformed,
    * or two share a name.
-   * @throws {RangeError} When `drainTimeout` is negative.
+   * @throws {RangeError} When `drainTimeout` is negative or `idempotency.ttl` is not > 0.
+   * @throws {RangeError} When a `retry` number is out of range (see `RetryOptions`).
    */
   constructor(options: HostOptions) {
     if (!Array.isArray(options.registrations) || options.registrations.length === 0) {
@@ -139,6 +160,13 @@ export class Host {
     this.#transport = options.transport;
     this.#signal = options.signal;
     this.#drainTimeout = drainTimeout;
+    assertIdempotencyOptions(options.idempotency, "Cannot create host");
+    resolveRetryPolicy(options.retry, "Cannot create host");
+    this.#retry = options.retry;
+    this.#idempotency = options.idempotency === false ? false : {
+      ttl: options.idempotency?.ttl,
+      store: options.idempotency?.store ?? new MemoryIdempotencyStore(),
+    };
     this.#policy = {
       reconnect: options.reconnect,
       tokenRefresh: options.tokenRefresh,
@@ -201,6 +229,11 @@ export class Host {
         handled: entry.stats.handled,
         failed: entry.stats.failed,
         inFlight: entry.stats.inFlight,
+        dropped: entry.stats.dropped,
+        duplicates: entry.stats.duplicates,
+        retried: entry.stats.retried,
+        deadLettered: entry.stats.deadLettered,
+        deadLetterFailed: entry.stats.deadLetterFailed,
         lastError: entry.stats.lastError ?? null,
       })),
     };
@@ -274,6 +307,8 @@ export class Host {
       readiness: entry.readiness,
       stats: entry.stats,
       drainTimeout,
+      idempotency: this.#idempotency,
+      retry: this.#retry,
     }).then(() => undefined, (error: unknown) => ({ error }));
     // runWorker() bounds its own drain; a run() function is trusted only so far.
     const result = registration.run === undefined

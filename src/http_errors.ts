@@ -75,7 +75,19 @@ function errorBody(text: string): { type?: string | undefined; message?: string 
 }
 
 /**
- * Builds the error for a non-2xx `response`, consuming its body. `redact`
+ * Collapses every run of whitespace and control characters (CR, LF, tabs,
+ * escape sequences) into one space and trims the ends: an HTML error page
+ * becomes one line, so a log entry that quotes it stays one line.
+ */
+function oneLine(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\s\x00-\x1f\x7f]+/g, " ").trim();
+}
+
+/**
+ * Builds the error for a non-2xx `response`, consuming its body. The
+ * excerpt and the message's detail are one line each (see
+ * {@linkcode oneLine}) and bounded. `redact`
  * removes secrets (the token) from anything the server echoed back.
  */
 export async function errorForResponse(
@@ -85,9 +97,10 @@ export async function errorForResponse(
 ): Promise<EventsApiError> {
   const text = redact(await readErrorBody(response));
   const body = errorBody(text);
-  const excerpt = text.slice(0, BODY_EXCERPT_LIMIT);
+  const excerpt = oneLine(text).slice(0, BODY_EXCERPT_LIMIT);
   const status = response.status;
-  const detail = (body.message ?? excerpt.trim()).slice(0, 200) || response.statusText;
+  const detail = (body.message === undefined ? excerpt : oneLine(body.message)).slice(0, 200) ||
+    response.statusText;
   const message = `Cannot ${action}: Events API answered ${status}${
     body.type ? ` ${body.type}` : ""
   }${detail ? `: ${detail}` : ""}`;

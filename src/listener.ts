@@ -62,6 +62,8 @@ export interface EventSettler {
   settle(settlement: Settlement): Promise<void>;
   /** Tells the transport the event is still being handled. */
   working(): Promise<void>;
+  /** How often to call `working()` while handling, in ms (see `EventSubscription.workingInterval`). */
+  readonly workingInterval?: number | undefined;
 }
 
 /** What `onEvent` gets with each event besides the envelope. */
@@ -103,7 +105,7 @@ function fatal(error: unknown, options: ListenOptions): unknown {
   if (error instanceof AuthError) {
     return options.tokenRefresh && options.transport.canRefreshCredentials ? undefined : error;
   }
-  // An oversized line ends only that connection.
+  // Framing a transport cannot skip ends only that connection.
   if (error instanceof TransientError || error instanceof StreamProtocolError) return undefined;
   // Other statuses (404, 413, …) will not heal, and anything else is a bug in
   // a callback that must surface.
@@ -112,7 +114,7 @@ function fatal(error: unknown, options: ListenOptions): unknown {
 
 /**
  * Keeps one stream open until `signal` aborts: reconnects after end of stream,
- * network failure, 5xx, 429 and oversized lines with bounded backoff, resuming
+ * network failure, 5xx, 429 and unskippable framing errors with bounded backoff, resuming
  * from the last envelope id. Resolves when aborted (or, with `reconnect: false` or
  * `follow: false`, when the stream ends); rejects with the error that made it
  * stop: `BadRequestError`, `AuthError` (unless token refresh applies), any
@@ -136,6 +138,8 @@ export async function listen(options: ListenOptions): Promise<void> {
 
   while (!signal?.aborted) {
     let openedAt: number | undefined;
+    let delivered = 0;
+    let hinted = false;
     let failure: unknown;
     try {
       logger.debug("Opening stream for {name}", { ...where, lastEventId });
@@ -150,14 +154,36 @@ export async function listen(options: ListenOptions): Promise<void> {
       readiness?.set(true, "stream open");
       logger.info("Stream open for {name}", where);
       try {
-        for await (const event of stream) {
-          const receipt = new Receipt(stream, event, signal);
-          await options.onEvent(event, receipt);
-          if (!receipt.deferred) await stream.settle(event, DONE);
+        if (stream.nextBatch === undefined) {
+          for await (const event of stream) {
+            delivered++;
+            const receipt = new Receipt(stream, event, signal);
+            await options.onEvent(event, receipt);
+            if (!receipt.deferred) await stream.settle(event, DONE);
+          }
+        } else {
+          // One promise per batch rather than per envelope where the
+          // transport hands out what arrived together: a synchronous
+          // `onEvent` is not awaited, and the batch's settlements (which
+          // never reject) are awaited together at its end.
+          let batch: readonly EventEnvelope[] | undefined;
+          while ((batch = await stream.nextBatch()) !== undefined) {
+            const settling: Promise<void>[] = [];
+            for (const event of batch) {
+              delivered++;
+              const receipt = new Receipt(stream, event, signal);
+              const handled = options.onEvent(event, receipt);
+              if (isPromiseLike(handled)) await handled;
+              if (!receipt.deferred) settling.push(stream.settle(event, DONE));
+            }
+            await Promise.all(settling);
+          }
         }
       } finally {
+        await stream.close();
         lastEventId = stream.lastEventId;
         serverRetry = stream.reconnectHint ?? serverRetry;
+        hinted = stream.reconnectHint !== undefined;
       }
       if (streamOptions.follow === false) return;
       failure = new TransientError("Cannot keep listening: the stream ended", { code: "eof" });
@@ -176,7 +202,16 @@ export async function listen(options: ListenOptions): Promise<void> {
       });
       throw stop;
     }
-    if (openedAt !== undefined && now() - openedAt >= backoff!.healthyAfter) backoff!.reset();
+    // Healthy: it opened, and delivered an event, ended as the server meant
+    // (EOF after its own `retry:`), or stayed open `healthyAfter`. A server
+    // that accepts and closes at once with nothing still meets a growing wait.
+    if (
+      openedAt !== undefined &&
+      (delivered > 0 || (hinted && isEndOfStream(failure)) ||
+        now() - openedAt >= backoff!.healthyAfter)
+    ) {
+      backoff!.reset();
+    }
     if (failure instanceof AuthError) refreshCredentials = true;
     const retryAfter = failure instanceof TransientError ? failure.retryAfter ?? 0 : 0;
     const wait = backoff!.next(Math.max(retryAfter, serverRetry));
@@ -194,6 +229,11 @@ export async function listen(options: ListenOptions): Promise<void> {
   }
   readiness?.set(false, "stopped");
   logger.info("Listener for {name} stopped", where);
+}
+
+/** Whether `value` is a promise to wait for (what `onEvent` returns when it is async). */
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
 }
 
 /** One event's {@linkcode ListenEventContext}, and its settler once deferred. */
@@ -219,6 +259,10 @@ class Receipt implements ListenEventContext, EventSettler {
 
   get redelivers(): boolean {
     return this.#subscription.redelivers;
+  }
+
+  get workingInterval(): number | undefined {
+    return this.#subscription.workingInterval;
   }
 
   defer(): EventSettler {

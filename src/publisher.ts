@@ -8,6 +8,8 @@
  */
 
 import { type EventEnvelope, responseNameFor } from "./envelope.ts";
+import { producerLinks } from "./tracing/links.ts";
+import { sendTraced } from "./tracing/send.ts";
 import type { EventTransport, PublishResult } from "./transport.ts";
 
 /** Envelope fields a publisher lets the caller set besides name and payload. */
@@ -72,7 +74,7 @@ export class EventPublisher implements Publisher {
   }
 
   async reply(payload: unknown, init: PublishInit = {}): Promise<PublishResult> {
-    return await this.#send({ ...this.#responseHead(), payload }, init);
+    return await this.#send({ ...this.#responseHead(), payload }, init, true);
   }
 
   async replyError(
@@ -80,7 +82,7 @@ export class EventPublisher implements Publisher {
     message: string,
     init: PublishInit = {},
   ): Promise<PublishResult> {
-    return await this.#send({ ...this.#responseHead(), error: { code, message } }, init);
+    return await this.#send({ ...this.#responseHead(), error: { code, message } }, init, true);
   }
 
   #responseHead(): EventEnvelope {
@@ -93,12 +95,15 @@ export class EventPublisher implements Publisher {
     return { name: responseNameFor(this.event.name), correlationId };
   }
 
-  #send(head: EventEnvelope, init: PublishInit): Promise<PublishResult> {
+  #send(head: EventEnvelope, init: PublishInit, isReply = false): Promise<PublishResult> {
     const { signal, ...fields } = init;
     // The head goes last: a reply's name and correlationId are not the caller's to change.
-    return this.#transport.publish(
+    return sendTraced(
+      this.#transport,
       { ...fields, ...head, source: fields.source ?? this.#source },
       { signal },
+      // A reply's send span links to the request's.
+      isReply ? producerLinks(this.event.metadata) : undefined,
     );
   }
 }

@@ -14,8 +14,9 @@ export interface ReconnectOptions {
   /** Upper bound of every wait, in ms. @default {30000} */
   max?: number;
   /**
-   * A connection that stayed open at least this long resets the backoff to
-   * `min`.
+   * A connection that stayed open at least this long is healthy and resets
+   * the backoff, even if it delivered nothing. (One that delivered an event,
+   * or ended cleanly after the server's own `retry:`, is healthy at once.)
    * @default {10000}
    */
   healthyAfter?: number;
@@ -31,6 +32,9 @@ const MULTIPLIER = 2;
  * from `[min, min(max, min·2ⁿ)]`: the first wait is exactly `min`, the band
  * doubles, and nothing ever waits below `min` or above `max`, except that a
  * server's `Retry-After` (or SSE `retry:`) longer than the draw is honoured.
+ * After {@linkcode Backoff.reset} (a healthy connection) the bands start one
+ * step up, at `[min, min(max, 2·min)]`: `min` with jitter, so that listeners
+ * a server cut at the same moment do not all come back at the same moment.
  *
  * @example
  * ```ts
@@ -50,6 +54,9 @@ export class Backoff {
   readonly healthyAfter: number;
   readonly #random: () => number;
   #attempt = 0;
+  // Added to the attempt's exponent: 1 once a healthy connection reset the
+  // schedule, so that the wait after it is jittered.
+  #step = 0;
 
   /**
    * Creates the schedule.
@@ -88,14 +95,18 @@ export class Backoff {
    * (`Retry-After`, SSE `retry:`) that wins when it is longer.
    */
   next(floor = 0): number {
-    const cap = Math.min(this.max, this.min * MULTIPLIER ** this.#attempt);
+    const cap = Math.min(this.max, this.min * MULTIPLIER ** (this.#attempt + this.#step));
     this.#attempt++;
     const drawn = Math.round(this.min + this.#random() * (cap - this.min));
     return Math.max(drawn, floor);
   }
 
-  /** Starts over from `min`, after a connection that proved healthy. */
+  /**
+   * Starts over after a connection that proved healthy: the next wait is
+   * drawn from `[min, min(max, 2·min)]`, and the bands double from there.
+   */
   reset(): void {
     this.#attempt = 0;
+    this.#step = 1;
   }
 }

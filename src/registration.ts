@@ -10,10 +10,19 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { eventNameProblem } from "./envelope.ts";
+import { type EventEnvelope, eventNameProblem } from "./envelope.ts";
 import { describeError } from "./errors.ts";
 import { WorkerStats } from "./handling/stats.ts";
 import type { HandlerMiddleware } from "./handling/compose.ts";
+import {
+  assertIdempotencyOptions,
+  type IdempotencyOptions,
+  inheritIdempotency,
+} from "./handling/idempotency.ts";
+import { assertOrderingKey } from "./keyed_queue.ts";
+import { assertLossyOptions, type LossyOptions } from "./lossy.ts";
+import { assertDeadLetterOptions, type DeadLetterOptions } from "./handling/dead_letter.ts";
+import { resolveRetryPolicy, type RetryOptions } from "./handling/retry_policy.ts";
 import type { ListenPolicy } from "./listener.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import type { Delivery, EventTransport } from "./transport.ts";
@@ -69,6 +78,24 @@ export interface ListenerRegistration
   handler: WorkerHandler;
   /** Middlewares around the handler, outermost first (see `runWorker`). */
   middlewares?: readonly HandlerMiddleware[] | undefined;
+  /**
+   * Idempotency keys (see `runWorker`); overrides the host's.
+   *
+   * @default {on, with the host's store}
+   */
+  idempotency?: IdempotencyOptions | false | undefined;
+  /** Events with the same key run one at a time, in arrival order (see `runWorker`). */
+  orderingKey?: ((event: EventEnvelope) => string | undefined) | undefined;
+  /** Drop what does not fit a buffer instead of slowing the stream (see `runWorker`). */
+  lossy?: LossyOptions | false | undefined;
+  /**
+   * The handler retry policy (see `runWorker`); replaces the host's whole.
+   *
+   * @default {the host's, else { attempts: 1 }}
+   */
+  retry?: RetryOptions | undefined;
+  /** Dead letters (see `runWorker`), or `false` for none. @default {{}: on} */
+  deadLetter?: DeadLetterOptions | false | undefined;
   /** Not allowed together with `handler`. */
   run?: never;
 }
@@ -144,7 +171,10 @@ const DELIVERIES: readonly string[] = ["broadcast", "unicast"];
  * @throws {TypeError} When a field has the wrong type, the name is not
  * URL-safe, `handler` and `run` are both given (or neither), or an event
  * name is invalid.
- * @throws {RangeError} When `concurrency` or `drainTimeout` is out of range.
+ * @throws {RangeError} When `concurrency`, `drainTimeout`, `idempotency.ttl` or
+ * `lossy.buffer` is out of range.
+ * @throws {RangeError} When a `retry` number is out of range (`attempts: 0`,
+ * a negative delay, `maxDelay` below `delay`, `jitter` outside [0, 1]).
  *
  * @example An echo worker module
  * ```ts ignore
@@ -247,6 +277,12 @@ export function assertRegistration(
       }, expected an integer >= 1`,
     );
   }
+  const prefix = `Cannot use ${where} "${reg.name}"`;
+  assertIdempotencyOptions(reg.idempotency, prefix);
+  assertOrderingKey(reg.orderingKey, prefix);
+  assertLossyOptions(reg.lossy, prefix);
+  resolveRetryPolicy(reg.retry as RetryOptions | undefined, prefix);
+  assertDeadLetterOptions(reg.deadLetter, prefix);
 }
 
 function isNonNegative(value: unknown): boolean {
@@ -265,6 +301,10 @@ export interface RunRegistrationOptions extends ListenPolicy {
   stats?: WorkerStats | undefined;
   /** Drain timeout for registrations that set none, in ms. @default {30000} */
   drainTimeout?: number | undefined;
+  /** Idempotency for registrations that set none (see `runWorker`). @default {on, with a store of its own} */
+  idempotency?: IdempotencyOptions | false | undefined;
+  /** The retry policy of registrations that set none. @default {{ attempts: 1 }} */
+  retry?: RetryOptions | undefined;
 }
 
 /** The logger category of a registration's context. */
@@ -332,6 +372,11 @@ export async function runRegistration(
     handler: reg.handler,
     middlewares: reg.middlewares,
     concurrency: reg.concurrency,
+    idempotency: inheritIdempotency(reg.idempotency, options.idempotency),
+    orderingKey: reg.orderingKey,
+    lossy: reg.lossy,
+    retry: reg.retry ?? options.retry,
+    deadLetter: reg.deadLetter,
     reconnect: reg.reconnect !== undefined ? reg.reconnect : options.reconnect,
     tokenRefresh: reg.tokenRefresh ?? options.tokenRefresh,
     drainTimeout: reg.drainTimeout ?? options.drainTimeout,

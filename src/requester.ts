@@ -11,6 +11,7 @@
 import { getLogger } from "@logtape/logtape";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
 import { RequesterClosedError } from "./errors.ts";
+import { IDEMPOTENCY_KEY } from "./idempotency_store.ts";
 import type { ListenPolicy } from "./listener.ts";
 import {
   type GatherResult,
@@ -23,6 +24,7 @@ import {
 import { linkAbort } from "./async.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import { listenResponses } from "./response_listener.ts";
+import { sendTraced } from "./tracing/send.ts";
 import type { EventTransport } from "./transport.ts";
 
 /** Options of {@linkcode Requester}. */
@@ -47,6 +49,13 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** Metadata of the request envelope. */
   metadata?: Record<string, string> | undefined;
+  /**
+   * Sets `metadata.idempotencyKey`: workers of one group that already
+   * handled this key answer with the first outcome instead of running the
+   * handler again, so a request retried with the same key has its effect
+   * once. A non-empty string.
+   */
+  idempotencyKey?: string | undefined;
 }
 
 /** Options of {@linkcode Requester.gather}. */
@@ -247,6 +256,16 @@ export class Requester {
         );
       }
       if (options.signal?.aborted) throw options.signal.reason;
+      if (
+        options.idempotencyKey !== undefined &&
+        (typeof options.idempotencyKey !== "string" || options.idempotencyKey === "")
+      ) {
+        throw new TypeError(
+          `Cannot send request: idempotencyKey is ${
+            JSON.stringify(options.idempotencyKey)
+          }, expected a non-empty string`,
+        );
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -274,12 +293,14 @@ export class Requester {
     // pass by unseen. The wait ends with the request (timeout or abort).
     if (!this.readiness.ready) await this.#waitReady(entry);
     if (this.#pending.get(entry.correlationId) !== entry) return;
-    await this.#transport.publish({
+    await sendTraced(this.#transport, {
       name,
       correlationId: entry.correlationId,
       payload,
       source: this.#source,
-      metadata: options.metadata,
+      metadata: options.idempotencyKey === undefined
+        ? options.metadata
+        : { ...options.metadata, [IDEMPOTENCY_KEY]: options.idempotencyKey },
     }, { signal: options.signal });
   }
 

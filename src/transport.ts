@@ -18,8 +18,12 @@ export type Delivery = "broadcast" | "unicast";
 
 /** The transport's acknowledgement of a published event. */
 export interface PublishResult {
-  /** The id the server stamped. */
-  id: string;
+  /**
+   * The id the transport stamped; `undefined` when the server accepted the
+   * event without telling its id (an HTTP 2xx answer without one). The event
+   * was still published: do not publish it again.
+   */
+  id: string | undefined;
   /** The event's name. */
   name: string;
 }
@@ -44,6 +48,15 @@ export interface StreamOptions {
   replay?: boolean | undefined;
   /** `false` ends the subscription once the retained history was sent. */
   follow?: boolean | undefined;
+  /**
+   * How many envelopes the reader handles at once (a worker's
+   * `concurrency`): a transport that fetches ahead (a JetStream pull
+   * consumer) buffers about that many, since a buffered unicast event's
+   * redelivery clock is already running. Ignored over HTTP.
+   *
+   * @default {1}
+   */
+  concurrency?: number | undefined;
   /**
    * Resume after this point: an envelope id sent as `Last-Event-ID` over
    * HTTP, a stream sequence for JetStream. Take it from
@@ -105,6 +118,16 @@ export interface EventSubscription extends AsyncIterableIterator<EventEnvelope, 
    */
   readonly reconnectHint: number | undefined;
   /**
+   * Optional: resolves with every envelope that has arrived and was not
+   * handed out yet, at least one (waiting like `next()` when none has), or
+   * `undefined` once the subscription ended; rejects as `next()` would.
+   * Each envelope in it counts as handed out and wants its settlement. A
+   * consumer that loops over the batch pays one promise per batch instead
+   * of one per envelope; the listener uses it when a transport has it, and
+   * `next()` otherwise.
+   */
+  nextBatch?(): Promise<readonly EventEnvelope[] | undefined>;
+  /**
    * Whether a `retry` settlement makes the transport deliver the event again
    * (JetStream: `nak(delay)`, which survives a crash). Where it does not
    * (HTTP), the worker retries in process instead.
@@ -130,6 +153,13 @@ export interface EventSubscription extends AsyncIterableIterator<EventEnvelope, 
    * delivery is at-most-once.
    */
   working(event: EventEnvelope): Promise<void>;
+  /**
+   * How often, in ms, a handler still running should call
+   * {@linkcode EventSubscription.working} so the event is not redelivered
+   * (JetStream: half of `ackWait`); `undefined` where nothing is
+   * redelivered (HTTP).
+   */
+  readonly workingInterval?: number | undefined;
   /** Stops reading and releases the subscription. Idempotent. */
   close(): Promise<void>;
 }
@@ -159,6 +189,12 @@ export interface EventTransport {
    * provider over HTTP), so a listener with token refresh on retries it.
    */
   readonly canRefreshCredentials: boolean;
+  /**
+   * The `messaging.system` of its spans and metrics (`nats` for JetStream).
+   *
+   * @default {"bus"}
+   */
+  readonly system?: string | undefined;
   /** Releases what the transport owns (a connection); idempotent. */
   close(): Promise<void>;
 }

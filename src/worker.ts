@@ -12,11 +12,29 @@ import { getLogger } from "@logtape/logtape";
 import type { InvalidInput, InvalidInputHandler } from "./decode/types.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
 import { describeError } from "./errors.ts";
-import { compose, type HandlerMiddleware } from "./handling/compose.ts";
+import { compose, type HandlerMiddleware, type Pipeline } from "./handling/compose.ts";
 import type { HandlerContext } from "./handling/context.ts";
 import { replyOnFailure } from "./handling/error_reply.ts";
-import { logFailures } from "./handling/log_failures.ts";
+import {
+  assertIdempotencyOptions,
+  type IdempotencyOptions,
+  idempotencySteps,
+} from "./handling/idempotency.ts";
+import { assertOrderingKey, KeyedQueue, orderingKeyOf } from "./keyed_queue.ts";
+import { assertLossyOptions, type LossyOptions, reportDrop } from "./lossy.ts";
+import { logFailuresOf } from "./handling/log_failures.ts";
 import { countOutcomes, WorkerStats } from "./handling/stats.ts";
+import {
+  assertDeadLetterOptions,
+  deadLetter,
+  type DeadLetterOptions,
+} from "./handling/dead_letter.ts";
+import { retry } from "./handling/retry.ts";
+import {
+  resolveRetryPolicy,
+  type RetryOptions,
+  type RetryPolicy,
+} from "./handling/retry_policy.ts";
 import {
   type EventSettler,
   listenAll,
@@ -24,7 +42,7 @@ import {
   type ListenPolicy,
 } from "./listener.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
-import { settlesWithin } from "./async.ts";
+import { delay, settlesWithin } from "./async.ts";
 import { Slots } from "./slots.ts";
 import type { Delivery, EventTransport, Settlement } from "./transport.ts";
 
@@ -51,9 +69,28 @@ export interface WorkerOptions extends ListenPolicy {
   handler: WorkerHandler;
   /**
    * Middlewares run around the handler, outermost first, inside the
-   * worker's own (counting, failure logging and the error response).
+   * worker's own (counting, failure logging, the error response, dead
+   * letters and the retry policy), so each attempt runs them again.
    */
   middlewares?: readonly HandlerMiddleware[] | undefined;
+  /**
+   * The handler retry policy. A failed attempt is retried after a wait:
+   * over a transport that redelivers (JetStream) by settling it `retry`,
+   * otherwise in process, holding the event's slot. The jitter draws from
+   * `random`.
+   *
+   * @default {{ attempts: 1 }: never retried}
+   */
+  retry?: RetryOptions | undefined;
+  /**
+   * Where an event that failed for good goes: an event named
+   * `<event name>.dead-letter` (or `name`) carrying it whole, with the error
+   * and the attempts. `false` drops it (the requester still gets its error
+   * response).
+   *
+   * @default {{}: on, named after each event}
+   */
+  deadLetter?: DeadLetterOptions | false | undefined;
   /** Most handlers running at once. @default {1} */
   concurrency?: number | undefined;
   /** Longest wait for in-flight handlers after abort, in ms. @default {30000} */
@@ -62,7 +99,34 @@ export interface WorkerOptions extends ListenPolicy {
   onInvalid?: InvalidInputHandler | undefined;
   /** Counters to update; pass one to observe the worker. */
   stats?: WorkerStats | undefined;
+  /**
+   * Idempotency keys (`metadata.idempotencyKey`): a key this worker's group
+   * handled within `ttl` does not run the handler again; the duplicate gets
+   * the first outcome's replies under its own `correlationId`. `false`
+   * runs every event.
+   *
+   * @default {{ ttl: 600000, store: new MemoryIdempotencyStore() }}
+   */
+  idempotency?: IdempotencyOptions | false | undefined;
+  /**
+   * Events with the same key are handled one at a time, in arrival order;
+   * other keys (and events without one) run beside them under
+   * `concurrency`. At most 64 × `concurrency` events wait behind busy keys;
+   * past that the stream is not read until one starts.
+   */
+  orderingKey?: ((event: EventEnvelope) => string | undefined) | undefined;
+  /**
+   * Drop instead of slowing the stream: events that find every handler busy
+   * wait in a buffer of `buffer` events, and one that finds the buffer full
+   * is dropped (settled `done`, counted in `stats.dropped`, reported to
+   * `onDrop`). Leave it unset for critical listeners, which keep
+   * backpressure and never drop.
+   */
+  lossy?: LossyOptions | false | undefined;
 }
+
+/** Events that may wait behind busy ordering keys, per slot of `concurrency`. */
+export const ORDERING_BACKLOG_PER_SLOT = 64;
 
 /** The drain timeout of workers, registrations and hosts that set none, in ms. */
 export const DEFAULT_DRAIN_TIMEOUT = 30_000;
@@ -98,41 +162,99 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     throw new TypeError("Cannot run worker: names is empty");
   }
   options.names.forEach(assertEventName);
+  assertIdempotencyOptions(options.idempotency, "Cannot run worker");
+  assertOrderingKey(options.orderingKey, "Cannot run worker");
+  assertLossyOptions(options.lossy, "Cannot run worker");
+  const policy = resolveRetryPolicy(options.retry, "Cannot run worker");
+  assertDeadLetterOptions(options.deadLetter, "Cannot run worker");
   const slots = new Slots(options.concurrency ?? 1);
   const stats = options.stats ?? new WorkerStats();
   const source = options.source ?? options.consumer ?? options.group;
   const stopHandlers = new AbortController();
-  const pipeline = compose(
-    [countOutcomes(stats), logFailures, replyOnFailure, ...(options.middlewares ?? [])],
-    (event, context) => options.handler(event, context.publisher),
-  );
+  // Aborts when the listeners end: in-process retry waits stop then.
+  const stopping = new AbortController();
+  const shared = [
+    countOutcomes(stats),
+    logFailuresOf(policy.attempts),
+    // Outside the error response, so a first handling's error reply is recorded too.
+    ...idempotencySteps(options.idempotency, idempotencyScope(options, source), stats),
+  ];
+  const pipelines = new Map<boolean, WorkerPipeline>();
+  const pipelineFor = (redelivers: boolean) => {
+    let found = pipelines.get(redelivers);
+    if (found === undefined) {
+      found = workerPipeline(options, policy, { shared, stats, source, redelivers });
+      pipelines.set(redelivers, found);
+    }
+    return found;
+  };
+  const contextFor = (event: EventEnvelope, attempt: number): HandlerContext => ({
+    publisher: new EventPublisher(options.transport, event, stopHandlers.signal, source),
+    signal: stopHandlers.signal,
+    attempt,
+    settlement: undefined,
+  });
 
   const handle = async (event: EventEnvelope, settler: EventSettler) => {
-    const context: HandlerContext = {
-      publisher: new EventPublisher(options.transport, event, stopHandlers.signal, source),
-      signal: stopHandlers.signal,
-      attempt: settler.attempt,
-      settlement: undefined,
-    };
+    const pipeline = pipelineFor(settler.redelivers);
+    const stopWorking = keepWorking(settler);
     let settlement: Settlement;
-    try {
-      await pipeline(event, context);
-      settlement = context.settlement ?? DONE;
-    } catch (error) {
+    for (let attempt = settler.attempt;; attempt++) {
+      const context = contextFor(event, attempt);
       // Counted, logged and answered by the pipeline already.
-      settlement = context.settlement ?? { type: "dead", reason: describeError(error) };
+      const failure = await pipeline.run(event, context).then(() => undefined, (error) => ({
+        error,
+      }));
+      settlement = context.settlement ??
+        (failure ? { type: "dead", reason: describeError(failure.error) } : DONE);
+      // A transport that redelivers waits itself (JetStream `nak(delay)`);
+      // otherwise the worker retries here, holding the slot.
+      if (settlement.type !== "retry" || settler.redelivers) break;
+      try {
+        await delay(settlement.delay, stopping.signal);
+      } catch {
+        settlement = await pipeline.giveUp(event, contextFor(event, attempt), failure?.error);
+        break;
+      }
     }
+    stopWorking();
     // The slot is held until the transport knows, so a drain waits for acks too.
     await settler.settle(settlement).catch(() => {});
-    slots.release();
   };
 
+  // The queue frees the slot once `handle` ends.
+  const { lossy, orderingKey } = options;
+  const queue = new KeyedQueue<{ event: EventEnvelope; settler: EventSettler }>({
+    slots,
+    limit: lossy ? lossy.buffer : slots.size * ORDERING_BACKLOG_PER_SLOT,
+    run: (job) => handle(job.event, job.settler),
+    signal: stopHandlers.signal,
+    counters: stats,
+  });
+
   const onEvent = async (event: EventEnvelope, received: ListenEventContext) => {
-    // Waiting here keeps the stream unread while every slot is busy. An abort
-    // while waiting rejects; the listener then sees its signal aborted and
-    // ends quietly.
-    await slots.acquire(received.signal);
-    handle(event, received.defer());
+    let key: string | undefined;
+    try {
+      key = orderingKey === undefined ? undefined : orderingKeyOf(orderingKey, event);
+    } catch (error) {
+      // An event this worker cannot place is skipped like malformed input, never fatal.
+      const reason = describeError(error);
+      stats.invalid++;
+      logger.error("Skipped {name} {id}: {reason}", { name: event.name, id: event.id, reason });
+      await received.defer().settle({ type: "dead", reason });
+      return;
+    }
+    if (lossy) {
+      // Never waits, so the stream is read at its own pace; not deferred, a
+      // dropped event is settled `done` by the listener.
+      if (queue.canTake(key)) queue.take(key, { event, settler: received.defer() });
+      else reportDrop(lossy, stats, event);
+      return;
+    }
+    // Waiting here keeps the stream unread while every slot is busy (or too
+    // many events wait behind busy keys). An abort while waiting rejects;
+    // the listener then sees its signal aborted and ends quietly.
+    await queue.push(key, { event, settler: received.defer() }, received.signal);
   };
 
   const onInvalid = (invalid: InvalidInput) => {
@@ -150,6 +272,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       group: options.group,
       consumer: options.consumer,
       replay: options.replay,
+      concurrency: slots.size,
       onInvalid,
     })),
     onEvent,
@@ -163,8 +286,72 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     failure = { error };
     stats.lastError = describeError(error);
   });
+  stopping.abort();
   await drain(slots, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT, stopHandlers);
   if (failure) throw failure.error;
+}
+
+/** The worker's pipeline for the events of one kind of subscription. */
+interface WorkerPipeline {
+  /** Runs one attempt: every middleware, then the handler. */
+  run: Pipeline;
+  /**
+   * Ends an event the worker stopped before it could retry: the middlewares
+   * outside the retry policy alone (no attempt runs) count, log, answer and
+   * dead-letter `error` as a failure for good. Resolves with the settlement.
+   */
+  giveUp(event: EventEnvelope, context: HandlerContext, error: unknown): Promise<Settlement>;
+}
+
+/**
+ * The worker's pipeline, outermost first: counting → failure logging →
+ * idempotency → error response → dead letter → retry policy → the caller's
+ * middlewares → the handler. The retry policy decides each failure's
+ * settlement; everything outside it tells by that settlement whether the
+ * failure is final (answer, dead-letter, count as failed) or not (count as
+ * retried). Dead letters depend on whether the transport `redelivers`.
+ */
+function workerPipeline(
+  options: WorkerOptions,
+  policy: RetryPolicy,
+  parts: {
+    shared: readonly HandlerMiddleware[];
+    stats: WorkerStats;
+    source: string | undefined;
+    redelivers: boolean;
+  },
+): WorkerPipeline {
+  const outer = [...parts.shared, replyOnFailure];
+  if (options.deadLetter !== false) {
+    outer.push(deadLetter({
+      options: options.deadLetter ?? {},
+      worker: { source: parts.source, consumer: options.consumer, group: options.group },
+      stats: parts.stats,
+      // An event whose dead letter failed comes back at the policy's longest
+      // wait: what failed is most likely the bus itself.
+      redeliverAfter: parts.redelivers ? policy.maxDelay : undefined,
+    }));
+  }
+  return {
+    run: compose(
+      [...outer, retry(policy, options.random), ...(options.middlewares ?? [])],
+      (event, context) => options.handler(event, context.publisher),
+    ),
+    async giveUp(event, context, error) {
+      const cause = error ?? new Error("Cannot retry the event: the worker stopped");
+      context.settlement = {
+        type: "dead",
+        reason: `the worker stopped before attempt ${context.attempt + 1}: ${describeError(cause)}`,
+      };
+      await compose(outer, () => Promise.reject(cause))(event, context).catch(() => {});
+      return context.settlement;
+    },
+  };
+}
+
+/** Whose idempotency keys a worker's are: its unicast group, else (broadcast) its own. */
+function idempotencyScope(options: WorkerOptions, source: string | undefined): string {
+  return options.delivery === "unicast" ? options.group ?? "default" : source ?? "";
 }
 
 /** Waits for in-flight handlers up to `timeout`, then aborts their signal. */
@@ -178,4 +365,19 @@ async function drain(slots: Slots, timeout: number, stopHandlers: AbortControlle
     });
     stopHandlers.abort(new DOMException("The worker's drain timeout ran out", "TimeoutError"));
   }
+}
+
+/**
+ * While an event is handled, tells the transport every `workingInterval` ms
+ * that it still is (JetStream `working()`), so a handler that outlasts the
+ * redelivery wait does not get its event redelivered elsewhere. Returns the
+ * function that stops it; a no-op where the transport does not redeliver.
+ */
+function keepWorking(settler: EventSettler): () => void {
+  const interval = settler.workingInterval;
+  if (!settler.redelivers || interval === undefined || !(interval > 0)) return () => {};
+  const timer: ReturnType<typeof setInterval> = setInterval(() => {
+    settler.working().catch(() => {});
+  }, interval);
+  return () => clearInterval(timer);
 }

@@ -116,3 +116,33 @@ export function randomText(random: () => number, max: number): string {
   for (let i = 0; i < length; i++) text += alphabet[Math.floor(random() * alphabet.length)];
   return text;
 }
+
+/** What `tests/decode_memory_child.ts` measured while a parser discarded a 100 MiB record. */
+export interface DiscardMeasure {
+  /** Bytes of the oversized record fed. */
+  fed: number;
+  /** Largest growth of the heap over the run, after full GCs. */
+  peak: number;
+  /** Records decoded: the normal one after the oversized one. */
+  values: number;
+  /** `size` of each too-large report. */
+  sizes: number[];
+}
+
+/** Runs `tests/decode_memory_child.ts` for `framing` in a Deno child with `gc()` exposed. */
+export async function measureDiscard(framing: "ndjson" | "sse"): Promise<DiscardMeasure> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--v8-flags=--expose-gc",
+      new URL("./decode_memory_child.ts", import.meta.url).pathname,
+      framing,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  if (!output.success) throw new Error(`Cannot measure: ${decoder.decode(output.stderr)}`);
+  return JSON.parse(decoder.decode(output.stdout));
+}

@@ -2,7 +2,10 @@
  * An in-memory {@linkcode EventTransport} for tests that prove the seam: no
  * HTTP, no decoder, no server. Broadcast subscriptions each get every
  * event; unicast subscriptions of one group take turns. It records every
- * settlement, so tests can assert how the worker ended each event.
+ * settlement, so tests can assert how the worker ended each event. With
+ * `redeliver: true` it behaves like JetStream towards a `retry`
+ * settlement: the event is delivered again after the delay (a new object,
+ * as a new message would be), and `attempt()` counts its deliveries.
  *
  * @module
  */
@@ -26,9 +29,17 @@ export interface SettlementRecord {
   readonly settlement: Settlement;
 }
 
+/** Options of {@linkcode MemoryTransport}. */
+export interface MemoryTransportOptions {
+  /** Redeliver events settled `retry` after their delay, counting deliveries. @default {false} */
+  redeliver?: boolean;
+}
+
 /** An in-memory transport; see the module doc. */
 export class MemoryTransport implements EventTransport {
   readonly canRefreshCredentials = false;
+  /** Whether a `retry` settlement redelivers the event. */
+  readonly redelivers: boolean;
   /** Every event published, in order, with the id it was given. */
   readonly published: EventEnvelope[] = [];
   /** Every settlement any subscription received, in order. */
@@ -39,8 +50,14 @@ export class MemoryTransport implements EventTransport {
   readonly failOpens: unknown[] = [];
   readonly #subscriptions = new Set<MemorySubscription>();
   readonly #turns = new Map<string, number>();
+  readonly #deliveries = new Map<string | undefined, number>();
+  readonly #redeliveries = new Set<ReturnType<typeof setTimeout>>();
   #nextId = 1;
   closed = false;
+
+  constructor(options: MemoryTransportOptions = {}) {
+    this.redelivers = options.redeliver ?? false;
+  }
 
   publish(event: EventEnvelope, options: PublishOptions = {}): Promise<PublishResult> {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
@@ -51,11 +68,35 @@ export class MemoryTransport implements EventTransport {
     }
     const stamped = { ...event, id: String(this.#nextId++) };
     this.published.push(stamped);
-    const matching = [...this.#subscriptions].filter((sub) => sub.options.name === event.name);
+    this.#route(stamped);
+    return Promise.resolve({ id: stamped.id, name: stamped.name });
+  }
+
+  /** How many times the event with this id was handed to a subscription. */
+  deliveries(id: string | undefined): number {
+    return this.#deliveries.get(id) ?? 0;
+  }
+
+  /** Delivers a copy of `event` again after `delay` ms, as a `nak(delay)` would. */
+  redeliverLater(event: EventEnvelope, delay: number): void {
+    const timer = setTimeout(() => {
+      this.#redeliveries.delete(timer);
+      this.#route({ ...event });
+    }, delay);
+    this.#redeliveries.add(timer);
+  }
+
+  /** Hands `stamped` to the matching subscriptions: all broadcast ones, one per unicast group. */
+  #route(stamped: EventEnvelope): void {
+    const push = (sub: MemorySubscription) => {
+      this.#deliveries.set(stamped.id, this.deliveries(stamped.id) + 1);
+      sub.push(stamped);
+    };
+    const matching = [...this.#subscriptions].filter((sub) => sub.options.name === stamped.name);
     const unicast = new Map<string, MemorySubscription[]>();
     for (const sub of matching) {
       if (sub.options.delivery !== "unicast") {
-        sub.push(stamped);
+        push(sub);
         continue;
       }
       const group = sub.options.group ?? "default";
@@ -64,9 +105,8 @@ export class MemoryTransport implements EventTransport {
     for (const [group, members] of unicast) {
       const turn = this.#turns.get(group) ?? 0;
       this.#turns.set(group, turn + 1);
-      members[turn % members.length]!.push(stamped);
+      push(members[turn % members.length]!);
     }
-    return Promise.resolve({ id: stamped.id, name: stamped.name });
   }
 
   open(options: StreamOptions): Promise<EventSubscription> {
@@ -95,6 +135,8 @@ export class MemoryTransport implements EventTransport {
 
   close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.#redeliveries) clearTimeout(timer);
+    this.#redeliveries.clear();
     return this.endSubscriptions();
   }
 }
@@ -163,6 +205,9 @@ class MemorySubscription implements EventSubscription {
     this.#settled.add(event);
     this.lastEventId = event.id;
     this.#transport.settlements.push({ id: event.id, name: event.name, settlement });
+    if (settlement.type === "retry" && this.redelivers) {
+      this.#transport.redeliverLater(event, settlement.delay);
+    }
     return Promise.resolve();
   }
 
@@ -170,10 +215,12 @@ class MemorySubscription implements EventSubscription {
     return Promise.resolve();
   }
 
-  readonly redelivers = false;
+  get redelivers(): boolean {
+    return this.#transport.redelivers;
+  }
 
-  attempt(_event: EventEnvelope): number {
-    return 1;
+  attempt(event: EventEnvelope): number {
+    return this.redelivers ? this.#transport.deliveries(event.id) : 1;
   }
 
   close(): Promise<void> {

@@ -39,13 +39,67 @@ Deno.test("parseCommandLine() reads host flags in both spellings and the modules
           tokenFile: "/run/token",
         },
         modules: ["a.ts", "--odd-name.ts"],
+        parentWatch: true,
       },
     },
   );
 });
 
+Deno.test("parseCommandLine() turns the parent watch off with --no-parent-watch, and refuses a value for it", () => {
+  assert.deepEqual(parseCommandLine(["host", "--no-parent-watch", "a.ts"]), {
+    ok: true,
+    command: { kind: "host", flags: {}, modules: ["a.ts"], parentWatch: false },
+  });
+  assert.match(problem(["host", "--no-parent-watch=1", "a.ts"]), /it takes no value/);
+  assert.match(problem(["config", "--no-parent-watch"]), /Unknown option "--no-parent-watch"/);
+});
+
+Deno.test("parseCommandLine() reads dev-server with and without a port", () => {
+  assert.deepEqual(parseCommandLine(["dev-server"]), {
+    ok: true,
+    command: { kind: "dev-server", port: 0, parentWatch: true },
+  });
+  for (const args of [["--port", "8080"], ["--port=8080"]]) {
+    assert.deepEqual(parseCommandLine(["dev-server", ...args, "--no-parent-watch"]), {
+      ok: true,
+      command: { kind: "dev-server", port: 8080, parentWatch: false },
+    });
+  }
+  assert.deepEqual(parseCommandLine(["dev-server", "--help"]), {
+    ok: true,
+    command: { kind: "help", topic: "dev-server" },
+  });
+  assert.deepEqual(parseCommandLine(["help", "dev-server"]), {
+    ok: true,
+    command: { kind: "help", topic: "dev-server" },
+  });
+});
+
+Deno.test("parseCommandLine() refuses a dev-server port that is not one, naming the value", () => {
+  for (const value of ["abc", "-1", "65536", "80.5", ""]) {
+    const expected = `Cannot use --port: current value is ${
+      JSON.stringify(value)
+    }, expected an integer 0-65535`;
+    assert.ok(problem(["dev-server", `--port=${value}`]).startsWith(expected), value);
+  }
+  assert.match(problem(["dev-server", "--port"]), /^Cannot use --port: it needs a value$/);
+  assert.match(problem(["dev-server", "8080"]), /"8080": dev-server takes no arguments/);
+  assert.match(
+    problem(["dev-server", "--hostname=0.0.0.0"]),
+    /Unknown option "--hostname": see bus-integration dev-server --help/,
+  );
+  assert.match(problem(["dev-server", "-p"]), /Unknown option "-p"/);
+});
+
+Deno.test("parseCommandLine() reports a missing command as a usage problem with the main help", () => {
+  assert.deepEqual(parseCommandLine([]), { ok: false, problem: "Missing command", help: "main" });
+});
+
 Deno.test("parseCommandLine() reads help, version and config --json", () => {
-  assert.deepEqual(parseCommandLine([]), { ok: true, command: { kind: "help", topic: "main" } });
+  assert.deepEqual(parseCommandLine(["help"]), {
+    ok: true,
+    command: { kind: "help", topic: "main" },
+  });
   assert.deepEqual(parseCommandLine(["--help"]), {
     ok: true,
     command: { kind: "help", topic: "main" },
@@ -80,7 +134,10 @@ Deno.test("parseCommandLine() refuses every token flag without echoing its value
 });
 
 Deno.test("parseCommandLine() names the bad argument", () => {
-  assert.match(problem(["serve"]), /Unknown command "serve": expected host, config or help/);
+  assert.match(
+    problem(["serve"]),
+    /Unknown command "serve": expected host, config, dev-server, redrive or help/,
+  );
   assert.match(problem(["host", "--bogus=x", "a.ts"]), /Unknown option "--bogus"/);
   assert.doesNotMatch(problem(["host", "--bogus=secret", "a.ts"]), /secret/);
   assert.match(problem(["host", "-x", "a.ts"]), /Unknown option "-x"/);

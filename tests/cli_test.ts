@@ -3,13 +3,17 @@
  * against a reference server served by the test process.
  */
 import assert from "node:assert/strict";
-import { type EventEnvelope, type HostReport, Requester } from "../mod.ts";
+import { type EventEnvelope, EventsClient, type HostReport, Requester } from "../mod.ts";
 import { baseEnv, denoCommand, runDeno } from "./_child.ts";
 import { until } from "./_poll.ts";
-import { startServer, type TestServer } from "./_server.ts";
+import { startServer, take, type TestServer } from "./_server.ts";
+import { fakeTime } from "./_fake_time.ts";
+import { type ParentGone, watchParent } from "../src/cli/parent_watch.ts";
+import { loadErrorLocation } from "../src/cli/modules.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const CLI = new URL("cli.ts", ROOT).pathname;
+const PARENT = new URL("tests/fixtures/cli_parent.ts", ROOT).pathname;
 
 function serverEnv(server: TestServer): Record<string, string> {
   return {
@@ -21,10 +25,6 @@ function serverEnv(server: TestServer): Record<string, string> {
   };
 }
 
-function command(args: string[], env: Record<string, string>) {
-  return denoCommand(["run", "-A", CLI, ...args], env);
-}
-
 /** Runs the CLI to completion. */
 function runCli(args: string[], env: Record<string, string>) {
   return runDeno(["run", "-A", CLI, ...args], env);
@@ -32,7 +32,12 @@ function runCli(args: string[], env: Record<string, string>) {
 
 /** Starts the CLI in the background, collecting its output as it comes. */
 function spawnCli(args: string[], env: Record<string, string>) {
-  const child = command(args, env).spawn();
+  return spawnDeno(["run", "-A", CLI, ...args], env);
+}
+
+/** Starts `deno <args>` in the background, collecting its output as it comes. */
+function spawnDeno(args: string[], env: Record<string, string>) {
+  const child = denoCommand(args, env).spawn();
   let stdout = "";
   let stderr = "";
   const collect = (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
@@ -58,6 +63,8 @@ function spawnCli(args: string[], env: Record<string, string>) {
     get exited() {
       return exited;
     },
+    /** Resolves once stdout and stderr are closed: by this child and whatever inherited them. */
+    ended: collected.then(() => {}),
     /** Waits for exit and for all output. */
     async finish() {
       const result = await status;
@@ -333,4 +340,328 @@ Deno.test("bus-integration --version prints deno.json's version", async () => {
   const help = await runCli(["host", "--help"], baseEnv());
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: bus-integration host \[options\] <module…>/);
+});
+
+/** Resolves with `promise`, or rejects naming `what` after `ms` of real time. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`No ${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Kills `pid` unless it is gone already (for `finally` after a failure). */
+function killIfThere(pid: number): void {
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch {
+    // gone
+  }
+}
+
+Deno.test("bus-integration host drains and exits when the process that started it is SIGKILLed", async () => {
+  await using server = await startServer();
+  const port = freePort();
+  // The parent starts the host with its own stdout and stderr: once the
+  // parent is dead, those pipes end only when the host exits too.
+  const parent = spawnDeno(
+    [
+      "run",
+      "-A",
+      PARENT,
+      "host",
+      "--health-port",
+      String(port),
+      "--log-format",
+      "json",
+      "tests/fixtures/cli_slow_worker.ts",
+    ],
+    serverEnv(server),
+  );
+  const requester = new Requester({
+    transport: server.client,
+    responseNames: ["tests.cli.slow.response"],
+    timeout: 20_000,
+  });
+  const watching = new AbortController();
+  const started: EventEnvelope[] = [];
+  const stream = await server.client.open({
+    name: "tests.cli.slow.started",
+    signal: watching.signal,
+  });
+  const reading = (async () => {
+    try {
+      for await (const event of stream) started.push(event);
+    } catch {
+      // aborted at the end
+    }
+  })();
+  let hostPid: number | undefined;
+  let hostExited = false;
+  parent.ended.then(() => hostExited = true);
+  try {
+    await until(() => parent.stdout.includes("\n"), 20_000, "the parent's report");
+    hostPid = JSON.parse(parent.stdout.split("\n", 1)[0]!).child as number;
+    await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200);
+    // Long enough that the host notices its parent (within a second) mid-handler.
+    const answer = requester.request("tests.cli.slow.request", { ms: 3_000 });
+    answer.catch(() => {}); // awaited below
+    await until(() => started.length === 1, 10_000, "the handler started");
+
+    parent.child.kill("SIGKILL");
+    assert.equal((await parent.child.status).signal, "SIGKILL");
+    assert.deepEqual(await answer, { slept: 3_000 });
+    // The orphan holds the pipes it inherited until it exits.
+    await within(parent.ended, 15_000, "exit of the orphaned host");
+    const messages = parent.stderr.trim().split("\n").map((line) => JSON.parse(line).message);
+    assert.ok(
+      messages.some((m) => /^Parent process \d+ exited \(parent now \d+\): draining$/.test(m)),
+      parent.stderr,
+    );
+    assert.ok(messages.some((m) => /Draining 1 in-flight handlers/.test(m)), parent.stderr);
+    assert.equal(messages.at(-1), "Host stopped cleanly", parent.stderr);
+  } finally {
+    if (hostPid !== undefined && !hostExited) killIfThere(hostPid);
+    watching.abort();
+    await reading;
+    await requester.close();
+    await parent.cleanup();
+  }
+});
+
+Deno.test("bus-integration with no arguments prints the help on stderr and exits 2", async () => {
+  const result = await runCli([], baseEnv());
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /^bus-integration: Missing command\n/);
+  assert.match(result.stderr, /^Usage:$/m);
+  assert.match(result.stderr, /bus-integration dev-server \[--port N\]/);
+});
+
+Deno.test("bus-integration <command> --help shows an example and points to the environment", async () => {
+  const main = await runCli(["--help"], baseEnv());
+  assert.equal(main.code, 0);
+  assert.match(main.stdout, /BUS_EVENTS_LISTENER_RETRY_MIN=1s/, "the full block stays here");
+  for (const topic of ["host", "config", "dev-server"]) {
+    for (const args of [[topic, "--help"], ["help", topic]]) {
+      const help = await runCli(args, baseEnv());
+      assert.equal(help.code, 0, args.join(" "));
+      assert.match(help.stdout, new RegExp(`^Usage: bus-integration ${topic} `), args.join(" "));
+      assert.match(
+        help.stdout,
+        new RegExp(`^Example:\\n(?:  .*\\n)*?  .*\\bbus-integration ${topic} `, "m"),
+        args.join(" "),
+      );
+      assert.doesNotMatch(help.stdout, /BUS_EVENTS_LISTENER_RETRY/, args.join(" "));
+      if (topic !== "dev-server") {
+        assert.match(help.stdout, /every variable: bus-integration help$/m, args.join(" "));
+      }
+    }
+  }
+});
+
+Deno.test("bus-integration host names the file and line of a syntax error, in the module or below it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/broken.ts`,
+      'export default {\n  name: "x",\n  handler: () => { return 1 +; },\n};\n',
+    );
+    await Deno.writeTextFile(`${dir}/imports_broken.ts`, 'export * from "./broken.ts";\n');
+    const env = { ...baseEnv(), BUS_EVENTS_API_URL: "http://127.0.0.1:1", BUS_API_TOKEN: "t" };
+    for (const module of ["broken.ts", "imports_broken.ts"]) {
+      const result = await runCli(["host", `${dir}/${module}`], env);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(
+        result.stderr.trim(),
+        `bus-integration: Cannot load module ${dir}/${module}: ${dir}/broken.ts:3:30: ` +
+          "SyntaxError: Expression expected",
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Reads `URL=` and `TOKEN=` from a dev server's stdout once both arrived. */
+async function devServerAddress(cli: ReturnType<typeof spawnCli>) {
+  await until(() => /^TOKEN=.+$/m.test(cli.stdout), 20_000, "URL= and TOKEN= lines");
+  const value = (name: string) => new RegExp(`^${name}=(.+)$`, "m").exec(cli.stdout)![1]!;
+  return { url: value("URL"), token: value("TOKEN") };
+}
+
+Deno.test("bus-integration dev-server prints a URL and token that work, and stops on SIGTERM with 0", async () => {
+  const port = freePort();
+  const cli = spawnCli(["dev-server", "--port", String(port)], baseEnv());
+  try {
+    const { url, token } = await devServerAddress(cli);
+    assert.equal(url, `http://127.0.0.1:${port}`);
+    assert.equal(cli.stdout, `URL=${url}\nTOKEN=${token}\n`);
+    const client = new EventsClient({ baseUrl: url, token });
+    const { id } = await client.publish({ name: "example.ping", payload: { n: 1 } });
+    const [event] = await take(
+      client.stream({ name: "example.ping", replay: true, follow: false }),
+      1,
+    );
+    assert.equal(event?.id, id);
+    assert.deepEqual(event?.payload, { n: 1 });
+    assert.equal(event?.identity_id, "local-user");
+
+    cli.child.kill("SIGTERM");
+    const status = await cli.finish();
+    assert.equal(status.code, 0, cli.stderr);
+    assert.match(cli.stderr, /Received SIGTERM: stopping the reference server/);
+  } finally {
+    await cli.cleanup();
+  }
+});
+
+Deno.test("bus-integration dev-server exits 2 on a bad port and 1 on a port in use, without a stack", async () => {
+  for (const args of [["--port", "abc"], ["--port=70000"], ["--port"], ["8080"], ["--host", "x"]]) {
+    const result = await runCli(["dev-server", ...args], baseEnv());
+    assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assert.match(result.stderr, /^bus-integration: (Cannot use|Unknown option)/, args.join(" "));
+    assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+    assert.equal(result.stdout, "");
+  }
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const { port } = taken.addr as Deno.NetAddr;
+    const result = await runCli(["dev-server", "--port", String(port)], baseEnv());
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`^bus-integration: Cannot serve on 127\\.0\\.0\\.1:${port}: `),
+    );
+    assert.equal(result.stdout, "");
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("deno task reference-server exits 2 on a port that is not a number, not with a RangeError", async () => {
+  const result = await runDeno(["task", "-q", "reference-server", "abc"], baseEnv());
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /^bus-integration: Cannot use --port: current value is "abc"/);
+  assert.doesNotMatch(result.stderr, /RangeError/);
+});
+
+Deno.test("watchParent() reports once, on the first poll after the parent id changed", () => {
+  using time = fakeTime();
+  let parent = 4242;
+  const gone: ParentGone[] = [];
+  const stop = watchParent({ readParentPid: () => parent, onGone: (g) => gone.push(g) });
+  time.clock.tick(5_000);
+  assert.deepEqual(gone, []);
+  parent = 1; // re-parented to init
+  time.clock.tick(999);
+  assert.deepEqual(gone, [], "not before the next poll");
+  time.clock.tick(1);
+  assert.deepEqual(gone, [{ was: 4242, now: 1 }]);
+  parent = 77;
+  time.clock.tick(10_000);
+  assert.equal(gone.length, 1, "once");
+  assert.equal(time.clock.countTimers(), 0);
+  stop();
+});
+
+Deno.test("watchParent() stops polling when its stop function is called", () => {
+  using time = fakeTime();
+  let parent = 10;
+  let reads = 0;
+  const stop = watchParent({
+    readParentPid: () => (reads++, parent),
+    onGone: () => assert.fail("stopped"),
+    intervalMs: 50,
+  });
+  time.clock.tick(200);
+  assert.equal(reads, 5);
+  stop();
+  parent = 1;
+  time.clock.tick(1_000);
+  assert.equal(reads, 5);
+  assert.equal(time.clock.countTimers(), 0);
+});
+
+Deno.test("watchParent() polls nothing when the parent is init or the process is init", () => {
+  using time = fakeTime();
+  for (const pid of [1, 0]) {
+    let reads = 0;
+    watchParent({ readParentPid: () => (reads++, pid), onGone: () => assert.fail("no parent") });
+    assert.equal(time.clock.countTimers(), 0);
+    time.clock.tick(5_000);
+    assert.equal(reads, 1);
+  }
+});
+
+Deno.test("watchParent() refuses an interval that is not a positive number", () => {
+  for (const intervalMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(
+      () => watchParent({ readParentPid: () => 2, onGone: () => {}, intervalMs }),
+      RangeError,
+    );
+  }
+});
+
+Deno.test("loadErrorLocation() reads the position of Bun's BuildMessage", async () => {
+  // The shape Bun 1.4 rejects import() with for a module it cannot parse.
+  const error = Object.assign(new Error("Unexpected ;"), {
+    name: "BuildMessage",
+    position: { file: "/srv/app/worker.js", line: 3, column: 30, lineText: "  x +;" },
+  });
+  assert.equal(
+    await loadErrorLocation(error, "file:///srv/app/worker.js"),
+    "/srv/app/worker.js:3:30",
+  );
+});
+
+Deno.test("loadErrorLocation() reads a location in the message or stack, past the CLI's own frames", async () => {
+  const own = new URL("../src/cli/modules.ts", import.meta.url).href;
+  const error = new TypeError(
+    'Module not found "file:///srv/app/gone.ts".\n    at \x1b[36mfile:///srv/app/worker.ts\x1b[0m:\x1b[33m1\x1b[0m:\x1b[33m8\x1b[0m',
+  );
+  error.stack = `TypeError: x\n    at async loadRegistrations (${own}:90:7)`;
+  assert.equal(
+    await loadErrorLocation(error, "file:///srv/app/worker.ts"),
+    "/srv/app/worker.ts:1:8",
+  );
+  const ours = new Error("boom");
+  ours.stack = `Error: boom\n    at loadRegistrations (${own}:90:7)`;
+  assert.equal(await loadErrorLocation(ours, "file:///srv/app/worker.ts"), undefined);
+  assert.equal(await loadErrorLocation("not an error", "file:///x.ts"), undefined);
+});
+
+Deno.test("loadErrorLocation() asks Node for the line of a syntax error that carries none", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/package.json`, '{ "type": "module" }\n');
+    await Deno.writeTextFile(`${dir}/broken.js`, "export const a = 1;\n\nexport const b = 1 +;\n");
+    await Deno.writeTextFile(`${dir}/worker.js`, 'export * from "./broken.js";\n');
+    // What Node's import() rejects with: no file, no line, no frame outside node:internal.
+    const nodeError = new SyntaxError("Unexpected token ';'");
+    nodeError.stack =
+      "SyntaxError: Unexpected token ';'\n    at compileSourceTextModule (node:internal/modules/esm/utils:346:16)";
+    let asked: string[] = [];
+    const rerun = async (args: string[]) => {
+      asked = args;
+      const output = await new Deno.Command("node", { args, stdout: "null", stderr: "piped" })
+        .output();
+      return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+    };
+    const url = `file://${dir}/worker.js`;
+    assert.equal(await loadErrorLocation(nodeError, url, rerun), `${dir}/broken.js:3`);
+    assert.equal(asked.at(-1), url);
+    // Anything but a syntax error is not worth a second run.
+    asked = [];
+    const other = Object.assign(new TypeError("nope"), { stack: "TypeError: nope" });
+    assert.equal(await loadErrorLocation(other, url, rerun), undefined);
+    assert.deepEqual(asked, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -7,8 +7,10 @@ import {
   BadRequestError,
   type EventEnvelope,
   type InvalidInput,
-  StreamProtocolError,
+  Requester,
+  runWorker,
   TransientError,
+  WorkerStats,
 } from "../mod.ts";
 import { until } from "./_poll.ts";
 import { startServer, take } from "./_server.ts";
@@ -111,7 +113,7 @@ Deno.test("client reads SSE when it prefers text/event-stream, NDJSON by default
 
 Deno.test("client resumes a broadcast stream with Last-Event-ID without gap or duplicate", async () => {
   await using server = await startServer();
-  const ids: string[] = [];
+  const ids: Array<string | undefined> = [];
   for (let i = 0; i < 6; i++) {
     ids.push((await server.client.publish({ name: "demo.r", payload: i })).id);
   }
@@ -166,19 +168,34 @@ Deno.test("client skips and reports malformed lines and keeps what came before a
   assert.match(invalid[0]!.excerpt, /not json/);
 });
 
-Deno.test("client ends a stream with StreamProtocolError on an oversized line", async () => {
+Deno.test("client skips an oversized event, reports it and delivers the next on the same connection", async () => {
   await using server = await startServer();
-  const client = server.newClient({ maxLineBytes: 4096 });
-  const stream = await client.open({ name: "demo.big" });
-  await until(() => server.api.stats.openStreams === 1);
-  await server.client.publish({ name: "demo.big", payload: "small" });
-  await server.client.publish({ name: "demo.big", payload: "x".repeat(10_000) });
-  const seen: unknown[] = [];
-  await assert.rejects(async () => {
-    for await (const event of stream) seen.push(event.payload);
-  }, StreamProtocolError);
-  assert.deepEqual(seen, ["small"], "what was accepted before the oversized line is kept");
-  await until(() => server.api.stats.openStreams === 0, 5_000, "connection released");
+  for (const accept of ["application/x-ndjson", "text/event-stream"]) {
+    let opens = 0;
+    const client = server.newClient({
+      maxLineBytes: 4096,
+      accept,
+      fetch: (request) => {
+        if (request.method === "GET") opens++;
+        return fetch(request);
+      },
+    });
+    const invalid: InvalidInput[] = [];
+    const stream = await client.open({ name: "demo.big", onInvalid: (i) => invalid.push(i) });
+    await until(() => server.api.stats.openStreams === 1);
+    await server.client.publish({ name: "demo.big", payload: "small" });
+    await server.client.publish({ name: "demo.big", payload: "x".repeat(10_000) });
+    const { id: afterId } = await server.client.publish({ name: "demo.big", payload: "after" });
+    const events = await take(stream, 2);
+    assert.deepEqual(events.map((e) => e.payload), ["small", "after"], accept);
+    assert.equal(events[1]!.id, afterId);
+    assert.deepEqual(invalid.map(({ kind, limit }) => ({ kind, limit })), [
+      { kind: "too-large", limit: 4096 },
+    ]);
+    assert.ok(invalid[0]!.size! > 10_000, `size ${invalid[0]!.size}`);
+    assert.equal(opens, 1, "read on the connection it arrived on");
+    await until(() => server.api.stats.openStreams === 0, 5_000, "connection released");
+  }
 });
 
 Deno.test("client abort mid-stream rejects with the reason and releases the connection", async () => {
@@ -208,4 +225,75 @@ Deno.test("client sees a server-side drop as TransientError", async () => {
     () => {},
     (error) => assert.ok(error instanceof TransientError, String(error)),
   );
+});
+
+Deno.test("Requester and worker replies work when publish answers carry no id", async () => {
+  await using server = await startServer();
+  // A proxy in front of the server that answers every publish with a bare 204.
+  let bare = 0;
+  const client = server.newClient({
+    fetch: async (request) => {
+      const response = await fetch(request);
+      if (request.method !== "POST" || !response.ok) return response;
+      await response.body?.cancel();
+      bare++;
+      return new Response(null, { status: 204 });
+    },
+  });
+  const controller = new AbortController();
+  const replyIds: Array<string | undefined> = [];
+  const worker = runWorker({
+    transport: client,
+    names: ["demo.noid.request"],
+    delivery: "unicast",
+    group: "noid",
+    reconnect: { min: 20, max: 200 },
+    signal: controller.signal,
+    handler: async (event, publisher) => {
+      replyIds.push((await publisher.reply({ echoed: event.payload })).id);
+    },
+  });
+  await using requester = new Requester({
+    transport: client,
+    responseNames: ["demo.noid.response"],
+    timeout: 5_000,
+    reconnect: { min: 20, max: 200 },
+  });
+  await until(() => server.api.stats.openStreams === 2, 5_000, "worker and requester listening");
+  const answers = await Promise.all(
+    [1, 2, 3].map((n) => requester.request("demo.noid.request", n)),
+  );
+  assert.deepEqual(answers, [{ echoed: 1 }, { echoed: 2 }, { echoed: 3 }]);
+  // A response can arrive before the proxy has answered its publish.
+  await until(() => replyIds.length === 3, 5_000, "three replies answered");
+  assert.deepEqual(replyIds, [undefined, undefined, undefined]);
+  assert.equal(bare, 6, "three requests and three replies, each published once");
+  controller.abort();
+  await worker;
+});
+
+Deno.test("runWorker() counts an oversized event as invalid and handles the next one", async () => {
+  await using server = await startServer();
+  const client = server.newClient({ maxLineBytes: 4096 });
+  const stats = new WorkerStats();
+  const handled: unknown[] = [];
+  const controller = new AbortController();
+  const worker = runWorker({
+    transport: client,
+    names: ["demo.poison"],
+    reconnect: { min: 20, max: 200 },
+    stats,
+    signal: controller.signal,
+    handler: (event) => {
+      handled.push(event.payload);
+    },
+  });
+  await until(() => server.api.stats.openStreams === 1, 5_000, "the worker listening");
+  await server.client.publish({ name: "demo.poison", payload: "x".repeat(10_000) });
+  await server.client.publish({ name: "demo.poison", payload: "next" });
+  await until(() => handled.length === 1, 5_000, "the event after the poison");
+  assert.deepEqual(handled, ["next"]);
+  assert.equal(stats.invalid, 1);
+  controller.abort();
+  await worker;
 });

@@ -59,6 +59,34 @@ Deno.test("EventsClient.publish() defaults version and timestamp and keeps unkno
   assert.equal(kept.timestamp, "2026-01-01T00:00:00Z");
 });
 
+Deno.test("EventsClient.publish() resolves with id undefined when a 2xx answer carries no id", async () => {
+  const answers = [
+    () => new Response(null, { status: 204 }),
+    () => Response.json({ accepted: true }, { status: 202 }),
+    () => Response.json({ accepted: true, id: 7, name: "other.name" }, { status: 202 }),
+    () => new Response("queued", { status: 200 }),
+  ];
+  const results = [];
+  for (const answer of answers) {
+    let posts = 0;
+    const client = new EventsClient({
+      baseUrl: "http://bus.test",
+      fetch: () => {
+        posts++;
+        return Promise.resolve(answer());
+      },
+    });
+    results.push(await client.publish({ name: "a.b" }));
+    assert.equal(posts, 1, "published once, never retried into a duplicate");
+  }
+  assert.deepEqual(results, [
+    { id: undefined, name: "a.b" },
+    { id: undefined, name: "a.b" },
+    { id: undefined, name: "other.name" },
+    { id: undefined, name: "a.b" },
+  ]);
+});
+
 Deno.test("EventsClient calls the token provider for every request", async () => {
   const script = scriptedFetch([{ status: 202 }]);
   let issued = 0;
@@ -157,6 +185,24 @@ Deno.test("EventsClient.open() rejects a response that is not an event stream", 
       Promise.resolve(new Response("<html>", { headers: { "content-type": "text/html" } })),
   });
   await assert.rejects(client.open({ name: "a.b" }), /unexpected Content-Type "text\/html"/);
+});
+
+Deno.test("EventsClient.open() reads an application/json or application/jsonl body as NDJSON", async () => {
+  for (const type of ["application/json", "application/jsonl", "application/json; charset=utf-8"]) {
+    const script = scriptedFetch([{
+      headers: { "content-type": type },
+      events: [{ name: "a.b", id: "1" }, "not json", { name: "a.b", id: "2" }],
+      end: "eof",
+    }]);
+    const client = new EventsClient({ baseUrl: "http://bus.test", fetch: script.fetch });
+    const invalid: string[] = [];
+    const stream = await client.open({ name: "a.b", onInvalid: (input) => invalid.push(input.kind) });
+    assert.equal(stream.framing, "ndjson", type);
+    const ids: Array<string | undefined> = [];
+    for await (const event of stream) ids.push(event.id);
+    assert.deepEqual(ids, ["1", "2"], type);
+    assert.deepEqual(invalid, ["invalid-json"], type);
+  }
 });
 
 Deno.test("EventsClient.stream() cancels the request when the consumer stops", async () => {

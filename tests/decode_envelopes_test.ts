@@ -17,6 +17,7 @@ import { prng } from "../src/testing/prng.ts";
 
 interface Decoded extends Collected<EventEnvelope> {
   invalid: string[];
+  kinds: string[];
   retries: number[];
   /** `lastEventId` after the stream ended. */
   lastEventId: string | undefined;
@@ -28,14 +29,18 @@ async function decode(
   maxLineBytes?: number,
 ): Promise<Decoded> {
   const invalid: string[] = [];
+  const kinds: string[] = [];
   const retries: number[] = [];
   const stream = new EnvelopeDecoderStream(framing, {
-    onInvalid: (input: InvalidInput) => invalid.push(input.reason),
+    onInvalid: (input: InvalidInput) => {
+      invalid.push(input.reason);
+      kinds.push(input.kind);
+    },
     onRetry: (ms) => retries.push(ms),
     ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
   });
   const result = await collect(stream, chunks);
-  return { ...result, invalid, retries, lastEventId: stream.lastEventId };
+  return { ...result, invalid, kinds, retries, lastEventId: stream.lastEventId };
 }
 
 /** `lastEventId` after decoding each prefix of `parts` (none, the first, …). */
@@ -69,7 +74,11 @@ Deno.test("framingForContentType() maps media types to framings", () => {
   assert.equal(framingForContentType(null), "ndjson");
   assert.equal(framingForContentType(""), "ndjson");
   assert.equal(framingForContentType("  "), "ndjson");
-  assert.equal(framingForContentType("application/json"), undefined);
+  // Docker-style event streams send one JSON document per line as application/json.
+  assert.equal(framingForContentType("application/json"), "ndjson");
+  assert.equal(framingForContentType("Application/JSON; charset=utf-8"), "ndjson");
+  assert.equal(framingForContentType("application/json-seq"), undefined);
+  assert.equal(framingForContentType("application/problem+json"), undefined);
   assert.equal(framingForContentType("text/html"), undefined);
   assert.equal(framingForContentType("text/event-streams"), undefined);
 });
@@ -84,6 +93,7 @@ Deno.test("EnvelopeDecoderStream(ndjson) decodes envelopes and keeps unknown fie
   await assertEveryChunking(utf8(input), (chunks) => decode("ndjson", chunks), {
     values: [{ id: "1", name: "a.b", payload: { x: [1] }, extra: true }, { name: "c" }],
     invalid: [],
+    kinds: [],
     retries: [],
     lastEventId: "1",
   });
@@ -95,6 +105,7 @@ Deno.test("EnvelopeDecoderStream(ndjson) reports non-envelopes and malformed JSO
     const result = await decode("ndjson", chunks);
     // The JSON error text differs between runtimes; only its prefix is ours.
     const reasons = result.invalid.map((r) => r.startsWith("invalid JSON: ") ? "invalid JSON" : r);
+    assert.deepStrictEqual(result.kinds, [...Array(4).fill("not-an-envelope"), "invalid-json"]);
     return { values: result.values, reasons };
   }, {
     values: [{ name: "a" }, { name: "b" }],
@@ -132,6 +143,7 @@ Deno.test("EnvelopeDecoderStream(sse) decodes one envelope per event of any type
   await assertEveryChunking(utf8(input), (chunks) => decode("sse", chunks), {
     values: [{ id: "1", name: "a" }, { name: "b", extra: 1 }],
     invalid: [],
+    kinds: [],
     retries: [250],
     lastEventId: "1",
   });
@@ -150,15 +162,15 @@ Deno.test("EnvelopeDecoderStream(sse) tracks the SSE last-event-ID of emitted en
   const parts = [
     'id: 1\ndata: {"name":"a"}\n\n',
     'data: {"name":"b"}\n\n', // the buffer persists: "1"
-    "id: 2\ndata: not json\n\n", // skipped, so lastEventId stays "1" …
-    'data: {"name":"c"}\n\n', // … until the next envelope: "2"
+    "id: 2\ndata: not json\n\n", // skipped, and never delivered: resume after it
+    'data: {"name":"c"}\n\n', // the buffer persists: "2"
     'id\ndata: {"name":"d"}\n\n', // reset to empty: "", not "no id seen"
   ];
   assert.deepStrictEqual(await idsAfterEachPart("sse", parts), [
     undefined,
     "1",
     "1",
-    "1",
+    "2",
     "2",
     "",
   ]);
@@ -232,19 +244,43 @@ Deno.test("EnvelopeDecoderStream keeps going when onInvalid throws", async () =>
   }
 });
 
-Deno.test("EnvelopeDecoderStream errors on an oversized line or event after earlier envelopes", async () => {
+Deno.test("EnvelopeDecoderStream skips an oversized line or event and decodes the ones after it", async () => {
+  const name = `{"name":"${"x".repeat(64)}"}`; // 75 bytes
   const cases = [
-    ["ndjson", `{"name":"a"}\n{"name":"${"x".repeat(64)}"}\n{"name":"b"}\n`],
-    ["sse", `data: {"name":"a"}\n\ndata: {"name":"${"x".repeat(64)}"}\n\ndata: {"name":"b"}\n\n`],
+    ["ndjson", `{"name":"a"}\n${name}\n{"name":"b"}\n`, 75],
+    ["sse", `data: {"name":"a"}\n\ndata: ${name}\n\ndata: {"name":"b"}\n\n`, 81],
   ] as const;
-  for (const [framing, input] of cases) {
+  for (const [framing, input, size] of cases) {
     await assertEveryChunking(utf8(input), async (chunks) => {
-      const result = await decode(framing, chunks, 32);
-      assert.ok(result.error instanceof StreamProtocolError);
-      assert.match(result.error.message, /^Cannot read stream: .*exceeds maxLineBytes \(32\)$/);
-      return result.values;
-    }, [{ name: "a" }]);
+      const invalid: InvalidInput[] = [];
+      const stream = new EnvelopeDecoderStream(framing, {
+        maxLineBytes: 32,
+        onInvalid: (input) => invalid.push(input),
+      });
+      const result = await collect(stream, chunks);
+      return {
+        ...result,
+        invalid: invalid.map(({ kind, size, limit }) => ({ kind, size, limit })),
+      };
+    }, {
+      values: [{ name: "a" }, { name: "b" }],
+      invalid: [{ kind: "too-large", size, limit: 32 }],
+    });
   }
+});
+
+Deno.test("EnvelopeDecoderStream(sse) resumes after an oversized event from the id that follows its data", async () => {
+  // The poison event's id comes after its oversized data line; it still
+  // moves lastEventId, so a reconnect does not fetch the poison again.
+  const input = `id: 1\ndata: {"name":"a"}\n\ndata: {"name":"${"x".repeat(64)}"}\nid: 2\n\n`;
+  await assertEveryChunking(utf8(input), async (chunks) => {
+    const result = await decode("sse", chunks, 32);
+    return { names: result.values.map((e) => e.name), lastEventId: result.lastEventId };
+  }, { names: ["a"], lastEventId: "2" });
+  // An envelope after it without an id of its own resumes from that id too.
+  const after = await decode("sse", [utf8(`${input}data: {"name":"b"}\n\n`)], 32);
+  assert.deepStrictEqual(after.values, [{ name: "a" }, { name: "b" }]);
+  assert.equal(after.lastEventId, "2");
 });
 
 Deno.test("EnvelopeDecoderStream decodes thousands of envelopes at random chunkings", async () => {
@@ -292,22 +328,6 @@ Deno.test("StreamProtocolError() takes its fields from the options and builds th
   assert.equal("cause" in event, false);
 });
 
-Deno.test("EnvelopeDecoderStream errors with a StreamProtocolError that names its framing", async () => {
-  // Both oversized lines are 81 bytes.
-  const cases = [
-    ["ndjson", `{"name":"a"}\n{"name":"${"x".repeat(70)}"}\n`],
-    ["sse", `data: {"name":"a"}\n\ndata: {"name":"${"x".repeat(64)}"}\n\n`],
-  ] as const;
-  for (const [framing, input] of cases) {
-    const { error } = await decode(framing, [utf8(input)], 32);
-    assert.ok(error instanceof StreamProtocolError, framing);
-    assert.deepStrictEqual(
-      { framing: error.framing, oversized: error.oversized, limit: error.limit, size: error.size },
-      { framing, oversized: "line", limit: 32, size: 81 },
-    );
-  }
-});
-
 Deno.test("EnvelopeParser keeps each envelope's resume ID at its index until clear()", () => {
   const cases = [
     ["ndjson", ['{"id":"1","name":"a"}\nbad\n{"name":"b"}\n', '{"id":"3","name":"c"}\n']],
@@ -335,18 +355,38 @@ Deno.test("EnvelopeParser keeps each envelope's resume ID at its index until cle
   }
 });
 
-Deno.test("EnvelopeParser appends the envelopes before an oversized line, then throws", () => {
+Deno.test("EnvelopeParser.resumeId moves past skipped records, the resume IDs only with envelopes", () => {
   for (
-    const [framing, input] of [
-      ["ndjson", `{"id":"1","name":"a"}\n{"name":"${"x".repeat(64)}"}\n`],
-      ["sse", `id: 1\ndata: {"name":"a"}\n\ndata: {"name":"${"x".repeat(64)}"}\n\n`],
+    const [framing, input, resumeId] of [
+      // NDJSON cannot read the id of a line it skips: it stays at "1".
+      ["ndjson", `{"id":"1","name":"a"}\n{"id":"2","name":"${"x".repeat(64)}"}\nbad\n`, "1"],
+      [
+        "sse",
+        `id: 1\ndata: {"name":"a"}\n\nid: 2\ndata: ${"x".repeat(64)}\n\nid: 3\ndata: bad\n\n`,
+        "3",
+      ],
     ] as const
   ) {
-    const parser = new EnvelopeParser(framing, 32);
-    assert.throws(() => parser.feed(utf8(input)), StreamProtocolError);
+    const kinds: string[] = [];
+    const parser = new EnvelopeParser(
+      framing,
+      32,
+      { onInvalid: (input) => kinds.push(input.kind) },
+      "0",
+    );
+    assert.equal(parser.resumeId, "0", "seeded with the ID the stream was opened with");
+    parser.feed(utf8(input));
     assert.deepStrictEqual(parser.envelopes.map((e) => e.name), ["a"], framing);
     assert.deepStrictEqual(parser.resumeIds, ["1"], framing);
+    assert.deepStrictEqual(kinds, ["too-large", "invalid-json"], framing);
+    assert.equal(parser.resumeId, resumeId, framing);
   }
+});
+
+Deno.test("EnvelopeParser(sse) keeps the opened-with ID for events without one", () => {
+  const parser = new EnvelopeParser("sse", 1024, {}, "41");
+  parser.feed(utf8('data: {"name":"a"}\n\nid: 42\ndata: {"name":"b"}\n\n'));
+  assert.deepStrictEqual(parser.resumeIds, ["41", "42"]);
 });
 
 Deno.test("EnvelopeDecoderStream loses no envelope when onInvalid or onRetry reads lastEventId", async () => {

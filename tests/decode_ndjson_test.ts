@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { StreamProtocolError } from "../src/errors.ts";
 import { NdjsonParserStream } from "../src/decode/ndjson.ts";
 import type { InvalidInput } from "../src/decode/types.ts";
 import {
   assertEveryChunking,
   collect,
   type Collected,
+  measureDiscard,
   randomChunks,
   randomText,
   utf8,
@@ -31,8 +31,12 @@ async function assertValues(
   input: string,
   values: unknown[],
   invalid: InvalidInput[] = [],
+  maxLineBytes?: number,
 ): Promise<void> {
-  await assertEveryChunking(utf8(input), (chunks) => parse(chunks), { values, invalid });
+  await assertEveryChunking(utf8(input), (chunks) => parse(chunks, maxLineBytes), {
+    values,
+    invalid,
+  });
 }
 
 Deno.test("NdjsonParserStream parses one value per LF-terminated line", async () => {
@@ -101,11 +105,13 @@ Deno.test("NdjsonParserStream reports malformed JSON and delivers the next lines
     return {
       values: result.values,
       excerpts: result.invalid.map((i) => i.excerpt),
+      kinds: result.invalid.map((i) => i.kind),
       reasons: result.invalid.every((i) => i.reason.startsWith("invalid JSON: ")),
     };
   }, {
     values: [{ a: 1 }, { a: 2 }, { a: 3 }],
     excerpts: ['{"a":', "not json"],
+    kinds: ["invalid-json", "invalid-json"],
     reasons: true,
   });
 });
@@ -129,30 +135,67 @@ Deno.test("NdjsonParserStream keeps going when onInvalid throws", async () => {
   assert.equal(calls, 2);
 });
 
-Deno.test("NdjsonParserStream errors on a line over maxLineBytes after delivering earlier lines", async () => {
-  const bytes = utf8(`{"a":1}\n"${"x".repeat(40)}"\n{"a":2}\n`);
-  await assertEveryChunking(bytes, async (chunks) => {
-    const result = await parse(chunks, 16);
-    assert.ok(result.error instanceof StreamProtocolError);
-    assert.equal(
-      result.error.message,
-      "Cannot read stream: an NDJSON line exceeds maxLineBytes (16)",
-    );
-    return result.values;
-  }, [{ a: 1 }]);
+/** What `parse` reports for a too-large line of `size` bytes starting with `excerpt`. */
+function tooLarge(size: number, limit: number, excerpt: string): InvalidInput {
+  return {
+    kind: "too-large",
+    reason: `too large: the NDJSON line is ${size} bytes, over maxLineBytes (${limit})`,
+    excerpt,
+    size,
+    limit,
+  };
+}
+
+Deno.test("NdjsonParserStream skips a line over maxLineBytes and delivers the lines after it", async () => {
+  // The oversized line is 42 bytes; it is reported whole at every chunking,
+  // also when it outgrew the bound while held, before its newline arrived.
+  const long = `"${"x".repeat(40)}"`;
+  await assertValues(`{"a":1}\n${long}\n{"a":2}\n`, [{ a: 1 }, { a: 2 }], [
+    tooLarge(42, 16, long),
+  ], 16);
+  await assertValues(`{"a":1}\r\n${long}\r\n{"a":2}\r\n`, [{ a: 1 }, { a: 2 }], [
+    tooLarge(42, 16, long),
+  ], 16);
 });
 
-Deno.test("NdjsonParserStream delivers every value before an oversized line in the same chunk", async () => {
-  const result = await parse([utf8(`1\n2\n3\n"${"x".repeat(40)}`), utf8('"\n')], 16);
-  assert.deepStrictEqual(result.values, [1, 2, 3]);
-  assert.ok(result.error instanceof StreamProtocolError);
+Deno.test("NdjsonParserStream skips consecutive oversized lines, each reported once", async () => {
+  const a = `"${"a".repeat(20)}"`;
+  const b = `["${"b".repeat(30)}"]`;
+  await assertValues(`${a}\n${b}\n1\n${a}`, [1], [
+    tooLarge(22, 16, a),
+    tooLarge(34, 16, b),
+    tooLarge(22, 16, a),
+  ], 16);
 });
 
-Deno.test("NdjsonParserStream errors on a line that never ends", async () => {
-  const chunks = [utf8("1\n"), ...Array.from({ length: 100 }, () => utf8("9".repeat(10)))];
+Deno.test("NdjsonParserStream discards a line that never ends and reports what arrived of it", async () => {
+  const chunks = [
+    utf8("1\n"),
+    ...Array.from({ length: 100 }, () => utf8("9".repeat(10))),
+    utf8("9\r\n2\n"),
+  ];
   const result = await parse(chunks, 64);
-  assert.deepStrictEqual(result.values, [1]);
-  assert.ok(result.error instanceof StreamProtocolError);
+  assert.deepStrictEqual(result.values, [1, 2]);
+  assert.deepStrictEqual(result.invalid, [tooLarge(1001, 64, "9".repeat(256))]);
+  assert.equal(result.error, undefined);
+  // Cut off by the end of the input, it is reported with the bytes that came.
+  const cut = await parse(chunks.slice(0, 51), 64);
+  assert.deepStrictEqual(cut.values, [1]);
+  assert.deepStrictEqual(cut.invalid, [tooLarge(500, 64, "9".repeat(256))]);
+});
+
+Deno.test("NdjsonParserStream reports an oversized line's excerpt at most 256 characters long", async () => {
+  const line = `[${"7,".repeat(5000)}7]`;
+  for (const size of [1, 100, 4096, line.length + 1]) {
+    const bytes = utf8(`${line}\n"ok"\n`);
+    const chunks = Array.from(
+      { length: Math.ceil(bytes.length / size) },
+      (_, i) => bytes.subarray(i * size, (i + 1) * size),
+    );
+    const result = await parse(chunks, 1000);
+    assert.deepStrictEqual(result.values, ["ok"], `chunks of ${size}`);
+    assert.deepStrictEqual(result.invalid, [tooLarge(line.length, 1000, line.slice(0, 256))]);
+  }
 });
 
 Deno.test("NdjsonParserStream counts maxLineBytes in exact UTF-8 bytes", async () => {
@@ -161,9 +204,11 @@ Deno.test("NdjsonParserStream counts maxLineBytes in exact UTF-8 bytes", async (
   for (const end of ["\n", "\r\n", ""]) {
     const fits = await parse([utf8(line + end)], 11);
     assert.deepStrictEqual(fits.values, ["😀€ä"], JSON.stringify(end));
-    assert.equal(fits.error, undefined);
-    const over = await parse([utf8(line + end)], 10);
-    assert.ok(over.error instanceof StreamProtocolError, JSON.stringify(end));
+    assert.deepStrictEqual(fits.invalid, []);
+    await assertEveryChunking(utf8(line + end), (chunks) => parse(chunks, 10), {
+      values: [],
+      invalid: [tooLarge(11, 10, line)],
+    });
   }
   // Held across chunks, the CR of a CRLF does not count against the line.
   await assertEveryChunking(utf8(`${line}\r\n`), (chunks) => parse(chunks, 11), {
@@ -205,20 +250,32 @@ Deno.test("NdjsonParserStream decodes thousands of random lines at random chunki
   }
 });
 
-Deno.test("NdjsonParserStream errors with the framing, limit and size read of an oversized line", async () => {
-  // The line is 42 bytes; held before its newline arrives, less of it is read.
-  const bytes = utf8(`{"a":1}\n"${"x".repeat(40)}"\n{"a":2}\n`);
-  await assertEveryChunking(bytes, async (chunks) => {
-    const { error } = await parse(chunks, 16);
-    assert.ok(error instanceof StreamProtocolError);
-    assert.ok(error.size !== undefined && error.size > 16 && error.size <= 42, `${error.size}`);
-    return { framing: error.framing, oversized: error.oversized, limit: error.limit };
-  }, { framing: "ndjson", oversized: "line", limit: 16 });
-  const { error } = await parse([bytes], 16);
-  assert.ok(error instanceof StreamProtocolError);
-  assert.equal(error.size, 42);
-  // Multi-byte characters count in UTF-8 bytes: '"😀€ä"' is 11.
-  const multiByte = await parse([utf8('"😀€ä"\n')], 10);
-  assert.ok(multiByte.error instanceof StreamProtocolError);
-  assert.equal(multiByte.error.size, 11);
+Deno.test("NdjsonParserStream skips exactly the lines over maxLineBytes at random chunkings", async () => {
+  const random = prng(5);
+  const limit = 64;
+  const expected: unknown[] = [];
+  const sizes: number[] = [];
+  let text = "";
+  for (let i = 0; i < 3000; i++) {
+    const line = JSON.stringify({ i, text: randomText(random, 50) });
+    const bytes = utf8(line).length;
+    if (bytes > limit) sizes.push(bytes);
+    else expected.push(JSON.parse(line));
+    text += line + (random() < 0.3 ? "\r\n" : "\n");
+  }
+  assert.ok(sizes.length > 500 && expected.length > 500, `${sizes.length} oversized`);
+  const bytes = utf8(text);
+  for (const maxSize of [1, 7, 64, 4096]) {
+    const result = await parse(randomChunks(bytes, random, maxSize), limit);
+    assert.deepStrictEqual(result.values, expected, `chunks up to ${maxSize}`);
+    assert.deepStrictEqual(result.invalid.map((i) => i.size), sizes, `chunks up to ${maxSize}`);
+  }
+});
+
+Deno.test("NdjsonParser keeps memory within maxLineBytes plus a chunk while it discards a 100 MiB line", async () => {
+  const { fed, peak, values, sizes } = await measureDiscard("ndjson");
+  // 1 MiB of the line is held before it is known to be too large, then
+  // nothing but the chunk being scanned; holding the line would take 100 MiB.
+  assert.ok(peak < 4 * 1024 * 1024, `the heap grew by ${peak} bytes while ${fed} were fed`);
+  assert.deepStrictEqual({ values, sizes }, { values: 1, sizes: [fed + 2] });
 });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { StreamProtocolError } from "../src/errors.ts";
 import { SseParserStream } from "../src/decode/sse.ts";
-import type { SseMessage } from "../src/decode/types.ts";
+import type { InvalidInput, SseMessage } from "../src/decode/types.ts";
 import {
   assertEveryChunking,
   collect,
   type Collected,
+  measureDiscard,
   randomChunks,
   randomText,
   utf8,
@@ -13,17 +13,56 @@ import {
 import { prng } from "../src/testing/prng.ts";
 
 type Retry = { retries: number[] };
+type Invalid = { invalid: InvalidInput[] };
 
 async function parse(
   chunks: Uint8Array[],
   maxLineBytes?: number,
 ): Promise<Collected<SseMessage> & Retry> {
+  return withoutInvalid(await parseAll(chunks, maxLineBytes));
+}
+
+/** Like `parse`, with what `onInvalid` heard. */
+async function parseAll(
+  chunks: Uint8Array[],
+  maxLineBytes?: number,
+): Promise<Collected<SseMessage> & Retry & Invalid> {
   const retries: number[] = [];
+  const invalid: InvalidInput[] = [];
   const stream = new SseParserStream({
     onRetry: (ms) => retries.push(ms),
+    onInvalid: (input) => invalid.push(input),
     ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
   });
-  return { ...(await collect(stream, chunks)), retries };
+  return { ...(await collect(stream, chunks)), retries, invalid };
+}
+
+function withoutInvalid<T extends Invalid>({ invalid, ...rest }: T): Omit<T, "invalid"> {
+  if (invalid.length > 0) throw new Error(`Unexpected onInvalid: ${JSON.stringify(invalid)}`);
+  return rest;
+}
+
+/** What `onInvalid` hears of an event dropped at `size` bytes, quoting `excerpt`. */
+function tooLarge(size: number, limit: number, excerpt: string): InvalidInput {
+  return {
+    kind: "too-large",
+    reason: `too large: the SSE event is ${size} bytes, over maxLineBytes (${limit})`,
+    excerpt,
+    size,
+    limit,
+  };
+}
+
+/** Parses `input` with `maxLineBytes` at every chunking; each must give exactly `expected`. */
+async function assertDropped(
+  input: string,
+  maxLineBytes: number,
+  expected: { values: SseMessage[]; retries?: number[]; invalid: InvalidInput[] },
+): Promise<void> {
+  await assertEveryChunking(utf8(input), (chunks) => parseAll(chunks, maxLineBytes), {
+    retries: [],
+    ...expected,
+  });
 }
 
 /** Parses `input` at every chunking; each must give exactly these messages. */
@@ -166,61 +205,87 @@ Deno.test("SseParserStream discards an incomplete event at the end of the stream
   await assertMessages("data: a\n\nid: 9", [message("a")]);
 });
 
-Deno.test("SseParserStream delivers every event before an oversized line in the same chunk", async () => {
-  const result = await parse(
-    [utf8(`data: a\n\ndata: b\n\ndata: c\n\ndata: ${"x".repeat(40)}`), utf8("\n\n")],
+Deno.test("SseParserStream drops an event with an oversized line and delivers the events after it", async () => {
+  const line = `data: ${"x".repeat(40)}`; // 46 bytes
+  await assertDropped(`data: a\n\n${line}\n\ndata: b\n\n`, 16, {
+    values: [message("a"), message("b")],
+    invalid: [tooLarge(46, 16, line)],
+  });
+  await assertDropped(`data: a\r\n\r\n${line}\r\rdata: b\r\n\r\n`, 16, {
+    values: [message("a"), message("b")],
+    invalid: [tooLarge(46, 16, line)],
+  });
+});
+
+Deno.test("SseParserStream still reads the id and retry of a dropped event after its oversized line", async () => {
+  const line = `data: ${"x".repeat(40)}`;
+  await assertDropped(
+    `id: 1\ndata: a\n\nevent: big\n${line}\nid: 2\nretry: 700\ndata: more\n\ndata: b\n\n`,
     16,
+    // The dropped event's data: 46 bytes, then "\nmore".
+    {
+      values: [message("a", "1"), message("b", "2")],
+      retries: [700],
+      invalid: [tooLarge(51, 16, line)],
+    },
   );
-  assert.deepStrictEqual(result.values, [message("a"), message("b"), message("c")]);
-  assert.ok(result.error instanceof StreamProtocolError);
 });
 
 Deno.test("SseParserStream decodes UTF-8 split across chunks", async () => {
   await assertMessages("id: ä\ndata: ä€😀\n\n", [message("ä€😀", "ä")]);
 });
 
-Deno.test("SseParserStream errors on a line over maxLineBytes after delivering earlier events", async () => {
-  const bytes = utf8(`data: ok\n\ndata: ${"x".repeat(40)}\n\ndata: late\n\n`);
-  await assertEveryChunking(bytes, async (chunks) => {
-    const result = await parse(chunks, 16);
-    assert.ok(result.error instanceof StreamProtocolError);
-    assert.match(result.error.message, /^Cannot read stream: .*exceeds maxLineBytes \(16\)$/);
-    return result.values;
-  }, [message("ok")]);
+Deno.test("SseParserStream discards a line that never ends and reports what arrived of it", async () => {
+  const chunks = [
+    utf8("data: ok\n\ndata: "),
+    ...Array.from({ length: 100 }, () => utf8("x".repeat(10))),
+    utf8("\nid: 5\n\ndata: next\n\n"),
+  ];
+  const result = await parseAll(chunks, 64);
+  assert.deepStrictEqual(result.values, [message("ok"), message("next", "5")]);
+  assert.deepStrictEqual(result.invalid, [tooLarge(1006, 64, `data: ${"x".repeat(250)}`)]);
+  // Cut off by the end of the input, it is reported with the bytes that came.
+  const cut = await parseAll(chunks.slice(0, 51), 64);
+  assert.deepStrictEqual(cut.values, [message("ok")]);
+  assert.deepStrictEqual(cut.invalid, [tooLarge(506, 64, `data: ${"x".repeat(250)}`)]);
 });
 
-Deno.test("SseParserStream errors on a line that never ends", async () => {
-  const chunks = [utf8("data: ok\n\n"), ...Array.from({ length: 100 }, () => utf8("x".repeat(10)))];
-  const result = await parse(chunks, 64);
-  assert.deepStrictEqual(result.values, [message("ok")]);
-  assert.ok(result.error instanceof StreamProtocolError);
-});
-
-Deno.test("SseParserStream errors on an event over maxLineBytes", async () => {
+Deno.test("SseParserStream drops an event whose data lines together exceed maxLineBytes", async () => {
   // Each line fits in 16 bytes; the event's data ("12345\n12345\n12345") is 17.
-  await assertEveryChunking(
-    utf8("data: a\n\ndata: 12345\ndata: 12345\ndata: 12345\n\n"),
-    async (chunks) => {
-      const result = await parse(chunks, 16);
-      assert.ok(result.error instanceof StreamProtocolError);
-      assert.match(result.error.message, /an SSE event exceeds maxLineBytes \(16\)/);
-      return result.values;
-    },
-    [message("a")],
-  );
+  await assertDropped("data: a\n\ndata: 12345\ndata: 12345\ndata: 12345\n\ndata: b\n\n", 16, {
+    values: [message("a"), message("b")],
+    invalid: [tooLarge(17, 16, "12345\n12345\n12345")],
+  });
+  // Data lines after the bound was passed add their bytes and the "\n".
+  await assertDropped("data: 12345\ndata: 12345\ndata: 12345\ndata: 1\n\ndata: b\n\n", 16, {
+    values: [message("b")],
+    invalid: [tooLarge(19, 16, "12345\n12345\n12345")],
+  });
   const fits = await parse([utf8("data: 12345\ndata: 12345\ndata: 1234\n\n")], 16);
   assert.deepStrictEqual(fits, { values: [message("12345\n12345\n1234")], retries: [] });
+});
+
+Deno.test("SseParserStream counts the data before an oversized line in the dropped event's size", async () => {
+  // "ab" (2) + "\n" + the 25-byte line, then another oversized line (+1 +21).
+  const long = `data: ${"y".repeat(19)}`;
+  await assertDropped(`data: ab\n${long}\n: ${"c".repeat(19)}\n\ndata: z\n\n`, 16, {
+    values: [message("z")],
+    invalid: [tooLarge(2 + 1 + 25 + 1 + 21, 16, long)],
+  });
 });
 
 Deno.test("SseParserStream counts maxLineBytes in exact UTF-8 bytes", async () => {
   // "data:😀€" is 5 + 4 + 3 = 12 bytes; two lines of data "€€\n€€" are 13.
   const exact = await parse([utf8("data:😀€\n\n")], 12);
   assert.deepStrictEqual(exact.values, [message("😀€")]);
-  assert.equal(exact.error, undefined);
-  const over = await parse([utf8("data:😀€x\n\n")], 12);
-  assert.ok(over.error instanceof StreamProtocolError);
-  const event = await parse([utf8("data:€€\ndata:€€\n\n")], 12);
-  assert.ok(event.error instanceof StreamProtocolError);
+  await assertDropped("data:😀€x\n\n", 12, {
+    values: [],
+    invalid: [tooLarge(13, 12, "data:😀€x")],
+  });
+  await assertDropped("data:€€\ndata:€€\n\n", 12, {
+    values: [],
+    invalid: [tooLarge(13, 12, "€€\n€€")],
+  });
   const eventFits = await parse([utf8("data:€€\ndata:€\n\n")], 12);
   assert.deepStrictEqual(eventFits.values, [message("€€\n€")]);
   // Once counted exactly, each further data line adds its bytes and the "\n":
@@ -228,13 +293,14 @@ Deno.test("SseParserStream counts maxLineBytes in exact UTF-8 bytes", async () =
   const grown = `${"data:€\n".repeat(4)}${"data:\n".repeat(5)}`;
   const grownFits = await parse([utf8(`${grown}\n`)], 20);
   assert.deepStrictEqual(grownFits.values, [message("€\n€\n€\n€\n\n\n\n\n")]);
-  const grownOver = await parse([utf8(`${grown}data:\n\n`)], 20);
-  assert.ok(grownOver.error instanceof StreamProtocolError);
+  const grownOver = await parseAll([utf8(`${grown}data:\n\n`)], 20);
+  assert.deepStrictEqual(grownOver.values, []);
+  assert.deepStrictEqual(grownOver.invalid.map((i) => i.size), [21]);
   // A held line is bounded the same way before it ends.
-  const held = await parse([utf8("data:😀€")], 12);
-  assert.equal(held.error, undefined);
-  const heldOver = await parse([utf8("data:😀€x")], 12);
-  assert.ok(heldOver.error instanceof StreamProtocolError);
+  const held = await parseAll([utf8("data:😀€")], 12);
+  assert.deepStrictEqual(held.invalid, [], "an unfinished line that fits is dropped silently");
+  const heldOver = await parseAll([utf8("data:😀€x")], 12);
+  assert.deepStrictEqual(heldOver.invalid, [tooLarge(13, 12, "data:😀€x")]);
 });
 
 Deno.test("SseParserStream keeps going when onRetry throws", async () => {
@@ -303,44 +369,35 @@ Deno.test("SseParserStream decodes thousands of random events at random chunking
   }
 });
 
-Deno.test("SseParserStream errors with the framing, limit and size read of an oversized line", async () => {
-  // The line is 46 bytes; held before its end arrives, less of it is read.
-  const bytes = utf8(`data: ok\n\ndata: ${"x".repeat(40)}\n\ndata: late\n\n`);
-  await assertEveryChunking(bytes, async (chunks) => {
-    const { error } = await parse(chunks, 16);
-    assert.ok(error instanceof StreamProtocolError);
-    assert.ok(error.size !== undefined && error.size > 16 && error.size <= 46, `${error.size}`);
-    return { framing: error.framing, oversized: error.oversized, limit: error.limit };
-  }, { framing: "sse", oversized: "line", limit: 16 });
-  const { error } = await parse([bytes], 16);
-  assert.ok(error instanceof StreamProtocolError);
-  assert.equal(error.size, 46);
+Deno.test("SseParserStream drops exactly the events over maxLineBytes at random chunkings", async () => {
+  const random = prng(9);
+  const limit = 48;
+  const expected: SseMessage[] = [];
+  let dropped = 0;
+  let text = "";
+  for (let i = 0; i < 3000; i++) {
+    const lines = 1 + Math.floor(random() * 3);
+    const data = Array.from({ length: lines }, () => randomText(random, 30));
+    const joined = data.join("\n");
+    const tooBig = data.some((line) => utf8(`data: ${line}`).length > limit) ||
+      utf8(joined).length > limit;
+    // The id comes after the data, so a dropped event must still set it.
+    text += data.map((line) => `data: ${line}\n`).join("") + `id: ${i}\n\n`;
+    if (tooBig) dropped++;
+    else expected.push(message(joined, String(i)));
+  }
+  assert.ok(dropped > 500 && expected.length > 500, `${dropped} dropped`);
+  const bytes = utf8(text);
+  for (const maxSize of [1, 7, 64, 4096]) {
+    const result = await parseAll(randomChunks(bytes, random, maxSize), limit);
+    assert.deepStrictEqual(result.values, expected, `chunks up to ${maxSize}`);
+    assert.equal(result.invalid.length, dropped, `chunks up to ${maxSize}`);
+    assert.ok(result.invalid.every((i) => i.kind === "too-large" && i.size! > limit));
+  }
 });
 
-Deno.test("SseParserStream errors with the size of an oversized event's data", async () => {
-  // Every line fits; the data "12345\n12345\n12345" is 17 bytes, "€€\n€€" is 13.
-  for (
-    const [input, limit, size] of [
-      ["data: a\n\ndata: 12345\ndata: 12345\ndata: 12345\n\n", 16, 17],
-      ["data: a\n\ndata:€€\ndata:€€\n\n", 12, 13],
-    ] as const
-  ) {
-    await assertEveryChunking(utf8(input), async (chunks) => {
-      const { error } = await parse(chunks, limit);
-      assert.ok(error instanceof StreamProtocolError);
-      return {
-        framing: error.framing,
-        oversized: error.oversized,
-        limit: error.limit,
-        size: error.size,
-        message: error.message,
-      };
-    }, {
-      framing: "sse",
-      oversized: "event",
-      limit,
-      size,
-      message: `Cannot read stream: an SSE event exceeds maxLineBytes (${limit})`,
-    });
-  }
+Deno.test("SseParser keeps memory within maxLineBytes plus a chunk while it discards a 100 MiB line", async () => {
+  const { fed, peak, values, sizes } = await measureDiscard("sse");
+  assert.ok(peak < 4 * 1024 * 1024, `the heap grew by ${peak} bytes while ${fed} were fed`);
+  assert.deepStrictEqual({ values, sizes }, { values: 1, sizes: [fed + "data: ".length] });
 });

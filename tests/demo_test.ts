@@ -18,18 +18,23 @@ Deno.test("deno task demo --requests 50 answers every request and prints the sum
   const result = await runDemo(["--requests", "50"], baseEnv());
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
   const out = result.stdout;
+  assert.match(
+    out.split("\n", 1)[0]!,
+    /^Demo: a Host runs two registrations \(echo, script-runner\) and a Requester sends them 50 requests, 64 in flight, through the embedded reference server at http:\/\/127\.0\.0\.1:\d+\.$/,
+  );
   assert.match(out, /^Readiness transitions$/m);
   assert.match(out, /^\s+\+\d+ ms\s+host\s+ready\s/m);
   assert.match(out, /^\s+\+\d+ ms\s+requester\s+ready\s/m);
   assert.match(out, /^\s+\+\d+ ms\s+host\s+not ready\s+stopped$/m);
   assert.match(
     out,
-    /^Summary: 50 requests, 64 in flight, against the reference server at http:\/\/127\.0\.0\.1:\d+$/m,
+    /^Summary: 50 requests, 64 in flight, against the embedded reference server at http:\/\/127\.0\.0\.1:\d+$/m,
   );
   assert.match(
     out,
-    /^target\s+requests\s+answered\s+response errors\s+timeouts\s+unexpected\s+p50 ms\s+p99 ms$/m,
+    /^target\s+requests\s+answered\s+deliberate errors\s+timeouts\s+unexpected\s+p50 ms\s+p99 ms$/m,
   );
+  assert.match(out, /^deliberate errors: script-runner fails every 20th run \(5%\) on purpose/m);
   // 25 requests each; script run 19 is the one deterministic failure.
   assert.deepEqual(row(out, "echo").slice(0, 6), ["echo", "25", "25", "0", "0", "0"]);
   assert.deepEqual(row(out, "script-runner").slice(0, 6), [
@@ -44,6 +49,17 @@ Deno.test("deno task demo --requests 50 answers every request and prints the sum
   for (const cell of row(out, "total").slice(6)) assert.match(cell, /^\d+\.\d$/);
   assert.match(out, /^Throughput: \d+ requests\/s \(50 in \d+\.\d\d s\)$/m);
   assert.match(out, /^echo\s+stopped\s+25\s+0\s+0$/m);
+  // It ends with where to go next, naming files that exist.
+  const next = out.slice(out.lastIndexOf("\nNext:\n") + 1).trimEnd().split("\n");
+  assert.equal(next[0], "Next:", out);
+  const text = next.join("\n");
+  for (const file of text.match(/examples\/\w+\.ts/g) ?? []) await Deno.stat(file);
+  assert.match(text, /examples\/echo_worker\.ts/);
+  assert.match(text, /host examples\/echo_worker\.ts/);
+  const readme = await Deno.readTextFile("README.md");
+  const sections = [...text.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(sections.length >= 2, text);
+  for (const section of sections) assert.match(readme, new RegExp(`^## ${section}$`, "m"), section);
   // stderr is not a terminal here: plain progress lines instead of a bar.
   assert.match(result.stderr, /^progress: 50\/50 \(100%\)$/m);
   assert.doesNotMatch(result.stderr, /\r/);

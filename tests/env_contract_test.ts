@@ -19,7 +19,7 @@ Deno.test("parseBoolean() rejects every other form", () => {
 // ----------------------------------------------------------------- listener
 
 const listenerDefaults = {
-  reconnect: { min: 1000, max: 30_000 },
+  reconnect: { min: 1000, max: 30_000, healthyAfter: 10_000 },
   required: true,
   tokenRefresh: false,
 };
@@ -33,6 +33,7 @@ Deno.test("listenerOptionsFromEnv() treats empty variables as unset", () => {
     BUS_EVENTS_LISTENER_RETRY: "",
     BUS_EVENTS_LISTENER_RETRY_MIN: "",
     BUS_EVENTS_LISTENER_RETRY_MAX: "",
+    BUS_EVENTS_LISTENER_HEALTHY_AFTER: "",
     BUS_EVENTS_LISTENER_REQUIRED: "",
     BUS_EVENTS_TOKEN_REFRESH: "",
   };
@@ -82,16 +83,26 @@ Deno.test("listenerOptionsFromEnv() reads the retry bounds as Go durations", () 
   ];
   for (const [min, max, retry] of cases) {
     const env = { BUS_EVENTS_LISTENER_RETRY_MIN: min, BUS_EVENTS_LISTENER_RETRY_MAX: max };
-    assert.deepEqual(listenerOptionsFromEnv(env).reconnect, retry);
+    assert.deepEqual(listenerOptionsFromEnv(env).reconnect, { ...retry, healthyAfter: 10_000 });
   }
   assert.deepEqual(listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY_MIN: "5s" }).reconnect, {
     min: 5000,
     max: 30_000,
+    healthyAfter: 10_000,
   });
   assert.deepEqual(listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY_MAX: "1m" }).reconnect, {
     min: 1000,
     max: 60_000,
+    healthyAfter: 10_000,
   });
+});
+
+Deno.test("listenerOptionsFromEnv() reads HEALTHY_AFTER as a Go duration", () => {
+  for (const [text, ms] of [["2s", 2000], ["1m30s", 90_000], ["0", 0], ["750ms", 750]] as const) {
+    const { reconnect } = listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_HEALTHY_AFTER: text });
+    assert.ok(reconnect);
+    assert.equal(reconnect.healthyAfter, ms, text);
+  }
 });
 
 Deno.test("listenerOptionsFromEnv() rejects bad booleans naming the variable and value", () => {
@@ -117,7 +128,11 @@ Deno.test("listenerOptionsFromEnv() rejects bad booleans naming the variable and
 });
 
 Deno.test("listenerOptionsFromEnv() rejects bad durations naming the variable and value", () => {
-  const variables = ["BUS_EVENTS_LISTENER_RETRY_MIN", "BUS_EVENTS_LISTENER_RETRY_MAX"];
+  const variables = [
+    "BUS_EVENTS_LISTENER_RETRY_MIN",
+    "BUS_EVENTS_LISTENER_RETRY_MAX",
+    "BUS_EVENTS_LISTENER_HEALTHY_AFTER",
+  ];
   for (const variable of variables) {
     for (const value of ["5", "1x", "-1s", "abc", "1.5", "1 s"]) {
       assert.throws(

@@ -4,7 +4,7 @@
  * tests count and control.
  */
 import assert from "node:assert/strict";
-import { AuthError, EventsClient, type InvalidInput } from "../mod.ts";
+import { AuthError, EventsClient, type InvalidInput, TransientError } from "../mod.ts";
 import { OpenEventStream } from "../src/event_stream.ts";
 import { scriptedFetch } from "./_scripted_fetch.ts";
 
@@ -206,4 +206,94 @@ Deno.test("OpenEventStream with settleOnTake keeps nothing it handed out (Events
   }
   assert.deepEqual(seen, ["1", "2", "3"], "the resume point follows what was handed out");
   await stream.close();
+});
+
+/** A client whose stream requests are answered with `body` as SSE. */
+function sseClientFor(body: string, maxLineBytes = 1024): EventsClient {
+  return new EventsClient({
+    baseUrl: "http://bus.test",
+    maxLineBytes,
+    fetch: () =>
+      Promise.resolve(new Response(body, { headers: { "content-type": "text/event-stream" } })),
+  });
+}
+
+Deno.test("EventStream.lastEventId moves past a dropped SSE event once everything before it is settled", async () => {
+  const big = `data: {"name":"a.b","payload":"${"x".repeat(100)}"}`;
+  const body = `id: 1\ndata: {"name":"a.b"}\n\n${big}\nid: 2\n\n`;
+  const invalid: InvalidInput[] = [];
+  const stream = await sseClientFor(body, 64).open({
+    name: "a.b",
+    onInvalid: (input) => invalid.push(input),
+  });
+  const first = await stream.next();
+  assert.equal(first.value?.id, undefined);
+  assert.equal(stream.lastEventId, undefined, "nothing settled yet");
+  const end = stream.next();
+  await stream.settle(first.value!, { type: "done" });
+  assert.deepEqual(await end, { done: true, value: undefined });
+  assert.equal(stream.lastEventId, "2", "the poison event's own id, after its data");
+  assert.deepEqual(invalid.map((i) => i.kind), ["too-large"]);
+});
+
+Deno.test("EventStream.lastEventId stays before envelopes decoded but never handed out", async () => {
+  const { body } = onDemandBody([line(1) + line(2) + line(3)]);
+  const stream = await clientFor(body).open({ name: "a.b" });
+  const first = (await stream.next()).value!;
+  await stream.settle(first, { type: "done" });
+  await stream.close();
+  assert.equal(stream.lastEventId, "1", "2 and 3 were decoded, not delivered");
+});
+
+Deno.test("EventStream keeps the opened-with ID for SSE events without an id", async () => {
+  const stream = await sseClientFor('data: {"name":"a.b"}\n\nid: 8\ndata: {"name":"a.b"}\n\n')
+    .open({ name: "a.b", lastEventId: "7" });
+  const seen: Array<string | undefined> = [];
+  for await (const event of stream) {
+    await stream.settle(event, { type: "done" });
+    seen.push(stream.lastEventId);
+  }
+  assert.deepEqual(seen, ["7", "8"]);
+});
+
+Deno.test("EventStream.nextBatch() hands out every envelope of a chunk at once, in order with next()", async () => {
+  const { body, state } = onDemandBody([line(1) + line(2) + line(3), line(4), line(5) + line(6)]);
+  const stream = await clientFor(body).open({ name: "a.b" });
+  const first = (await stream.next()).value!;
+  assert.equal(first.id, "1");
+  const second = await stream.nextBatch();
+  assert.deepEqual(second?.map((e) => e.id), ["2", "3"], "the rest of the first chunk");
+  // One chunk read; the body's own queue may hold one more.
+  assert.ok(state.pulls <= 2, `pulled ${state.pulls} chunks`);
+  const [third, fifth, sixth] = await Promise.all([
+    stream.nextBatch(),
+    stream.next(),
+    stream.nextBatch(),
+  ]);
+  assert.deepEqual(third?.map((e) => e.id), ["4"]);
+  assert.equal(fifth.value?.id, "5");
+  assert.deepEqual(sixth?.map((e) => e.id), ["6"]);
+  assert.equal(stream.lastEventId, undefined, "handed out, not settled");
+  const all = [first, ...second!, ...third!, fifth.value!, ...sixth!];
+  for (const event of all.slice(0, 5)) await stream.settle(event, { type: "done" });
+  assert.equal(stream.lastEventId, "5");
+  await stream.settle(all[5]!, { type: "done" });
+  assert.equal(stream.lastEventId, "6");
+  await stream.close();
+  assert.equal(await stream.nextBatch(), undefined, "done once closed");
+});
+
+Deno.test("EventStream.nextBatch() resolves undefined at the end and rejects when the body breaks", async () => {
+  const script = scriptedFetch([
+    { events: [{ name: "a.b", id: "1" }], end: "eof" },
+    { events: [{ name: "a.b", id: "2" }], end: "cut" },
+  ]);
+  const client = new EventsClient({ baseUrl: "http://bus.test", fetch: script.fetch });
+  const ended = await client.open({ name: "a.b" });
+  assert.deepEqual((await ended.nextBatch())?.map((e) => e.id), ["1"]);
+  assert.equal(await ended.nextBatch(), undefined);
+  const broken = await client.open({ name: "a.b" });
+  assert.deepEqual((await broken.nextBatch())?.map((e) => e.id), ["2"]);
+  await assert.rejects(broken.nextBatch(), TransientError);
+  assert.equal(script.open, 0);
 });

@@ -21,12 +21,28 @@ Deno.test("countOutcomes() counts handled, failed and in-flight events", async (
   release();
   await Promise.all([slow, other]);
   await assert.rejects(pipeline({ name: "a.fail" }, context), TypeError);
-  assert.deepEqual({ ...stats }, {
+  const { handled, failed, inFlight, maxInFlight, lastError } = stats;
+  assert.deepEqual({ handled, failed, inFlight, maxInFlight, lastError }, {
     handled: 2,
     failed: 1,
-    invalid: 0,
     inFlight: 0,
     maxInFlight: 2,
     lastError: "TypeError: bad payload",
   });
+});
+
+Deno.test("WorkerStats.idle() resolves once the last handler in flight finished", async () => {
+  const stats = new WorkerStats();
+  await stats.idle(); // nothing in flight: at once
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const running = compose([countOutcomes(stats)], () => gate)({ name: "a.b" }, context);
+  let idle = false;
+  const waiting = stats.idle().then(() => idle = true);
+  await Promise.resolve();
+  assert.equal(idle, false);
+  release();
+  await waiting;
+  await running;
+  assert.equal(stats.handled, 1, "counted before idle() resolved");
 });

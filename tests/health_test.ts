@@ -19,6 +19,11 @@ function report(status: HostStatus, ready: boolean): HostReport {
       handled: 3,
       failed: 1,
       inFlight: 0,
+      dropped: 0,
+      duplicates: 0,
+      retried: 0,
+      deadLettered: 0,
+      deadLetterFailed: 0,
       lastError: ready ? null : "TransientError: stream ended",
     }],
   };

@@ -116,10 +116,34 @@ Deno.test("errorForResponse() keeps a non-JSON body as excerpt and message detai
   const error = await errorForResponse(new Response(html, { status: 502 }), "open stream", keep);
   assert.ok(error instanceof TransientError);
   assert.equal(error.code, "unavailable");
-  assert.equal(error.bodyExcerpt, html);
+  assert.equal(error.bodyExcerpt, "<html><body>502 Bad Gateway</body></html>");
   assert.equal(
     error.message,
     "Cannot open stream: Events API answered 502: <html><body>502 Bad Gateway</body></html>",
+  );
+});
+
+Deno.test("errorForResponse() makes an HTML error page's excerpt and message one line", async () => {
+  // nginx's own 502 page, as a proxy in front of the Events API sends it.
+  const html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n" +
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n" +
+    "</body>\r\n</html>\r\n" + "<!-- padding -->\n\t\t".repeat(200);
+  const error = await errorForResponse(new Response(html, { status: 502 }), "open stream", keep);
+  for (const text of [error.message, error.bodyExcerpt]) {
+    assert.doesNotMatch(text, /[\r\n\t]|\s{2}/, JSON.stringify(text));
+  }
+  assert.ok(error.bodyExcerpt.startsWith("<html> <head><title>502 Bad Gateway</title></head> <body>"));
+  assert.equal(error.bodyExcerpt.length, BODY_EXCERPT_LIMIT);
+  assert.equal(
+    error.message,
+    `Cannot open stream: Events API answered 502: ${error.bodyExcerpt.slice(0, 200)}`,
+  );
+  // A contract body's message with line breaks (or a terminal escape) is one line too.
+  const body = contractBody("unavailable", "backend down:\n\tretry later\u001b[2J");
+  const json = await errorForResponse(new Response(body, { status: 503 }), "publish event", keep);
+  assert.equal(
+    json.message,
+    "Cannot publish event: Events API answered 503 unavailable: backend down: retry later [2J",
   );
 });
 

@@ -14,16 +14,18 @@ import assert from "node:assert/strict";
  * list because they import its types; the layers above them forbid them.
  */
 const LAYERS = {
-  cli: { files: /^cli\//, forbids: ["testing"] },
+  // The command ships the reference server as `dev-server`.
+  cli: { files: /^cli\//, forbids: [] },
   testing: { files: /^testing\//, forbids: ["nats"] },
-  host: { files: /^(host|health)\.ts$/, forbids: ["http", "nats", "http_server"] },
+  host: { files: /^(host|health|prometheus|status_page)\.ts$/, forbids: ["http", "nats", "http_server"] },
   registration: { files: /^registration\.ts$/, forbids: ["http", "nats", "http_server"] },
-  worker: { files: /^worker\.ts$/, forbids: ["http", "nats", "http_server"] },
+  // Redrive reads the dead letters the handling layer writes.
+  worker: { files: /^(worker|redrive)\.ts$/, forbids: ["http", "nats", "http_server"] },
   handling: { files: /^handling\//, forbids: ["http", "nats", "http_server"] },
   // The rest above the seam: requester, listener and their parts.
   above: {
     files:
-      /^(requester|pending|response_listener|publisher|listener|reconnect|readiness|slots)\.ts$/,
+      /^(requester|pending|response_listener|publisher|listener|reconnect|readiness|slots|keyed_queue|lossy)\.ts$|^tracing\//,
     forbids: ["http", "nats", "http_server"],
   },
   http: {
@@ -34,7 +36,7 @@ const LAYERS = {
   // The interface the transports above implement and the layers above use.
   seam: { files: /^transport\.ts$/, forbids: ["http_server"] },
   http_server: { files: /^http_server\.ts$/, forbids: [] },
-  leaves: { files: /^(envelope|errors|async|runtime)\.ts$|^env\//, forbids: [] },
+  leaves: { files: /^(envelope|errors|async|runtime|idempotency_store)\.ts$|^env\//, forbids: [] },
 } as const;
 
 type Layer = keyof typeof LAYERS;

@@ -4,12 +4,18 @@ import {
   BadRequestError,
   type EventEnvelope,
   EventsClient,
+  type EventSubscription,
+  type EventTransport,
   listen,
   ListenerReadiness,
   type ListenOptions,
   type ReadinessChangeEvent,
+  Requester,
+  runWorker,
   TransientError,
 } from "../mod.ts";
+import { createEventsApi } from "../testing.ts";
+import { prng } from "../src/testing/prng.ts";
 import { fakeTime } from "./_fake_time.ts";
 import { scriptedFetch, type Step } from "./_scripted_fetch.ts";
 
@@ -89,9 +95,10 @@ Deno.test("listen() resets the backoff after a stream that stayed healthy", asyn
   await time.clock.tickAsync(10_000); // open for healthyAfter
   script.dropAll();
   const droppedAt = Date.now();
-  await time.clock.tickAsync(100);
-  assert.equal(script.requests.length, 5, "reconnected after min, not after 800 ms");
-  assert.equal(script.requests[4]!.at - droppedAt, 100);
+  await time.clock.tickAsync(200);
+  assert.equal(script.requests.length, 5, "reconnected within 2·min, not after 800 ms");
+  // random() = 1 draws the top of the band after a reset: [min, 2·min].
+  assert.equal(script.requests[4]!.at - droppedAt, 200);
   controller.abort();
   await running;
 });
@@ -195,7 +202,8 @@ Deno.test("listen() resumes with Last-Event-ID of the last envelope seen", async
   const controller = new AbortController();
   const opts = options(client, { signal: controller.signal });
   const running = listen(opts);
-  await time.clock.tickAsync(100 + 200);
+  // Each connection delivered an event: healthy, so each wait is [min, 2·min].
+  await time.clock.tickAsync(200 + 200);
   controller.abort();
   await running;
   assert.deepEqual(opts.seen.map((e) => e.id), ["e1", "e2", "e3"]);
@@ -274,5 +282,210 @@ Deno.test("listen() rejects with the callback's error and closes the stream", as
     listen(options(client, { onEvent: () => Promise.reject(bug) })),
     (error) => error === bug,
   );
+  assert.equal(script.open, 0);
+});
+
+Deno.test("listen() delivers the events after an oversized one on the same connection", async () => {
+  using time = fakeTime();
+  const sse = (event: EventEnvelope) => `id: ${event.id}\ndata: ${JSON.stringify(event)}\n`;
+  const poison = { ...ev("p"), payload: "x".repeat(5_000) };
+  // The poison's id comes after its data: it must still become the resume point.
+  const poisonBlock = `data: ${JSON.stringify(poison)}\nid: p\n`;
+  const script = scriptedFetch([
+    {
+      headers: { "content-type": "text/event-stream" },
+      events: [sse(ev("e1")), poisonBlock, sse(ev("e3")), poisonBlock],
+      end: "cut",
+    },
+    { end: "hang" },
+  ]);
+  const client = new EventsClient({ baseUrl: BASE, fetch: script.fetch, maxLineBytes: 1024 });
+  const invalid: string[] = [];
+  const controller = new AbortController();
+  const opts = options(client, { signal: controller.signal });
+  opts.stream = { name: "demo.tick", onInvalid: (input) => invalid.push(input.kind) };
+  const running = listen(opts);
+  await time.clock.tickAsync(200);
+  controller.abort();
+  await running;
+  assert.deepEqual(opts.seen.map((e) => e.id), ["e1", "e3"]);
+  assert.deepEqual(invalid, ["too-large", "too-large"]);
+  assert.deepEqual(
+    script.requests.map((r) => r.headers.get("last-event-id")),
+    [null, "p"],
+    "one reconnect, after the cut, past the trailing poison",
+  );
+});
+
+/** `count` short streams that each deliver one event, then end or break. */
+function shortStreams(count: number, end: "eof" | "cut"): Step[] {
+  return Array.from({ length: count }, (_, i) => ({ events: [ev(`s${i}`)], end }));
+}
+
+Deno.test("listen() waits min (jittered) after every short stream that delivered an event", async () => {
+  using time = fakeTime();
+  for (const end of ["eof", "cut"] as const) {
+    const { script, client } = setup([...shortStreams(6, end), { end: "hang" }]);
+    const controller = new AbortController();
+    const opts = options(client, { signal: controller.signal });
+    const running = listen(opts);
+    await time.clock.tickAsync(6 * 200);
+    controller.abort();
+    await running;
+    // Without the reset the waits would be 100, 200, 400, 800, 1000, 1000.
+    assert.deepEqual(gaps(script.requests.map((r) => r.at)), Array(6).fill(200), end);
+    assert.equal(opts.seen.length, 6, end);
+  }
+});
+
+Deno.test("listen() resets the backoff after a clean end that followed the server's retry:", async () => {
+  using time = fakeTime();
+  const sse = { "content-type": "text/event-stream" };
+  // Keepalive comments and a retry: hint, no event; the server ends each response.
+  const step: Step = { headers: sse, events: [": keepalive", "retry: 50", ""], end: "eof" };
+  const { script, client } = setup([step, step, step, step, { end: "hang" }]);
+  const controller = new AbortController();
+  const running = listen(options(client, { signal: controller.signal }));
+  await time.clock.tickAsync(4 * 200);
+  controller.abort();
+  await running;
+  assert.deepEqual(gaps(script.requests.map((r) => r.at)), [200, 200, 200, 200]);
+});
+
+Deno.test("listen() keeps growing the backoff when a server accepts and closes at once", async () => {
+  using time = fakeTime();
+  const { script, client } = setup([{ end: "eof" }]);
+  const controller = new AbortController();
+  const running = listen(options(client, { signal: controller.signal }));
+  await time.clock.tickAsync(100 + 200 + 400 + 800 + 1000);
+  controller.abort();
+  await running;
+  assert.deepEqual(gaps(script.requests.map((r) => r.at)), [100, 200, 400, 800, 1000]);
+});
+
+Deno.test("listen() keeps growing the backoff when a stream breaks after a retry: without events", async () => {
+  using time = fakeTime();
+  const sse = { "content-type": "text/event-stream" };
+  const { script, client } = setup([{ headers: sse, events: ["retry: 50", ""], end: "cut" }]);
+  const controller = new AbortController();
+  const running = listen(options(client, { signal: controller.signal }));
+  await time.clock.tickAsync(100 + 200 + 400);
+  controller.abort();
+  await running;
+  assert.deepEqual(gaps(script.requests.map((r) => r.at)), [100, 200, 400]);
+});
+
+Deno.test("listen() loses no request when every stream is cut every 1.5 s (3 unicast workers and a requester)", async () => {
+  using time = fakeTime();
+  // The reference server in-process, so that fake time drives it too; the
+  // listeners keep the default reconnect settings (1 s to 30 s, healthy
+  // after 10 s), with a seeded jitter.
+  const api = createEventsApi({ auth: false, heartbeatMs: 0 });
+  const client = new EventsClient({ baseUrl: BASE, fetch: (request) => api.fetch(request) });
+  const random = prng(13);
+  const stop = new AbortController();
+  const workers = ["w1", "w2", "w3"].map((consumer) =>
+    runWorker({
+      transport: client,
+      names: ["demo.cut.request"],
+      delivery: "unicast",
+      group: "cut",
+      consumer,
+      concurrency: 8,
+      random,
+      signal: stop.signal,
+      handler: (event, publisher) => publisher.reply({ n: event.payload }),
+    })
+  );
+  const requester = new Requester({
+    transport: client,
+    responseNames: ["demo.cut.response"],
+    // Shorter than the default 30 s, so that a backoff grown toward its
+    // 30 s cap shows as lost requests within a 20 s run.
+    timeout: 10_000,
+    random,
+  });
+  await time.clock.tickAsync(10);
+  assert.equal(api.stats.openStreams, 4);
+  const cuts = setInterval(() => api.faults.dropStreams(), 1_500);
+  let sent = 0;
+  let answered = 0;
+  const lost: unknown[] = [];
+  const requests: Promise<void>[] = [];
+  const sending = setInterval(() => {
+    const n = sent++;
+    requests.push(
+      requester.request("demo.cut.request", n).then(
+        (answer) => {
+          assert.deepEqual(answer, { n });
+          answered++;
+        },
+        (error) => {
+          lost.push(error);
+        },
+      ),
+    );
+  }, 20);
+  await time.clock.tickAsync(20_000);
+  clearInterval(sending);
+  clearInterval(cuts);
+  await time.clock.tickAsync(12_000); // every request answered or timed out
+  await Promise.all(requests);
+  assert.ok(sent >= 999, `${sent} requests`);
+  assert.equal(lost.length, 0, `${lost.length} of ${sent} lost: ${lost[0]}`);
+  assert.equal(answered, sent);
+  stop.abort();
+  await requester.close();
+  await time.clock.tickAsync(0);
+  await Promise.all(workers);
+  await api.close();
+});
+
+Deno.test("listen() reads a subscription without nextBatch() one next() at a time", async () => {
+  const script = scriptedFetch([{ events: [ev("a"), ev("b")], end: "eof" }]);
+  const client = new EventsClient({ baseUrl: BASE, fetch: script.fetch });
+  const settled: Array<string | undefined> = [];
+  const transport: EventTransport = {
+    canRefreshCredentials: false,
+    publish: (event, publishOptions) => client.publish(event, publishOptions),
+    close: () => client.close(),
+    async open(streamOptions) {
+      const stream = await client.open(streamOptions);
+      // Everything of the subscription but its optional nextBatch().
+      const subscription: EventSubscription = {
+        get lastEventId() {
+          return stream.lastEventId;
+        },
+        get reconnectHint() {
+          return stream.reconnectHint;
+        },
+        redelivers: false,
+        attempt: (event) => stream.attempt(event),
+        settle: (event, settlement) => {
+          settled.push(event.id);
+          return stream.settle(event, settlement);
+        },
+        working: (event) => stream.working(event),
+        close: () => stream.close(),
+        next: () => stream.next(),
+        return: () => stream.return!(),
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+      return subscription;
+    },
+  };
+  const seen: Array<string | undefined> = [];
+  await listen({
+    transport,
+    stream: { name: "demo.tick", follow: false },
+    onEvent: (event) => {
+      seen.push(event.id);
+    },
+    reconnect: false,
+  });
+  assert.deepEqual(seen, ["a", "b"]);
+  assert.deepEqual(settled, ["a", "b"]);
   assert.equal(script.open, 0);
 });

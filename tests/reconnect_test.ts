@@ -39,14 +39,21 @@ Deno.test("Backoff.next() stays within [min, max] for any random draw", () => {
   }
 });
 
-Deno.test("Backoff.reset() starts the sequence over from min", () => {
-  const backoff = new Backoff({ min: 100, max: 1000 }, () => 1);
-  backoff.next();
-  backoff.next();
-  backoff.next();
-  backoff.reset();
-  assert.equal(backoff.next(), 100);
-  assert.equal(backoff.next(), 200);
+Deno.test("Backoff.reset() starts over from min, jittered up to 2·min", () => {
+  const top = new Backoff({ min: 100, max: 1000 }, () => 1);
+  for (let i = 0; i < 5; i++) top.next();
+  top.reset();
+  assert.equal(top.attempt, 0);
+  // Band tops after a reset: 200, 400, 800, then the cap.
+  assert.deepEqual(Array.from({ length: 5 }, () => top.next()), [200, 400, 800, 1000, 1000]);
+  const bottom = new Backoff({ min: 100, max: 1000 }, () => 0);
+  bottom.next();
+  bottom.reset();
+  assert.equal(bottom.next(), 100, "never below min");
+  // With max = min there is no room for jitter.
+  const flat = new Backoff({ min: 100, max: 100 }, () => 1);
+  flat.reset();
+  assert.equal(flat.next(), 100);
 });
 
 Deno.test("Backoff.next() honours a server floor longer than the draw", () => {

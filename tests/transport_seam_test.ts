@@ -79,18 +79,18 @@ Deno.test("runWorker() and Requester round-trip on an in-memory transport", asyn
 Deno.test("runWorker() settles with what a middleware decided", async () => {
   const transport = new MemoryTransport();
   const order: string[] = [];
-  const retryLater: HandlerMiddleware = async (_event, context, next) => {
+  const settleDead: HandlerMiddleware = async (_event, context, next) => {
     order.push("before");
     try {
       await next();
     } catch (error) {
-      context.settlement = { type: "retry", delay: 250 };
+      context.settlement = { type: "dead", reason: "by middleware" };
       throw error;
     } finally {
       order.push("after");
     }
   };
-  const worker = echoWorker(transport, { middlewares: [retryLater] });
+  const worker = echoWorker(transport, { middlewares: [settleDead] });
   await worker.readiness.waitReady();
   await transport.publish({
     name: "seam.echo.request",
@@ -103,7 +103,7 @@ Deno.test("runWorker() settles with what a middleware decided", async () => {
   worker.stop();
   await worker.done;
   assert.deepEqual(settled().map((s) => s.settlement), [
-    { type: "retry", delay: 250 },
+    { type: "dead", reason: "by middleware" },
     { type: "done" },
   ]);
   assert.deepEqual(order, ["before", "after", "before", "after"]);

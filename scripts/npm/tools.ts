@@ -14,8 +14,8 @@ import { step } from "./run.ts";
  * version Deno 2.9 checks with, so both compilers agree on the source.
  */
 const TYPESCRIPT = "6.0.3";
-/** Node 20 is the oldest Node the package supports, so its types are the ones to pass. */
-const TYPES_NODE = "20.19.43";
+/** Node 22 is the oldest Node the package supports, so its types are the ones to pass. */
+const TYPES_NODE = "22.20.7";
 
 /** Where the build tools live and how to call them. */
 export interface BuildTools {

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { eventNameProblem } from "../envelope.ts";
+
 /** LogTape's levels, in rising severity. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
 
@@ -35,15 +37,26 @@ export interface CommonFlags {
   logLevel?: LogLevelName;
 }
 
+/** What `help` can explain: the program, or one command. */
+export type HelpTopic = "main" | "host" | "config" | "dev-server" | "redrive";
+
 /** What the command line asks for. */
 export type Command =
-  | { kind: "help"; topic: "main" | "host" | "config" }
+  | { kind: "help"; topic: HelpTopic }
   | { kind: "version" }
-  | { kind: "host"; flags: CommonFlags; modules: string[] }
-  | { kind: "config"; flags: CommonFlags; json: boolean };
+  | { kind: "host"; flags: CommonFlags; modules: string[]; parentWatch: boolean }
+  | { kind: "config"; flags: CommonFlags; json: boolean }
+  | { kind: "dev-server"; port: number; parentWatch: boolean }
+  | { kind: "redrive"; flags: CommonFlags; name: string; dryRun: boolean; after?: string };
 
-/** The outcome of parsing: a command, or what is wrong with the usage. */
-export type ParseResult = { ok: true; command: Command } | { ok: false; problem: string };
+/**
+ * The outcome of parsing: a command, or what is wrong with the usage (and,
+ * when the usage is too incomplete for one message to help, the help topic
+ * to print with it).
+ */
+export type ParseResult =
+  | { ok: true; command: Command }
+  | { ok: false; problem: string; help?: HelpTopic };
 
 type ValueOption =
   | "events-url"
@@ -79,24 +92,64 @@ export const TOKEN_ON_COMMAND_LINE =
  */
 export function parseCommandLine(args: readonly string[]): ParseResult {
   const [first, ...rest] = args;
-  if (first === undefined || first === "help") {
+  // No command is a usage error (status 2), not a request for help: a
+  // script that lost its arguments must not pass.
+  if (first === undefined) return { ok: false, problem: "Missing command", help: "main" };
+  if (first === "help") {
     const topic = rest[0];
-    if (topic === "host" || topic === "config") return done({ kind: "help", topic });
+    if (topic === "host" || topic === "config" || topic === "dev-server" || topic === "redrive") {
+      return done({ kind: "help", topic });
+    }
     return done({ kind: "help", topic: "main" });
   }
   if (first === "-h" || first === "--help") return done({ kind: "help", topic: "main" });
   if (first === "-V" || first === "--version") return done({ kind: "version" });
   if (first.startsWith("-")) return refuse(unknownOption(first));
-  if (first !== "host" && first !== "config") {
-    return refuse(`Unknown command ${JSON.stringify(first)}: expected host, config or help`);
+  if (first === "dev-server") return parseDevServer(rest);
+  if (first !== "host" && first !== "config" && first !== "redrive") {
+    return refuse(
+      `Unknown command ${
+        JSON.stringify(first)
+      }: expected host, config, dev-server, redrive or help`,
+    );
   }
   return parseCommand(first, rest);
 }
 
-function parseCommand(kind: "host" | "config", args: readonly string[]): ParseResult {
+/** `dev-server [--port N] [--no-parent-watch]`. */
+function parseDevServer(args: readonly string[]): ParseResult {
+  let port = 0;
+  let parentWatch = true;
+  let index = 0;
+  while (index < args.length) {
+    const arg = args[index++]!;
+    if (arg === "-h" || arg === "--help") return done({ kind: "help", topic: "dev-server" });
+    if (!arg.startsWith("--")) {
+      if (arg.startsWith("-") && arg !== "-") return refuse(unknownOption(arg, "dev-server"));
+      return refuse(`Cannot use ${JSON.stringify(arg)}: dev-server takes no arguments`);
+    }
+    const { name, inline } = splitOption(arg);
+    if (name === "no-parent-watch") {
+      if (inline !== undefined) return refuse(takesNoValue(name));
+      parentWatch = false;
+      continue;
+    }
+    if (name !== "port") return refuse(unknownOption(`--${name}`, "dev-server"));
+    const value = inline ?? args[index++];
+    if (value === undefined) return refuse(`Cannot use --port: it needs a value`);
+    const parsed = parsePort(value);
+    if (parsed === undefined) return refuse(badValue("port", value, PORT_EXPECTED));
+    port = parsed;
+  }
+  return done({ kind: "dev-server", port, parentWatch });
+}
+
+function parseCommand(kind: "host" | "config" | "redrive", args: readonly string[]): ParseResult {
   const flags: CommonFlags = {};
   const positionals: string[] = [];
   let json = false;
+  const redrive: { dryRun: boolean; after?: string } = { dryRun: false };
+  let parentWatch = true;
   let index = 0;
   while (index < args.length) {
     const arg = args[index++]!;
@@ -110,25 +163,38 @@ function parseCommand(kind: "host" | "config", args: readonly string[]): ParseRe
       continue;
     }
     if (!arg.startsWith("--")) return refuse(unknownOption(arg));
-    const equals = arg.indexOf("=");
-    const name = arg.slice(2, equals < 0 ? undefined : equals);
+    const { name, inline } = splitOption(arg);
     if (TOKEN_OPTIONS.has(name)) return refuse(TOKEN_ON_COMMAND_LINE);
     if (name === "json" && kind === "config") {
-      if (equals >= 0) return refuse("Cannot use --json: it takes no value");
+      if (inline !== undefined) return refuse(takesNoValue(name));
       json = true;
       continue;
     }
-    if (!VALUE_OPTIONS.has(name)) return refuse(unknownOption(`--${name}`, kind));
-    let value: string | undefined;
-    if (equals >= 0) {
-      value = arg.slice(equals + 1);
-    } else {
-      value = args[index++];
-      if (value === undefined) return refuse(`Cannot use --${name}: it needs a value`);
+    if (name === "no-parent-watch" && kind === "host") {
+      if (inline !== undefined) return refuse(takesNoValue(name));
+      parentWatch = false;
+      continue;
+    }
+    if (kind === "redrive" && name === "dry-run") {
+      if (inline !== undefined) return refuse(takesNoValue(name));
+      redrive.dryRun = true;
+      continue;
+    }
+    const known = kind === "redrive"
+      ? name === "after" || REDRIVE_OPTIONS.has(name)
+      : VALUE_OPTIONS.has(name);
+    if (!known) return refuse(unknownOption(`--${name}`, kind));
+    const value = inline ?? args[index++];
+    if (value === undefined) return refuse(`Cannot use --${name}: it needs a value`);
+    if (name === "after") {
+      if (value === "") return refuse(badValue(name, value, "a dead letter's id"));
+      redrive.after = value;
+      continue;
     }
     const problem = setFlag(flags, name as ValueOption, value);
     if (problem !== undefined) return refuse(problem);
   }
+  if (kind === "redrive") return redriveCommand(flags, positionals, redrive);
   if (flags.healthHost !== undefined && flags.healthPort === undefined) {
     return refuse("Cannot use --health-host without --health-port");
   }
@@ -141,13 +207,65 @@ function parseCommand(kind: "host" | "config", args: readonly string[]): ParseRe
   if (positionals.length === 0) {
     return refuse("Cannot run host: give at least one module (a path or URL)");
   }
-  return done({ kind, flags, modules: positionals });
+  return done({ kind, flags, modules: positionals, parentWatch });
+}
+
+/** The common options `redrive` takes: it serves no health endpoints. */
+const REDRIVE_OPTIONS: ReadonlySet<string> = new Set<ValueOption>([
+  "events-url",
+  "token-file",
+  "log-format",
+  "log-level",
+]);
+
+/** `redrive <name> [--dry-run] [--after ID]`, once its options are read. */
+function redriveCommand(
+  flags: CommonFlags,
+  positionals: readonly string[],
+  options: { dryRun: boolean; after?: string },
+): ParseResult {
+  const [name, extra] = positionals;
+  if (name === undefined) {
+    return refuse(
+      "Cannot redrive: give the dead letters' event name, e.g. job.run.request.dead-letter",
+    );
+  }
+  if (extra !== undefined) {
+    return refuse(`Cannot use ${JSON.stringify(extra)}: redrive takes one event name`);
+  }
+  const problem = eventNameProblem(name);
+  if (problem !== undefined) {
+    return refuse(`Cannot redrive ${JSON.stringify(name)}: it is no event name (${problem})`);
+  }
+  return done({ kind: "redrive", flags, name, ...options });
+}
+
+/** `--name=value` → `{ name, inline: "value" }`; `--name` → `{ name }`. */
+function splitOption(arg: string): { name: string; inline?: string } {
+  const equals = arg.indexOf("=");
+  if (equals < 0) return { name: arg.slice(2) };
+  return { name: arg.slice(2, equals), inline: arg.slice(equals + 1) };
+}
+
+const PORT_EXPECTED = "an integer 0-65535 (0 picks a free port)";
+
+/** A TCP port number, or `undefined` when `value` is not one. */
+function parsePort(value: string): number | undefined {
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  return port >= 0 && port <= 65_535 ? port : undefined;
+}
+
+function takesNoValue(name: string): string {
+  return `Cannot use --${name}: it takes no value`;
+}
+
+function badValue(name: string, value: string, expected: string): string {
+  return `Cannot use --${name}: current value is ${JSON.stringify(value)}, expected ${expected}`;
 }
 
 /** Stores one option's value, or says what is wrong with it. */
 function setFlag(flags: CommonFlags, name: ValueOption, value: string): string | undefined {
-  const bad = (expected: string) =>
-    `Cannot use --${name}: current value is ${JSON.stringify(value)}, expected ${expected}`;
+  const bad = (expected: string) => badValue(name, value, expected);
   switch (name) {
     case "events-url": {
       if (!URL.canParse(value)) return bad("an http(s) URL");
@@ -165,8 +283,8 @@ function setFlag(flags: CommonFlags, name: ValueOption, value: string): string |
       flags.tokenFile = value;
       return undefined;
     case "health-port": {
-      const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
-      if (!(port >= 0 && port <= 65_535)) return bad("an integer 0-65535 (0 picks a free port)");
+      const port = parsePort(value);
+      if (port === undefined) return bad(PORT_EXPECTED);
       flags.healthPort = port;
       return undefined;
     }
@@ -187,7 +305,7 @@ function setFlag(flags: CommonFlags, name: ValueOption, value: string): string |
   }
 }
 
-function unknownOption(option: string, kind?: "host" | "config"): string {
+function unknownOption(option: string, kind?: Exclude<HelpTopic, "main">): string {
   const hint = kind === undefined ? "bus-integration --help" : `bus-integration ${kind} --help`;
   // Only the name: `--foo=bar` is reported as `--foo`, in case bar is a secret.
   const name = option.split("=", 1)[0];

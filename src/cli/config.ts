@@ -103,6 +103,10 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
       value: listener.reconnect === false ? null : listener.reconnect.max,
       source: source("BUS_EVENTS_LISTENER_RETRY_MAX"),
     },
+    reconnectHealthyAfterMs: {
+      value: listener.reconnect === false ? null : listener.reconnect.healthyAfter,
+      source: source("BUS_EVENTS_LISTENER_HEALTHY_AFTER"),
+    },
     required: { value: listener.required, source: source("BUS_EVENTS_LISTENER_REQUIRED") },
     healthHost: {
       value: health?.hostname ?? null,

@@ -14,7 +14,8 @@ import type { CommonFlags } from "./args.ts";
 import { resolveConfig } from "./config.ts";
 import { closeLogging, configureLogging } from "./logging.ts";
 import { loadRegistrations } from "./modules.ts";
-import { exitProcess, onShutdownSignal } from "./process.ts";
+import { describeStopRequest, onStopRequests } from "./parent_watch.ts";
+import { exitProcess } from "./process.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit status of a clean stop. */
@@ -35,12 +36,13 @@ export interface CliOutput {
 const logger = getLogger(["bus-integration", "cli"]);
 
 /**
- * Runs the host until a signal (exit 0 after draining) or a fatal
+ * Runs the host until a signal or, with `parentWatch` (the default), the
+ * death of its parent process (exit 0 after draining), or a fatal
  * registration error (exit 1). Configuration, module and registration
  * problems exit 2 before anything connects.
  */
 export async function runHostCommand(
-  command: { flags: CommonFlags; modules: readonly string[] },
+  command: { flags: CommonFlags; modules: readonly string[]; parentWatch?: boolean },
   env: Readonly<Record<string, string | undefined>>,
   output: CliOutput,
 ): Promise<number> {
@@ -74,18 +76,21 @@ export async function runHostCommand(
     return EXIT_USAGE;
   }
 
-  let signals = 0;
-  const removeSignalHandlers = await onShutdownSignal((signal) => {
-    signals++;
-    if (signals === 1) {
-      logger.info("Received {signal}: draining, send it again to exit at once", { signal });
-      controller.abort(new Error(`Received ${signal}`));
-      return;
-    }
-    // A second signal means the operator will not wait for the drain.
-    logger.warn("Received {signal} again: exiting without draining", { signal });
-    closeLogging().finally(() => exitProcess(EXIT_FAILURE));
-  });
+  const removeStopHandlers = await onStopRequests({
+    onStop: (request) => {
+      if (request.kind === "signal") {
+        logger.info("Received {signal}: draining, send it again to exit at once", request);
+      } else {
+        // An orphan would keep taking its unicast groups' events: stop as on SIGTERM.
+        logger.warn("Parent process {was} exited (parent now {now}): draining", request);
+      }
+      controller.abort(new Error(describeStopRequest(request)));
+    },
+    onRepeat: (signal) => {
+      logger.warn("Received {signal} again: exiting without draining", { signal });
+      closeLogging().finally(() => exitProcess(EXIT_FAILURE));
+    },
+  }, { parentWatch: command.parentWatch ?? true });
 
   logger.info("bus-integration {version} hosting {names} on {url} (token from {tokenSource})", {
     version: VERSION,
@@ -122,7 +127,7 @@ export async function runHostCommand(
     logger.info("Host stopped cleanly");
     return EXIT_OK;
   } finally {
-    removeSignalHandlers();
+    removeStopHandlers();
     await server?.close();
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import { readEnv } from "../runtime.ts";
-import { parseCommandLine } from "./args.ts";
+import { type HelpTopic, parseCommandLine } from "./args.ts";
 import { formatConfigText, resolveConfig } from "./config.ts";
 import {
   type CliOutput,
@@ -17,6 +17,7 @@ import {
   problemOf,
   runHostCommand,
 } from "./host_command.ts";
+import { runRedriveCommand } from "./redrive_command.ts";
 import { VERSION } from "./version.ts";
 
 const OPTIONS = `Options:
@@ -26,8 +27,19 @@ const OPTIONS = `Options:
   --health-port PORT    serve GET /healthz and GET /readyz on PORT (0: any free port)
   --health-host HOST    address of the health port (default: 127.0.0.1)
   --log-format FORMAT   text or json (JSON lines), on stderr (default: text)
-  --log-level LEVEL     trace, debug, info, warning, error or fatal (default: info)
-  -h, --help            show this help`;
+  --log-level LEVEL     trace, debug, info, warning, error or fatal (default: info)`;
+
+const HELP_OPTION = `  -h, --help            show this help`;
+
+/** `host` and `dev-server` only. */
+const PARENT_WATCH_OPTION =
+  `  --no-parent-watch     keep running when the process that started this one exits
+                        (default: drain and exit, as on SIGTERM)`;
+
+/** What the commands' own help says about the environment instead of the whole block. */
+const ENVIRONMENT_POINTER =
+  `Environment: BUS_EVENTS_API_URL, and the token in BUS_API_TOKEN or a file;
+every variable: bus-integration help`;
 
 const ENVIRONMENT = `Environment:
   BUS_EVENTS_API_URL               Events API URL
@@ -47,12 +59,19 @@ const HELP = {
 Usage:
   bus-integration host [options] <module…>   run the modules' registrations in one host
   bus-integration config [options] [--json]  print the resolved configuration
-  bus-integration help [host|config]
+  bus-integration dev-server [--port N]      serve the reference Events API on loopback
+  bus-integration redrive [options] <name>   re-publish the dead letters of <name>
+  bus-integration help [host|config|dev-server|redrive]
   bus-integration --version
 
 ${OPTIONS}
+${HELP_OPTION}
 
 ${ENVIRONMENT}
+
+Example:
+  BUS_EVENTS_API_URL=http://127.0.0.1:8080 BUS_API_TOKEN_FILE=./token \\
+    bus-integration host --health-port 8081 ./echo_worker.js
 
 Exit status: 0 clean stop, 1 fatal error, 2 bad usage or configuration.`,
   host: `Usage: bus-integration host [options] <module…>
@@ -61,12 +80,19 @@ Imports each module (a path, or a URL such as file:, https: or jsr:) and runs
 the registrations it exports — a "registrations" array, or a default export
 that is one registration or an array — concurrently in one host on one
 shared client. SIGINT or SIGTERM drains in-flight handlers and exits 0; a
-second signal exits at once. A fatal registration error stops the others,
-drains, and exits 1.
+second signal exits at once. So does the death of the process that started
+it (\`npx\`, a shell script), unless --no-parent-watch. A fatal registration
+error stops the others, drains, and exits 1.
 
 ${OPTIONS}
+${PARENT_WATCH_OPTION}
+${HELP_OPTION}
 
-${ENVIRONMENT}`,
+${ENVIRONMENT_POINTER}
+
+Example:
+  BUS_EVENTS_API_URL=http://127.0.0.1:8080 BUS_API_TOKEN_FILE=./token \\
+    bus-integration host --health-port 8081 ./echo_worker.js ./script_runner.js`,
   config: `Usage: bus-integration config [options] [--json]
 
 Prints each setting the host would use and where it came from (flag,
@@ -75,9 +101,52 @@ Exits 2 when the configuration is invalid, naming what is wrong.
 
 ${OPTIONS}
   --json                print one JSON object: {name: {value, source}}
+${HELP_OPTION}
 
-${ENVIRONMENT}`,
-} as const;
+${ENVIRONMENT_POINTER}
+
+Example:
+  BUS_EVENTS_API_URL=https://bus.example.test bus-integration config --json`,
+  "dev-server": `Usage: bus-integration dev-server [--port N]
+
+Serves the reference Events API (in memory, the one the tests run on) on
+127.0.0.1 and prints URL=… and TOKEN=… on stdout: a token for this process
+only, valid 24 h. For trying workers and curl locally; events are lost when
+it stops. SIGINT or SIGTERM stops it (exit 0).
+
+Options:
+  --port PORT           listen on PORT (default: 0, any free port)
+${PARENT_WATCH_OPTION}
+${HELP_OPTION}
+
+Example:
+  bus-integration dev-server --port 8080 > bus-dev.env &
+  sleep 2 && . ./bus-dev.env && printf '%s\\n' "$TOKEN" > token`,
+  redrive: `Usage: bus-integration redrive [options] <name> [--dry-run] [--after ID]
+
+Reads every retained dead letter published under <name> (e.g.
+job.run.request.dead-letter) and re-publishes each original event to its
+original name, with the same correlationId and metadata, so the workers
+handle it again. Dead letters stay where they are: the summary line gives
+the last one read, for --after next time. Exits 0 when every dead letter
+was handled (records that are no dead letter are skipped and counted), 1
+when the Events API failed, 2 on bad usage or configuration.
+
+Options:
+  --events-url URL      Events API: site root or …/api/v1/events (default: $BUS_EVENTS_API_URL)
+  --token-file PATH     file holding the API token (default: as for host)
+  --log-format FORMAT   text or json (JSON lines), on stderr (default: text)
+  --log-level LEVEL     trace, debug, info, warning, error or fatal (default: info)
+  --dry-run             list the dead letters (id, event, correlationId, attempts,
+                        error) without publishing anything
+  --after ID            start after the dead letter with this id
+${HELP_OPTION}
+
+${ENVIRONMENT_POINTER}
+
+Example:
+  bus-integration redrive --dry-run job.run.request.dead-letter`,
+} as const satisfies Record<HelpTopic, string>;
 
 const consoleOutput: CliOutput = {
   out: (line) => console.log(line),
@@ -100,6 +169,7 @@ export async function main(
   const parsed = parseCommandLine(args);
   if (!parsed.ok) {
     output.err(`bus-integration: ${parsed.problem}`);
+    if (parsed.help !== undefined) output.err(`\n${HELP[parsed.help]}`);
     return EXIT_USAGE;
   }
   const { command } = parsed;
@@ -115,6 +185,13 @@ export async function main(
         return await printConfig(command.flags, command.json, env, output);
       case "host":
         return await runHostCommand(command, env, output);
+      case "redrive":
+        return await runRedriveCommand(command, env, output);
+      case "dev-server": {
+        // Loaded on demand: the reference server (and jose) stay out of `host`'s start-up.
+        const { runDevServerCommand } = await import("./dev_server_command.ts");
+        return await runDevServerCommand(command, output);
+      }
     }
   } catch (error) {
     // Only bugs get here: every expected failure has its own status above.

@@ -14,11 +14,20 @@ import { envelopeProblem, type EventEnvelope } from "../envelope.ts";
 import { NdjsonParser } from "./ndjson.ts";
 import type { ByteParser } from "./parser_stream.ts";
 import { SseParser } from "./sse.ts";
-import { type InvalidInputHandler, report, type StreamFraming } from "./types.ts";
+import {
+  type InvalidInput,
+  type InvalidInputHandler,
+  report,
+  type StreamFraming,
+  unusable,
+} from "./types.ts";
 
 /** Callbacks of {@linkcode EnvelopeParser}. */
 export interface EnvelopeParserCallbacks {
-  /** Each NDJSON line or SSE `data` that is not JSON or not an envelope. */
+  /**
+   * Each NDJSON line or SSE event skipped: not JSON, not an envelope, or
+   * over `maxLineBytes`.
+   */
   onInvalid?: InvalidInputHandler | undefined;
   /** SSE only: each valid `retry` field, in milliseconds. */
   onRetry?: ((ms: number) => void) | undefined;
@@ -28,8 +37,11 @@ export interface EnvelopeParserCallbacks {
  * Decodes `framing` into a batch of envelopes that the reader takes from:
  * {@linkcode EnvelopeParser.envelopes} and, at the same index, the ID to
  * resume from once that envelope is handled. This is the one place that
- * decides the resume ID of an envelope: for SSE the last-event-ID buffer at
- * its event, for NDJSON the last string `id` seen so far.
+ * decides resume IDs: for SSE the last-event-ID buffer at the event, for
+ * NDJSON the last string `id` seen so far; before any, the ID the stream
+ * was opened with. {@linkcode EnvelopeParser.resumeId} is the resume ID
+ * after everything decoded so far, skipped records included, for a reader
+ * that has handled every envelope.
  *
  * `feed` and `end` append to the batch and `clear` empties it, so a reader
  * that has not taken everything yet (a `TransformStream` whose queue still
@@ -41,33 +53,43 @@ export class EnvelopeParser implements ByteParser {
   readonly #bytes: NdjsonParser | SseParser;
   readonly #sse: boolean;
   readonly #onInvalid: InvalidInputHandler | undefined;
-  // NDJSON: the last string `id` so far, the resume ID of envelopes without one.
-  #latestId: string | undefined;
-  // SSE: the events of the chunk being scanned, with the last-event-ID at
-  // each. They are parsed in one tight loop after the scan, which measured
-  // ~10% faster than calling JSON.parse from inside the line scanner.
-  readonly #datas: string[] = [];
-  readonly #eventIds: string[] = [];
+  // The resume ID after the last record decoded: NDJSON, the last string
+  // `id` so far, which is also the resume ID of envelopes without one; SSE,
+  // the last-event-ID at the last event, kept or skipped.
+  #resumeId: string | undefined;
+  // SSE: the events of the chunk being scanned (the data, or the report of
+  // one dropped for its size), with the last-event-ID at each. They are
+  // parsed in one tight loop after the scan, which measured ~10% faster
+  // than calling JSON.parse from inside the line scanner.
+  readonly #datas: (string | InvalidInput)[] = [];
+  readonly #eventIds: (string | undefined)[] = [];
 
   /**
    * Creates a parser that allows lines and SSE events of at most
    * `maxLineBytes` UTF-8 bytes; the caller has validated the bound.
+   * `lastEventId` is the ID the stream was opened with, if any.
    */
   constructor(
     framing: StreamFraming,
     maxLineBytes: number,
     callbacks: EnvelopeParserCallbacks = {},
+    lastEventId?: string,
   ) {
     this.#onInvalid = callbacks.onInvalid;
     this.#sse = framing === "sse";
+    this.#resumeId = lastEventId;
     this.#bytes = this.#sse
       ? new SseParser(maxLineBytes, {
-        onEvent: (_event, data, lastEventId) => {
+        onEvent: (_event, data, id) => {
           this.#datas.push(data);
-          this.#eventIds.push(lastEventId);
+          this.#eventIds.push(id);
         },
         onRetry: callbacks.onRetry,
-      })
+        onInvalid: (invalid, id) => {
+          this.#datas.push(invalid);
+          this.#eventIds.push(id);
+        },
+      }, lastEventId)
       : new NdjsonParser(maxLineBytes, {
         onValue: (value, line) => this.#ndjsonValue(value, line),
         onInvalid: callbacks.onInvalid,
@@ -92,39 +114,26 @@ export class EnvelopeParser implements ByteParser {
   }
 
   /**
-   * Appends the envelopes of the complete lines of `chunk` to the batch.
-   *
-   * @throws {StreamProtocolError} When a line or SSE event exceeds
-   * `maxLineBytes`, after the envelopes before it were appended.
+   * The ID to resume from once every envelope decoded so far is handled: it
+   * moves past skipped records too, so that a reconnect does not fetch a
+   * record that can never be delivered (SSE: an event whose data is not an
+   * envelope or too large, with the `id` of its own block). `undefined`
+   * until there is one.
    */
-  feed(chunk: Uint8Array): void {
-    if (!this.#sse) {
-      this.#bytes.feed(chunk);
-      return;
-    }
-    // Events before an oversized line still go out before the error.
-    try {
-      this.#bytes.feed(chunk);
-    } finally {
-      this.#sseEnvelopes();
-    }
+  get resumeId(): string | undefined {
+    return this.#resumeId;
   }
 
-  /**
-   * Appends the envelopes of what is left at the end of the input.
-   *
-   * @throws {StreamProtocolError} When the last line exceeds `maxLineBytes`.
-   */
+  /** Appends the envelopes of the complete lines of `chunk` to the batch. */
+  feed(chunk: Uint8Array): void {
+    this.#bytes.feed(chunk);
+    if (this.#sse) this.#sseEnvelopes();
+  }
+
+  /** Appends the envelopes of what is left at the end of the input. */
   end(): void {
-    if (!this.#sse) {
-      this.#bytes.end();
-      return;
-    }
-    try {
-      this.#bytes.end();
-    } finally {
-      this.#sseEnvelopes();
-    }
+    this.#bytes.end();
+    if (this.#sse) this.#sseEnvelopes();
   }
 
   /** Empties the batch, once the reader has taken every envelope in it. */
@@ -136,35 +145,45 @@ export class EnvelopeParser implements ByteParser {
   #ndjsonValue(value: unknown, line: string): void {
     const problem = envelopeProblem(value);
     if (problem !== undefined) {
-      report(this.#onInvalid, `not an envelope: ${problem}`, line);
+      report(this.#onInvalid, unusable("not-an-envelope", `not an envelope: ${problem}`, line));
       return;
     }
     const id = (value as EventEnvelope).id;
-    if (typeof id === "string") this.#latestId = id;
+    if (typeof id === "string") this.#resumeId = id;
     this.#envelopes.push(value as EventEnvelope);
-    this.#resumeIds.push(this.#latestId);
+    this.#resumeIds.push(this.#resumeId);
   }
 
   #sseEnvelopes(): void {
     const datas = this.#datas;
     const ids = this.#eventIds;
     for (let i = 0; i < datas.length; i++) {
-      const data = datas[i] as string;
+      const data = datas[i] as string | InvalidInput;
+      const id = ids[i];
+      // An event cut off by the end of the input has no ID: it never ended.
+      if (id !== undefined) this.#resumeId = id;
+      if (typeof data !== "string") {
+        report(this.#onInvalid, data);
+        continue;
+      }
       let value: unknown;
       try {
         value = JSON.parse(data);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        report(this.#onInvalid, `invalid JSON in SSE data: ${message}`, data);
+        report(
+          this.#onInvalid,
+          unusable("invalid-json", `invalid JSON in SSE data: ${message}`, data),
+        );
         continue;
       }
       const problem = envelopeProblem(value);
       if (problem !== undefined) {
-        report(this.#onInvalid, `not an envelope: ${problem}`, data);
+        report(this.#onInvalid, unusable("not-an-envelope", `not an envelope: ${problem}`, data));
         continue;
       }
       this.#envelopes.push(value as EventEnvelope);
-      this.#resumeIds.push(ids[i]);
+      this.#resumeIds.push(id);
     }
     datas.length = 0;
     ids.length = 0;

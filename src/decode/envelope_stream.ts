@@ -23,8 +23,9 @@ import {
 /** Options of {@linkcode EnvelopeDecoderStream}. */
 export interface EnvelopeDecoderOptions extends LineLimitOptions {
   /**
-   * Told about every NDJSON line or SSE `data` that is not JSON or not an
-   * envelope; it is skipped. A handler that throws is ignored.
+   * Told about every NDJSON line or SSE event that is skipped: not JSON, not
+   * an envelope, or over `maxLineBytes` (see `InvalidInput.kind`). A handler
+   * that throws is ignored.
    */
   onInvalid?: InvalidInputHandler;
   /** SSE only: told the reconnection time of each valid `retry` field. */
@@ -35,9 +36,10 @@ export interface EnvelopeDecoderOptions extends LineLimitOptions {
  * Decodes a stream body into {@linkcode EventEnvelope}s: NDJSON, one
  * envelope per line, or SSE, one envelope JSON per event's `data`. Every
  * SSE event type is accepted as long as its data is an envelope, since the
- * envelope's `name` is what identifies the event. Input that is not JSON or
- * not an envelope goes to `onInvalid` and is skipped; a line or SSE event
- * larger than `maxLineBytes` errors the stream with a `StreamProtocolError`.
+ * envelope's `name` is what identifies the event. Input that is not JSON,
+ * not an envelope, or a line or SSE event larger than `maxLineBytes` goes to
+ * `onInvalid` and is skipped (an oversized record's bytes are discarded as
+ * they arrive), and the records after it are decoded as usual.
  *
  * Byte parsing, JSON parsing and validation happen in one stream step.
  *
@@ -92,8 +94,11 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
    * The ID to resume from, as of the last envelope the reader has received:
    * for SSE, the SSE last-event-ID buffer at that envelope (it persists
    * across events); for NDJSON, the last string `id` among the envelopes
-   * received. `undefined` until there is one; `""` once SSE reset it with an
-   * empty `id` (then resume without `Last-Event-ID`).
+   * received. Once the reader has received every envelope decoded so far,
+   * skipped records after them count too (an SSE event whose data is not an
+   * envelope or is too large moves it to its own `id`), so resuming never
+   * fetches them again. `undefined` until there is one; `""` once SSE reset
+   * it with an empty `id` (then resume without `Last-Event-ID`).
    *
    * Envelopes still queued in the stream do not count, so when the body
    * fails and the stream drops them, resuming from here fetches them again
@@ -127,20 +132,13 @@ class ResumePoint implements ByteParser {
   }
 
   feed(chunk: Uint8Array): void {
-    // What the chunk decoded before an oversized line is enqueued before the error.
-    try {
-      this.#parser.feed(chunk);
-    } finally {
-      this.#enqueue();
-    }
+    this.#parser.feed(chunk);
+    this.#enqueue();
   }
 
   end(): void {
-    try {
-      this.#parser.end();
-    } finally {
-      this.#enqueue();
-    }
+    this.#parser.end();
+    this.#enqueue();
   }
 
   settle(): void {
@@ -148,13 +146,16 @@ class ResumePoint implements ByteParser {
     // null: the stream errored and dropped its queue; keep what was settled.
     if (size === null || size === undefined) return;
     const delivered = this.#enqueued - this.#taken - (size < 0 ? -size : 0);
-    if (delivered <= 0) return;
-    this.#taken += delivered;
-    this.current = this.#parser.resumeIds[this.#taken - 1];
+    if (delivered > 0) {
+      this.#taken += delivered;
+      this.current = this.#parser.resumeIds[this.#taken - 1];
+    }
     // Compared with the whole batch, not with what is enqueued: a settle
     // from inside `feed` (an `onInvalid` handler reading `lastEventId`) must
     // never clear envelopes the parser appended and that are not enqueued yet.
     if (this.#taken === this.#parser.envelopes.length) {
+      // Everything decoded was received: skipped records after it count too.
+      this.current = this.#parser.resumeId ?? this.current;
       this.#parser.clear();
       this.#enqueued = 0;
       this.#taken = 0;

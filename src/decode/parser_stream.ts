@@ -8,7 +8,7 @@
 
 /** A push parser over bytes: the transport-free core of a decoder stream. */
 export interface ByteParser {
-  /** Parses one chunk; throws `StreamProtocolError` when a bound is exceeded. */
+  /** Parses one chunk; bad input is skipped and reported, never thrown. */
   feed(chunk: Uint8Array): void;
   /** Parses what is left at the end of the input. */
   end(): void;
@@ -30,39 +30,22 @@ export type TransformerOf<I, O> =
  * `create` returns for the stream's controller. `checkpoint`, if given, runs
  * before each chunk, before the end and when the stream is aborted or
  * cancelled, while the readable side still tells how much output is unread.
- *
- * A parser error that happens after the same chunk already produced output
- * is held back until the next chunk or the end: erroring a stream drops
- * whatever it still queues, and the output before the error must reach the
- * reader. The parser discards everything after its error, so holding it
- * back costs no memory.
  */
 export function parserTransformer<O>(
   create: (controller: TransformStreamDefaultController<O>) => ByteParser,
   checkpoint: () => void = () => {},
 ): TransformerOf<Uint8Array, O> {
   let parser: ByteParser | undefined;
-  let failed = false;
-  let failure: unknown;
   return {
     start(controller) {
       parser = create(controller);
     },
-    transform(chunk, controller) {
+    transform(chunk) {
       checkpoint();
-      if (failed) throw failure;
-      try {
-        (parser as ByteParser).feed(chunk);
-      } catch (error) {
-        // desiredSize is negative exactly when output of this chunk is still queued.
-        if ((controller.desiredSize ?? 0) >= 0) throw error;
-        failed = true;
-        failure = error;
-      }
+      (parser as ByteParser).feed(chunk);
     },
     flush() {
       checkpoint();
-      if (failed) throw failure;
       (parser as ByteParser).end();
     },
     cancel() {

@@ -7,15 +7,28 @@
  * @module
  */
 
-import { StreamProtocolError } from "../errors.ts";
 import { type ByteParser, parserTransformer } from "./parser_stream.ts";
-import { type LineLimitOptions, maxLineBytesOf, type SseMessage } from "./types.ts";
+import {
+  EXCERPT_LENGTH,
+  extendExcerpt,
+  type InvalidInput,
+  type InvalidInputHandler,
+  type LineLimitOptions,
+  maxLineBytesOf,
+  type SseMessage,
+  tooLarge,
+} from "./types.ts";
 import { CarryOver, exceedsUtf8, utf8ByteLength, Utf8Decoder } from "./utf8.ts";
 
 /** Options of {@linkcode SseParserStream}. */
 export interface SseParserOptions extends LineLimitOptions {
   /** Told the reconnection time, in milliseconds, of each valid `retry` field. */
   onRetry?: (ms: number) => void;
+  /**
+   * Told about every event dropped because a line of it or its data was
+   * over `maxLineBytes` (kind `too-large`). A handler that throws is ignored.
+   */
+  onInvalid?: InvalidInputHandler;
 }
 
 /** Callbacks of {@linkcode SseParser}. */
@@ -27,6 +40,13 @@ export interface SseParserCallbacks {
   onEvent: (event: string, data: string, lastEventId: string) => void;
   /** A valid `retry` field. */
   onRetry?: ((ms: number) => void) | undefined;
+  /**
+   * An event dropped for its size (kind `too-large`), when the blank line
+   * that ends it arrives, with the last-event-ID buffer at that point (its
+   * own `id` field counts, even after the oversized line); `undefined` for
+   * an event the end of the input cut off, which is never dispatched.
+   */
+  onInvalid?: ((invalid: InvalidInput, lastEventId: string | undefined) => void) | undefined;
 }
 
 const LF = 10;
@@ -37,6 +57,7 @@ const E = 101;
 const I = 105;
 const R = 114;
 const DIGITS = /^[0-9]+$/;
+const WHAT = "SSE event";
 
 /**
  * The transport-free SSE state machine behind {@linkcode SseParserStream}:
@@ -50,6 +71,7 @@ export class SseParser implements ByteParser {
   readonly #carry: CarryOver;
   readonly #onEvent: (event: string, data: string, lastEventId: string) => void;
   readonly #onRetry: ((ms: number) => void) | undefined;
+  readonly #onInvalid: SseParserCallbacks["onInvalid"];
   // The previous chunk ended in "\r": a "\n" that starts the next one is the
   // rest of that CRLF, not a blank line.
   #skipLf = false;
@@ -60,15 +82,30 @@ export class SseParser implements ByteParser {
   #dataUnits = 0;
   #dataBytes = -1;
   #eventType = "";
-  #lastEventId = "";
+  #lastEventId: string;
+  // The event being dropped for its size: the bytes read of it (-1 while
+  // none is) and the start of what made it too large, for the report. Its
+  // other fields are still read, so an `id` after the oversized line counts.
+  #dropped = -1;
+  #droppedStart = "";
+  // The rest of an oversized line is being discarded up to its line end,
+  // and whether that line is the start the report quotes.
+  #discarding = false;
+  #quoting = false;
 
-  /** Creates a parser that allows lines and events of at most `maxLineBytes` UTF-8 bytes. */
-  constructor(maxLineBytes: number, callbacks: SseParserCallbacks) {
+  /**
+   * Creates a parser that allows lines and events of at most `maxLineBytes`
+   * UTF-8 bytes. `lastEventId` seeds the last-event-ID buffer: the ID the
+   * stream was opened with, so that events without an `id` keep it.
+   */
+  constructor(maxLineBytes: number, callbacks: SseParserCallbacks, lastEventId = "") {
     this.#max = maxLineBytes;
     this.#cheapUnits = Math.floor(maxLineBytes / 3);
     this.#carry = new CarryOver(maxLineBytes);
     this.#onEvent = callbacks.onEvent;
     this.#onRetry = callbacks.onRetry;
+    this.#onInvalid = callbacks.onInvalid;
+    this.#lastEventId = lastEventId;
   }
 
   /** The last-event-ID buffer: set by `id` fields, kept across events. */
@@ -81,10 +118,16 @@ export class SseParser implements ByteParser {
     this.#text(this.#decoder.decode(chunk));
   }
 
-  /** Ends the input: an unfinished line or event is discarded, as the spec says. */
+  /**
+   * Ends the input: an unfinished line or event is discarded, as the spec
+   * says; one that was being dropped for its size is reported.
+   */
   end(): void {
     this.#text(this.#decoder.flush());
+    if (this.#dropped >= 0) this.#reportDropped(undefined);
     this.#carry.clear();
+    this.#discarding = false;
+    this.#quoting = false;
     this.#resetEvent();
   }
 
@@ -96,29 +139,52 @@ export class SseParser implements ByteParser {
       this.#skipLf = false;
       if (text.charCodeAt(0) === LF) start = 1;
     }
-    if (!this.#carry.empty) {
+    if (this.#discarding) {
+      start = this.#discardLine(text, start);
+      if (start === -1) return;
+    } else if (!this.#carry.empty) {
       start = this.#finishCarried(text, start);
       if (start === -1) return;
     }
     start = text.indexOf("\r", start) === -1
       ? this.#linesLf(text, start)
       : this.#lines(text, start);
-    if (start < length && !this.#carry.push(start === 0 ? text : text.slice(start))) {
-      this.#overflow("line", this.#carry.byteLength);
-    }
+    if (start < length) this.#hold(start === 0 ? text : text.slice(start));
   }
 
-  /** Ends the held line with the start of `text`; returns where the next line starts. */
+  /** Ends the held line with the start of `text`; returns where the next line starts, or -1. */
   #finishCarried(text: string, start: number): number {
-    const lf = text.indexOf("\n", start);
-    const cr = text.indexOf("\r", start);
-    const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
-    if (!this.#carry.push(end === -1 ? text.slice(start) : text.slice(start, end))) {
-      this.#overflow("line", this.#carry.byteLength);
-    }
+    const end = lineEnd(text, start);
+    this.#hold(end === -1 ? text.slice(start) : text.slice(start, end));
     if (end === -1) return -1;
-    const line = this.#carry.take();
-    this.#line(line, 0, line.length);
+    if (this.#discarding) {
+      // The held line outgrew the bound in #hold and ends here.
+      this.#discarding = false;
+      this.#quoting = false;
+    } else {
+      const line = this.#carry.take();
+      this.#line(line, 0, line.length);
+    }
+    return this.#after(text, end);
+  }
+
+  /** Holds the start of an unfinished line; one that outgrows the bound is discarded from now on. */
+  #hold(text: string): void {
+    if (this.#carry.push(text)) return;
+    this.#quoting = this.#drop(this.#carry.byteLength, this.#carry.head(EXCERPT_LENGTH));
+    this.#carry.clear();
+    this.#discarding = true;
+  }
+
+  /** Discards the oversized line up to its end; returns where the next line starts, or -1. */
+  #discardLine(text: string, start: number): number {
+    const end = lineEnd(text, start);
+    const stop = end === -1 ? text.length : end;
+    this.#dropped += utf8ByteLength(text, start, stop);
+    if (this.#quoting) this.#droppedStart = extendExcerpt(this.#droppedStart, text, start, stop);
+    if (end === -1) return -1;
+    this.#discarding = false;
+    this.#quoting = false;
     return this.#after(text, end);
   }
 
@@ -140,10 +206,14 @@ export class SseParser implements ByteParser {
         // Most events end "…\n\n": the blank line is taken without another
         // search, and a lone `data` line goes out without the data buffer.
         if (
-          this.#dataLines === 0 && text.charCodeAt(start) === D && isField(text, start, lf, "data")
+          this.#dataLines === 0 && this.#dropped < 0 && text.charCodeAt(start) === D &&
+          isField(text, start, lf, "data")
         ) {
-          this.#checkLine(text, start, lf);
-          this.#onEvent(this.#takeType(), value(text, start + 4, lf), this.#lastEventId);
+          if (this.#fits(text, start, lf)) {
+            this.#onEvent(this.#takeType(), value(text, start + 4, lf), this.#lastEventId);
+          } else {
+            this.#dispatch();
+          }
         } else {
           this.#line(text, start, lf);
           this.#dispatch();
@@ -171,20 +241,23 @@ export class SseParser implements ByteParser {
     return start;
   }
 
-  #checkLine(text: string, start: number, end: number): void {
-    if (end - start > this.#cheapUnits && exceedsUtf8(text, start, end, this.#max)) {
-      this.#overflow("line", utf8ByteLength(text, start, end));
-    }
+  /** Whether a complete line fits the bound; one that does not drops its event. */
+  #fits(text: string, start: number, end: number): boolean {
+    if (end - start <= this.#cheapUnits || !exceedsUtf8(text, start, end, this.#max)) return true;
+    this.#drop(utf8ByteLength(text, start, end), extendExcerpt("", text, start, end));
+    return false;
   }
 
   /** One non-empty line. */
   #line(text: string, start: number, end: number): void {
-    this.#checkLine(text, start, end);
+    if (!this.#fits(text, start, end)) return;
     // Only four field names mean anything, so instead of searching for the
     // colon (which may be far away, or absent) each name is matched in place.
     switch (text.charCodeAt(start)) {
       case D:
-        if (isField(text, start, end, "data")) this.#appendData(value(text, start + 4, end));
+        if (!isField(text, start, end, "data")) return;
+        if (this.#dropped < 0) this.#appendData(value(text, start + 4, end));
+        else this.#dropped += utf8ByteLength(text, valueStart(text, start + 4, end), end) + 1;
         return;
       case I:
         if (isField(text, start, end, "id")) {
@@ -219,11 +292,38 @@ export class SseParser implements ByteParser {
     if (this.#dataUnits * 3 > this.#max) this.#checkData(data);
   }
 
+  /** Counts the data exactly once the cheap bound fails; data over the bound drops the event. */
   #checkData(appended: string): void {
-    if (this.#dataUnits > this.#max) this.#overflow("event", utf8ByteLength(this.#data));
-    if (this.#dataBytes < 0) this.#dataBytes = utf8ByteLength(this.#data);
-    else this.#dataBytes += utf8ByteLength(appended) + 1;
-    if (this.#dataBytes > this.#max) this.#overflow("event", this.#dataBytes);
+    if (this.#dataUnits > this.#max) {
+      this.#dataBytes = utf8ByteLength(this.#data);
+    } else if (this.#dataBytes < 0) {
+      this.#dataBytes = utf8ByteLength(this.#data);
+    } else {
+      this.#dataBytes += utf8ByteLength(appended) + 1;
+    }
+    if (this.#dataBytes <= this.#max) return;
+    const size = this.#dataBytes;
+    const start = this.#data.slice(0, EXCERPT_LENGTH);
+    this.#clearData();
+    this.#dropped = size;
+    this.#droppedStart = start;
+  }
+
+  /**
+   * Starts (or continues) dropping the current event for an oversized line
+   * of `size` bytes that starts with `start`. The data read before it
+   * counts, joined with "\n", and is let go. Returns whether `start` is what
+   * the report quotes (the first oversized line of the event).
+   */
+  #drop(size: number, start: string): boolean {
+    if (this.#dropped >= 0) {
+      this.#dropped += size + 1;
+      return false;
+    }
+    this.#dropped = (this.#dataLines === 0 ? 0 : utf8ByteLength(this.#data) + 1) + size;
+    this.#droppedStart = start;
+    this.#clearData();
+    return true;
   }
 
   #retry(field: string): void {
@@ -236,6 +336,11 @@ export class SseParser implements ByteParser {
   }
 
   #dispatch(): void {
+    if (this.#dropped >= 0) {
+      this.#reportDropped(this.#lastEventId);
+      this.#resetEvent();
+      return;
+    }
     if (this.#dataLines === 0) {
       this.#eventType = "";
       return;
@@ -246,6 +351,19 @@ export class SseParser implements ByteParser {
     this.#onEvent(type, data, this.#lastEventId);
   }
 
+  #reportDropped(lastEventId: string | undefined): void {
+    const invalid = tooLarge(WHAT, this.#dropped, this.#max, this.#droppedStart);
+    this.#dropped = -1;
+    this.#droppedStart = "";
+    const onInvalid = this.#onInvalid;
+    if (onInvalid === undefined) return;
+    try {
+      onInvalid(invalid, lastEventId);
+    } catch {
+      // A failing observer must not end the stream.
+    }
+  }
+
   /** The pending event type (`"message"` when none was given), which it clears. */
   #takeType(): string {
     const type = this.#eventType;
@@ -253,23 +371,26 @@ export class SseParser implements ByteParser {
     return type === "" ? "message" : type;
   }
 
-  #resetEvent(): void {
+  #clearData(): void {
     this.#data = "";
     this.#dataLines = 0;
     this.#dataUnits = 0;
     this.#dataBytes = -1;
-    this.#eventType = "";
   }
 
-  /**
-   * Drops the held line and the pending event and throws; `size` is how much
-   * of the line, or of the event's data, was read.
-   */
-  #overflow(oversized: "line" | "event", size: number): never {
-    this.#carry.clear();
-    this.#resetEvent();
-    throw new StreamProtocolError({ framing: "sse", oversized, limit: this.#max, size });
+  #resetEvent(): void {
+    this.#clearData();
+    this.#eventType = "";
+    this.#dropped = -1;
+    this.#droppedStart = "";
   }
+}
+
+/** Where the line starting at `start` ends (its first CR or LF), or -1 when it does not end in `text`. */
+function lineEnd(text: string, start: number): number {
+  const lf = text.indexOf("\n", start);
+  const cr = text.indexOf("\r", start);
+  return cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
 }
 
 /** Whether the line at `start` is field `name`: the name, then a colon or the line end. */
@@ -283,13 +404,18 @@ function isField(text: string, start: number, end: number, name: string): boolea
   return true;
 }
 
-/** The value after a field name ending at `at`: one space after the colon is dropped. */
-function value(text: string, at: number, end: number): string {
+/** Where the value after a field name ending at `at` starts: one space after the colon is dropped. */
+function valueStart(text: string, at: number, end: number): number {
   if (at < end) {
     at++; // the colon
     if (at < end && text.charCodeAt(at) === SPACE) at++;
   }
-  return text.slice(at, end);
+  return at;
+}
+
+/** The value after a field name ending at `at`. */
+function value(text: string, at: number, end: number): string {
+  return text.slice(valueStart(text, at, end), end);
 }
 
 /**
@@ -302,9 +428,11 @@ function value(text: string, at: number, end: number): string {
  * when it has data; `event` defaults to `"message"`; `id` sets the
  * last-event-ID, which persists across events (`id` containing NUL is
  * ignored, an empty `id` resets it); `retry` with only ASCII digits is
- * passed to `onRetry`; an unfinished event at the end is dropped. A line or
- * an event's data larger than `maxLineBytes` UTF-8 bytes errors the stream
- * with a `StreamProtocolError`.
+ * passed to `onRetry`; an unfinished event at the end is dropped. An event
+ * with a line or data larger than `maxLineBytes` UTF-8 bytes is dropped too:
+ * the oversized bytes are discarded as they arrive, its other fields (`id`,
+ * `retry`) still count, and `onInvalid` hears of it (kind `too-large`) at
+ * the blank line that ends it.
  *
  * @example Read events from a response body
  * ```ts
@@ -324,6 +452,7 @@ export class SseParserStream extends TransformStream<Uint8Array, SseMessage> {
       new SseParser(max, {
         onEvent: (event, data, lastEventId) => controller.enqueue({ event, data, lastEventId }),
         onRetry: options.onRetry,
+        onInvalid: options.onInvalid,
       })
     ));
   }

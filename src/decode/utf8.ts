@@ -86,6 +86,22 @@ export class CarryOver {
     return bytes;
   }
 
+  /** The UTF-16 code of the last held character; `NaN` when nothing is held. */
+  get lastCharCode(): number {
+    const last = this.#parts.at(-1);
+    return last === undefined ? Number.NaN : last.charCodeAt(last.length - 1);
+  }
+
+  /** The first `length` characters held, as a string of their own. */
+  head(length = 256): string {
+    let text = "";
+    for (const part of this.#parts) {
+      if (text.length >= length) break;
+      text += part.slice(0, length - text.length);
+    }
+    return text;
+  }
+
   /** Returns the held text joined and empties the buffer. */
   take(): string {
     const text = this.#parts.length === 1 ? this.#parts[0] as string : this.#parts.join("");

@@ -22,6 +22,7 @@ import { findToken, lookupVariable, type TokenSources } from "./token_sources.ts
 const RETRY = "BUS_EVENTS_LISTENER_RETRY";
 const RETRY_MIN = "BUS_EVENTS_LISTENER_RETRY_MIN";
 const RETRY_MAX = "BUS_EVENTS_LISTENER_RETRY_MAX";
+const HEALTHY_AFTER = "BUS_EVENTS_LISTENER_HEALTHY_AFTER";
 const REQUIRED = "BUS_EVENTS_LISTENER_REQUIRED";
 const TOKEN_REFRESH = "BUS_EVENTS_TOKEN_REFRESH";
 const API_URL = "BUS_EVENTS_API_URL";
@@ -58,11 +59,13 @@ export function parseBoolean(text: string): boolean {
 export interface ListenerEnvOptions {
   /**
    * Reconnect bounds in milliseconds (`BUS_EVENTS_LISTENER_RETRY_MIN` /
-   * `_MAX`), or `false` when `BUS_EVENTS_LISTENER_RETRY` is off.
+   * `_MAX`) and how long a connection must stay open to count as healthy
+   * even when it delivered nothing (`BUS_EVENTS_LISTENER_HEALTHY_AFTER`), or
+   * `false` when `BUS_EVENTS_LISTENER_RETRY` is off.
    *
-   * @default {{ min: 1000, max: 30000 }}
+   * @default {{ min: 1000, max: 30000, healthyAfter: 10000 }}
    */
-  reconnect: { min: number; max: number } | false;
+  reconnect: { min: number; max: number; healthyAfter: number } | false;
   /**
    * Whether this listener gates readiness (`BUS_EVENTS_LISTENER_REQUIRED`).
    *
@@ -86,6 +89,7 @@ export interface ListenerEnvOptions {
  * | `BUS_EVENTS_LISTENER_RETRY` | `1`/`0`/`true`/`false` | `1` |
  * | `BUS_EVENTS_LISTENER_RETRY_MIN` | Go duration above 0 | `1s` |
  * | `BUS_EVENTS_LISTENER_RETRY_MAX` | Go duration, at least MIN | `30s` |
+ * | `BUS_EVENTS_LISTENER_HEALTHY_AFTER` | Go duration | `10s` |
  * | `BUS_EVENTS_LISTENER_REQUIRED` | boolean | `1` |
  * | `BUS_EVENTS_TOKEN_REFRESH` | boolean | `0` |
  *
@@ -99,7 +103,8 @@ export interface ListenerEnvOptions {
  * ```ts
  * import { listenerOptionsFromEnv } from "@bus/integration";
  * const options = listenerOptionsFromEnv({ BUS_EVENTS_LISTENER_RETRY_MIN: "250ms" });
- * // { reconnect: { min: 250, max: 30000 }, required: true, tokenRefresh: false }
+ * // { reconnect: { min: 250, max: 30000, healthyAfter: 10000 },
+ * //   required: true, tokenRefresh: false }
  * ```
  */
 export function listenerOptionsFromEnv(
@@ -108,6 +113,7 @@ export function listenerOptionsFromEnv(
   const reconnect = booleanVariable(env, RETRY, true);
   const min = durationVariable(env, RETRY_MIN, "1s");
   const max = durationVariable(env, RETRY_MAX, "30s");
+  const healthyAfter = durationVariable(env, HEALTHY_AFTER, "10s");
   const required = booleanVariable(env, REQUIRED, true);
   const tokenRefresh = booleanVariable(env, TOKEN_REFRESH, false);
   if (min.milliseconds <= 0) {
@@ -120,7 +126,11 @@ export function listenerOptionsFromEnv(
       : new ConfigError(RETRY_MIN, min.text, `a duration of at most ${RETRY_MAX} (${max.text})`);
   }
   return {
-    reconnect: reconnect && { min: min.milliseconds, max: max.milliseconds },
+    reconnect: reconnect && {
+      min: min.milliseconds,
+      max: max.milliseconds,
+      healthyAfter: healthyAfter.milliseconds,
+    },
     required,
     tokenRefresh,
   };

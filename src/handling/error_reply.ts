@@ -9,27 +9,44 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { ResponseError } from "../errors.ts";
+import { NonRetryableError, ResponseError, type ResponseErrorBody } from "../errors.ts";
 import type { HandlerMiddleware } from "./compose.ts";
 
-/** The error code a failed handler is answered with, unless it threw a `ResponseError`. */
+/**
+ * The error code a failed handler is answered with, unless it threw a
+ * `ResponseError` or a `NonRetryableError` with a code.
+ */
 export const HANDLER_FAILED = "handler_failed";
 
 const logger = getLogger(["bus-integration", "worker"]);
 
 /**
- * Publishes the error response of a failed request (`ResponseError`'s own
- * code, else {@linkcode HANDLER_FAILED}) and rethrows the failure, so outer
- * middlewares still see it. A failure to publish the answer is logged only.
+ * The `error` a failure is answered with: the `code` of a `ResponseError`,
+ * or of a `NonRetryableError` that has one, else {@linkcode HANDLER_FAILED};
+ * the error's message.
+ */
+export function failureResponse(error: unknown): ResponseErrorBody {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ResponseError) return { code: error.code, message };
+  if (error instanceof NonRetryableError && error.code !== undefined) {
+    return { code: error.code, message };
+  }
+  return { code: HANDLER_FAILED, message };
+}
+
+/**
+ * Publishes the error response of a request that failed for good (see
+ * {@linkcode failureResponse}) and rethrows the failure, so outer
+ * middlewares still see it. An attempt settled `retry` is not answered:
+ * the requester waits for the attempt that ends it. A failure to publish
+ * the answer is logged only.
  */
 export const replyOnFailure: HandlerMiddleware = async (event, context, next) => {
   try {
     await next();
   } catch (error) {
-    if (event.correlationId !== undefined) {
-      const { code, message } = error instanceof ResponseError
-        ? error
-        : { code: HANDLER_FAILED, message: error instanceof Error ? error.message : String(error) };
+    if (event.correlationId !== undefined && context.settlement?.type !== "retry") {
+      const { code, message } = failureResponse(error);
       try {
         await context.publisher.replyError(code, message);
       } catch (replyFailure) {

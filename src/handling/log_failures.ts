@@ -11,17 +11,31 @@ import type { HandlerMiddleware } from "./compose.ts";
 
 const logger = getLogger(["bus-integration", "worker"]);
 
-/** Logs every failure of the inner pipeline at error level and rethrows it. */
-export const logFailures: HandlerMiddleware = async (event, _context, next) => {
-  try {
-    await next();
-  } catch (error) {
-    logger.error("Handler failed on {name} {id}: {error}", {
-      name: event.name,
-      id: event.id,
-      correlationId: event.correlationId,
-      error,
-    });
-    throw error;
-  }
-};
+/**
+ * Logs every failure of the inner pipeline and rethrows it: an attempt
+ * settled `retry` at warning level ("will retry in N ms, attempt k of n"),
+ * a failure for good at error level.
+ *
+ * @param attempts The retry policy's attempts, shown as "of n".
+ */
+export function logFailuresOf(attempts: number): HandlerMiddleware {
+  return async (event, context, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const where = { name: event.name, id: event.id, correlationId: event.correlationId };
+      if (context.settlement?.type === "retry") {
+        logger.warn(
+          "Handler failed on {name} {id}, will retry in {delay} ms, attempt {attempt} of {attempts}: {error}",
+          { ...where, delay: context.settlement.delay, attempt: context.attempt, attempts, error },
+        );
+      } else {
+        logger.error("Handler failed on {name} {id}: {error}", { ...where, error });
+      }
+      throw error;
+    }
+  };
+}
+
+/** {@linkcode logFailuresOf} for a worker without retries. */
+export const logFailures: HandlerMiddleware = logFailuresOf(1);

@@ -13,36 +13,70 @@ import type { HandlerMiddleware } from "./compose.ts";
 export class WorkerStats {
   /** Handlers that returned. */
   handled = 0;
-  /** Handlers that threw. */
+  /** Events that failed for good: after their last attempt, or not retryable. */
   failed = 0;
+  /** Failed attempts that were scheduled to run again (the retry policy's `retry`). */
+  retried = 0;
+  /** Events that failed for good and were published as dead letters. */
+  deadLettered = 0;
+  /** Dead letters that could not be published (logged; redelivered where the transport can). */
+  deadLetterFailed = 0;
   /** Malformed lines or events skipped. */
   invalid = 0;
   /** Handlers running now. */
   inFlight = 0;
   /** Most handlers that ran at the same moment. */
   maxInFlight = 0;
+  /** Events a lossy worker dropped because its buffer was full. */
+  dropped = 0;
+  /** Duplicates (a handled idempotency key) answered without running the handler. */
+  duplicates = 0;
+  /** Events read but not handed to a handler yet: waiting for a slot, or behind a busy ordering key. */
+  queued = 0;
+  /** The most events that were queued at one moment. */
+  maxQueued = 0;
   /** The last handler or listener failure, for health reports. */
   lastError: string | undefined = undefined;
+  #idle: Array<() => void> = [];
+
+  /**
+   * Resolves once no handler is in flight (at once when none is), with
+   * every counter of the events that finished already updated: in a test,
+   * `await stats.idle()` after a reply arrived, before reading `handled`.
+   */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Marks one handler finished; wakes {@linkcode WorkerStats.idle} waiters at zero. */
+  finished(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.#idle.length > 0) {
+      this.#idle.splice(0).forEach((wake) => wake());
+    }
+  }
 }
 
 /**
- * The outermost middleware: counts every event into `stats` (in flight
- * while the rest runs, then handled or failed with its error) and passes
- * the outcome on unchanged.
+ * The outermost middleware: counts every attempt into `stats` (in flight
+ * while the rest runs, then handled, retried — when the settlement is
+ * `retry` — or failed, with its error) and passes the outcome on unchanged.
  */
 export function countOutcomes(stats: WorkerStats): HandlerMiddleware {
-  return async (_event, _context, next) => {
+  return async (_event, context, next) => {
     stats.inFlight++;
     if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
     try {
       await next();
       stats.handled++;
     } catch (error) {
-      stats.failed++;
+      if (context.settlement?.type === "retry") stats.retried++;
+      else stats.failed++;
       stats.lastError = describeError(error);
       throw error;
     } finally {
-      stats.inFlight--;
+      stats.finished();
     }
   };
 }

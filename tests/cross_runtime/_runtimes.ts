@@ -1,14 +1,16 @@
 /**
- * The four runtimes of the cross-runtime suite and how each runs a role, the
- * CLI and a hosted module: Deno from source, Node 20, Node 24 and Bun from
- * the npm build in `dist/npm-roles` (run `deno task build:npm` first;
- * `deno task test:cross` does).
+ * The five runtimes of the cross-runtime suite and how each runs a role, the
+ * CLI and a hosted module: Deno from source; Node 22, Node 24, Node 26 and
+ * Bun from the npm build in `dist/npm-roles` (run `deno task build:npm`
+ * first; `deno task test:cross` does).
  *
- * Executables: `$BUS_CROSS_NODE20` (default: `node` on PATH),
- * `$BUS_CROSS_NODE24` (default: `.ci/tools/node24`, where `.ci/run`
- * installs the npm package `node@24`), `$BUS_CROSS_BUN` (default:
- * `.ci/tools/bun`, else `bun` on PATH). Each must report the expected major
- * version, so a PATH mix-up fails loudly instead of testing the wrong thing.
+ * Executables: `$BUS_CROSS_NODE22`, `$BUS_CROSS_NODE24` and
+ * `$BUS_CROSS_NODE26` (default: `.ci/tools/node22` … `node26`, where
+ * `.ci/run` installs the npm packages `node@22`, `node@24`, `node@26`),
+ * `$BUS_CROSS_BUN` (default: `.ci/tools/bun`, else `bun` on PATH). The
+ * machine's own `node` is none of them unless a variable points at it. Each
+ * must report the expected major version, so a PATH mix-up fails loudly
+ * instead of testing the wrong thing.
  *
  * @module
  */
@@ -22,10 +24,10 @@ export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, ""
 const ROLES_OUT = `${ROOT}/dist/npm-roles`;
 
 /** A runtime's short name. */
-export type RuntimeName = "deno" | "node20" | "node24" | "bun";
+export type RuntimeName = "deno" | "node22" | "node24" | "node26" | "bun";
 
 /** Every runtime, in the order the suite reports them. */
-export const RUNTIMES: readonly RuntimeName[] = ["deno", "node20", "node24", "bun"];
+export const RUNTIMES: readonly RuntimeName[] = ["deno", "node22", "node24", "node26", "bun"];
 
 /** How one runtime runs the suite's programs. */
 export interface Runtime {
@@ -50,11 +52,11 @@ function executableOf(name: RuntimeName): string {
   switch (name) {
     case "deno":
       return Deno.execPath();
-    case "node20":
-      return Deno.env.get("BUS_CROSS_NODE20") ?? "node";
+    case "node22":
     case "node24":
-      return Deno.env.get("BUS_CROSS_NODE24") ??
-        `${ROOT}/.ci/tools/node24/node_modules/.bin/node`;
+    case "node26":
+      return Deno.env.get(`BUS_CROSS_${name.toUpperCase()}`) ??
+        `${ROOT}/.ci/tools/${name}/node_modules/.bin/node`;
     case "bun":
       return Deno.env.get("BUS_CROSS_BUN") ??
         firstExisting(`${ROOT}/.ci/tools/bun/node_modules/.bin/bun`) ?? "bun";
@@ -63,15 +65,17 @@ function executableOf(name: RuntimeName): string {
 
 const EXPECTED_VERSION: Record<RuntimeName, RegExp> = {
   deno: /^deno 2\./,
-  node20: /^v20\./,
+  node22: /^v22\./,
   node24: /^v24\./,
+  node26: /^v26\./,
   bun: /^1\./,
 };
 
 const LABEL: Record<RuntimeName, string> = {
   deno: "deno ",
-  node20: "node 20.",
+  node22: "node 22.",
   node24: "node 24.",
+  node26: "node 26.",
   bun: "bun ",
 };
 
@@ -149,7 +153,7 @@ function runtime(name: RuntimeName, executable: string): Runtime {
 
 let resolved: Promise<Record<RuntimeName, Runtime>> | undefined;
 
-/** The four runtimes, checked once per test process. */
+/** The runtimes, checked once per test process. */
 export function runtimes(): Promise<Record<RuntimeName, Runtime>> {
   resolved ??= (async () => {
     checkBuild();

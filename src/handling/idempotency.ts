@@ -1,0 +1,300 @@
+/**
+ * Idempotency keys: an event whose `metadata.idempotencyKey` this worker
+ * group already handled within the time to live does not run the handler
+ * again; it is answered with the first handling's replies, under its own
+ * `correlationId`. A duplicate that arrives while the first is in flight
+ * waits for it.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { EventEnvelope } from "../envelope.ts";
+import { describeError } from "../errors.ts";
+import {
+  IDEMPOTENCY_KEY,
+  type IdempotencyClaim,
+  type IdempotencyOutcome,
+  type IdempotencyStore,
+  MemoryIdempotencyStore,
+  type RecordedReply,
+} from "../idempotency_store.ts";
+import type { Publisher, PublishInit } from "../publisher.ts";
+import type { PublishResult } from "../transport.ts";
+import type { HandlerMiddleware } from "./compose.ts";
+import type { HandlerContext } from "./context.ts";
+
+/** How long a handled key answers its duplicates when the option sets none: 10 minutes, in ms. */
+export const DEFAULT_IDEMPOTENCY_TTL = 600_000;
+
+/**
+ * The `idempotency` option of a worker, registration or host: on by
+ * default; `false` turns it off (every event runs, keys or not).
+ *
+ * @example Share outcomes between the replicas of one process for an hour
+ * ```ts
+ * import { type IdempotencyOptions, MemoryIdempotencyStore } from "@bus/integration";
+ *
+ * const idempotency: IdempotencyOptions = {
+ *   ttl: 60 * 60 * 1000,
+ *   store: new MemoryIdempotencyStore({ maxEntries: 100_000 }),
+ * };
+ * ```
+ */
+export interface IdempotencyOptions {
+  /** How long a handled key answers its duplicates, in ms (> 0). @default {600000} */
+  ttl?: number | undefined;
+  /**
+   * Where handled keys are kept.
+   *
+   * @default {a MemoryIdempotencyStore per worker (one per Host, shared by its registrations)}
+   */
+  store?: IdempotencyStore | undefined;
+}
+
+/** What {@linkcode idempotency} needs besides the store. */
+export interface IdempotencyMiddlewareOptions {
+  /** Where handled keys are kept. */
+  store: IdempotencyStore;
+  /** How long a handled key answers its duplicates, in ms. */
+  ttl: number;
+  /** Whose keys these are (the unicast group): scopes every key. */
+  scope: string;
+  /** Counts duplicates answered from the store. */
+  stats?: { duplicates: number } | undefined;
+}
+
+const logger = getLogger(["bus-integration", "worker"]);
+
+/** The event's idempotency key, or `undefined` when it has none (or an empty one). */
+export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
+  const key = event.metadata?.[IDEMPOTENCY_KEY];
+  return typeof key === "string" && key !== "" ? key : undefined;
+}
+
+/**
+ * The idempotency middleware. Events without a key pass through. For a
+ * key: the first handling runs the rest of the pipeline with a publisher
+ * that records its replies (error replies included, so it must sit outside
+ * the error response), and stores them as the outcome; a duplicate within
+ * `ttl` skips the handler and re-publishes those replies as its own; one
+ * that arrives while the first is in flight waits for it (until the
+ * handler signal aborts). A first handling settled `retry` keeps its claim
+ * and records nothing: its next attempt (the worker's, or the transport's
+ * redelivery, which claims it again by the event's id) decides the
+ * outcome, and duplicates wait for that. A store that cannot be reached
+ * fails the event (answered with {@linkcode IDEMPOTENCY_UNAVAILABLE})
+ * rather than risk running it twice.
+ */
+export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddleware {
+  const { store, ttl, scope, stats } = options;
+  // Not async itself: an event without a key costs one call, not a promise.
+  return (event, context, next) => {
+    const key = idempotencyKeyOf(event);
+    return key === undefined ? next() : keyed(event, context, next, key);
+  };
+  async function keyed(
+    event: EventEnvelope,
+    context: HandlerContext,
+    next: () => Promise<void>,
+    key: string,
+  ): Promise<void> {
+    // NUL never occurs in event names or group names, so the parts cannot run together.
+    const scoped = `${scope}\u0000${event.name}\u0000${key}`;
+    for (;;) {
+      let claim: IdempotencyClaim;
+      try {
+        claim = await store.claim(scoped, ownerOf(event), ttl);
+      } catch (error) {
+        await answerUnavailable(event, context.publisher, error);
+        throw error;
+      }
+      if (claim.status === "claimed") break;
+      if (claim.status === "done") {
+        if (stats) stats.duplicates++;
+        await replay(claim.outcome, context.publisher);
+        return;
+      }
+      await store.settled(scoped, context.signal);
+    }
+    const recorder = new RecordingPublisher(context.publisher);
+    context.publisher = recorder;
+    try {
+      await next();
+    } finally {
+      // An attempt settled `retry` keeps its claim for the next one.
+      if (context.settlement?.type !== "retry") {
+        const replies = recorder.replies;
+        try {
+          await store.complete(scoped, replies.length === 0 ? NO_REPLIES : { replies }, ttl);
+        } catch (error) {
+          // The event itself was handled; only its duplicates may now run again.
+          logger.warn("Cannot record the outcome of idempotency key {key}: {error}", {
+            key,
+            error,
+          });
+        }
+      }
+    }
+  }
+}
+
+const NO_REPLIES: IdempotencyOutcome = Object.freeze({ replies: Object.freeze([]) });
+
+/** Owners of events without an id: one per envelope object, so the worker's own retries match. */
+const anonymousOwners = new WeakMap<EventEnvelope, string>();
+
+/** Who claims a key for `event`: its id, the same on every attempt and redelivery. */
+function ownerOf(event: EventEnvelope): string {
+  if (event.id !== undefined) return event.id;
+  let owner = anonymousOwners.get(event);
+  if (owner === undefined) {
+    owner = `anonymous:${crypto.randomUUID()}`;
+    anonymousOwners.set(event, owner);
+  }
+  return owner;
+}
+
+/**
+ * The pipeline steps the `idempotency` option asks for: none for `false`,
+ * else the middleware, with a fresh {@linkcode MemoryIdempotencyStore}
+ * when the option names no store.
+ */
+export function idempotencySteps(
+  option: IdempotencyOptions | false | undefined,
+  scope: string,
+  stats?: { duplicates: number },
+): HandlerMiddleware[] {
+  if (option === false) return [];
+  return [idempotency({
+    store: option?.store ?? new MemoryIdempotencyStore(),
+    ttl: option?.ttl ?? DEFAULT_IDEMPOTENCY_TTL,
+    scope,
+    stats,
+  })];
+}
+
+/**
+ * A registration's `idempotency` over the one it inherits (its host's):
+ * `false` or `undefined` decide alone; an object takes the inherited
+ * `ttl` and `store` where it sets none.
+ */
+export function inheritIdempotency(
+  own: IdempotencyOptions | false | undefined,
+  inherited: IdempotencyOptions | false | undefined,
+): IdempotencyOptions | false | undefined {
+  if (own === undefined) return inherited;
+  if (own === false || !inherited) return own;
+  return { ttl: own.ttl ?? inherited.ttl, store: own.store ?? inherited.store };
+}
+
+/** The error code a request is answered with when the idempotency store cannot be reached. */
+export const IDEMPOTENCY_UNAVAILABLE = "idempotency_unavailable";
+
+/**
+ * Answers the request `event` with an {@linkcode IDEMPOTENCY_UNAVAILABLE}
+ * error response after the store failed with `error` (the error response
+ * middleware sits inside this one, so it would not); a failure to publish
+ * is logged only.
+ */
+async function answerUnavailable(
+  event: EventEnvelope,
+  publisher: Publisher,
+  error: unknown,
+): Promise<void> {
+  if (event.correlationId === undefined) return;
+  const message = `Cannot check the idempotency key: ${describeError(error)}`;
+  try {
+    await publisher.replyError(IDEMPOTENCY_UNAVAILABLE, message);
+  } catch (replyFailure) {
+    logger.error("Cannot publish the error response for {correlationId}: {error}", {
+      correlationId: event.correlationId,
+      error: replyFailure,
+    });
+  }
+}
+
+/** Publishes `outcome`'s replies as replies to the duplicate `publisher` handles. */
+async function replay(outcome: IdempotencyOutcome, publisher: Publisher): Promise<void> {
+  if (publisher.event.correlationId === undefined) return;
+  for (const reply of outcome.replies) {
+    const init = reply.metadata === undefined ? {} : { metadata: reply.metadata };
+    if (reply.type === "reply") await publisher.reply(reply.payload, init);
+    else await publisher.replyError(reply.code, reply.message, init);
+  }
+}
+
+/** A {@linkcode Publisher} that records the replies it published. */
+class RecordingPublisher implements Publisher {
+  readonly replies: RecordedReply[] = [];
+  readonly #inner: Publisher;
+
+  constructor(inner: Publisher) {
+    this.#inner = inner;
+  }
+
+  get event(): EventEnvelope {
+    return this.#inner.event;
+  }
+
+  get signal(): AbortSignal {
+    return this.#inner.signal;
+  }
+
+  publish(name: string, payload: unknown, init?: PublishInit): Promise<PublishResult> {
+    return this.#inner.publish(name, payload, init);
+  }
+
+  async reply(payload: unknown, init?: PublishInit): Promise<PublishResult> {
+    const result = await this.#inner.reply(payload, init);
+    this.replies.push({ type: "reply", payload, metadata: init?.metadata });
+    return result;
+  }
+
+  async replyError(code: string, message: string, init?: PublishInit): Promise<PublishResult> {
+    const result = await this.#inner.replyError(code, message, init);
+    this.replies.push({ type: "error", code, message, metadata: init?.metadata });
+    return result;
+  }
+}
+
+/**
+ * Throws unless `value` is a valid `idempotency` option (`undefined` and
+ * `false` are).
+ *
+ * @param value The option as given.
+ * @param where Prefixes the message, e.g. `Cannot run worker`.
+ * @throws {TypeError} When it is not an object, `ttl` is not a number, or
+ * `store` lacks a method.
+ * @throws {RangeError} When `ttl` is not a finite number > 0.
+ */
+export function assertIdempotencyOptions(
+  value: unknown,
+  where: string,
+): asserts value is IdempotencyOptions | false | undefined {
+  if (value === undefined || value === false) return;
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `${where}: idempotency is ${JSON.stringify(value)}, expected { ttl?, store? } or false`,
+    );
+  }
+  const { ttl, store } = value as Record<string, unknown>;
+  if (ttl !== undefined && typeof ttl !== "number") {
+    throw new TypeError(`${where}: idempotency.ttl is ${JSON.stringify(ttl)}, expected ms > 0`);
+  }
+  if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
+    throw new RangeError(`${where}: idempotency.ttl is ${String(ttl)}, expected ms > 0`);
+  }
+  if (store === undefined) return;
+  const methods = ["claim", "complete", "settled"] as const;
+  const missing = methods.filter((method) =>
+    typeof (store as Record<string, unknown> | null)?.[method] !== "function"
+  );
+  if (missing.length > 0) {
+    throw new TypeError(
+      `${where}: idempotency.store lacks ${missing.join(", ")}, expected an IdempotencyStore`,
+    );
+  }
+}

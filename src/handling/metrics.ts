@@ -1,0 +1,86 @@
+/**
+ * Per-event-name process metrics of one worker, kept by the library itself
+ * so a host can serve Prometheus `/metrics` with no OpenTelemetry SDK: how
+ * many events of each name were consumed, how each attempt ended, and a
+ * histogram of how long the pipeline took.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { DURATION_BUCKETS } from "../tracing/conventions.ts";
+import type { HandlerMiddleware } from "./compose.ts";
+
+/** What {@linkcode ProcessMetrics} keeps for one event name. */
+export interface NameMetrics {
+  /** Attempts handed to the pipeline. */
+  consumed: number;
+  /** Attempts by how they were settled: `done`, `retry` or `dead`. */
+  outcomes: { done: number; retry: number; dead: number };
+  /** Cumulative bucket counts for {@linkcode DURATION_BUCKETS} (seconds), then `+Inf`. */
+  buckets: number[];
+  /** Sum of every duration, in seconds. */
+  sum: number;
+}
+
+/** Process metrics of one worker, by event name. */
+export class ProcessMetrics {
+  /** The upper bounds of the duration histogram, in seconds. */
+  readonly bounds: readonly number[] = DURATION_BUCKETS;
+  readonly #byName = new Map<string, NameMetrics>();
+
+  /** Every event name seen so far, with its metrics. */
+  entries(): IterableIterator<[string, Readonly<NameMetrics>]> {
+    return this.#byName.entries();
+  }
+
+  /** Counts one consumed attempt of `name`. */
+  consumed(name: string): void {
+    this.#of(name).consumed++;
+  }
+
+  /** Records how one attempt of `name` ended and how long it took. */
+  observe(name: string, outcome: "done" | "retry" | "dead", seconds: number): void {
+    const metrics = this.#of(name);
+    metrics.outcomes[outcome]++;
+    metrics.sum += seconds;
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= bounds[i]!) metrics.buckets[i]!++;
+    }
+    metrics.buckets[bounds.length]!++;
+  }
+
+  #of(name: string): NameMetrics {
+    let metrics = this.#byName.get(name);
+    if (metrics === undefined) {
+      metrics = {
+        consumed: 0,
+        outcomes: { done: 0, retry: 0, dead: 0 },
+        buckets: new Array(this.bounds.length + 1).fill(0),
+        sum: 0,
+      };
+      this.#byName.set(name, metrics);
+    }
+    return metrics;
+  }
+}
+
+/** Middleware that records every attempt into `metrics`; passes the outcome on unchanged. */
+export function measureProcessing(metrics: ProcessMetrics): HandlerMiddleware {
+  return async (event, context, next) => {
+    metrics.consumed(event.name);
+    const started = performance.now();
+    let outcome: "done" | "retry" | "dead" = "done";
+    try {
+      await next();
+    } catch (error) {
+      outcome = context.settlement?.type === "retry" ? "retry" : "dead";
+      throw error;
+    } finally {
+      if (context.settlement !== undefined) outcome = context.settlement.type;
+      metrics.observe(event.name, outcome, (performance.now() - started) / 1000);
+    }
+  };
+}

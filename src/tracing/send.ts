@@ -1,0 +1,90 @@
+/**
+ * `send <event name>` PRODUCER spans and the client metrics around every
+ * publish: requests, replies, free events and dead letters all go out
+ * through {@linkcode sendTraced}.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { context, type Link, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { EventEnvelope } from "../envelope.ts";
+import type { EventTransport, PublishOptions, PublishResult } from "../transport.ts";
+import { withTraceContext } from "./carrier.ts";
+import {
+  ATTR,
+  DURATION_BUCKETS,
+  errorType,
+  instrumentsFor,
+  systemOf,
+  tracer,
+} from "./conventions.ts";
+
+const instruments = instrumentsFor((meter) => ({
+  duration: meter.createHistogram("messaging.client.operation.duration", {
+    unit: "s",
+    description: "Duration of publish (send) operations",
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+  }),
+  sent: meter.createCounter("messaging.client.sent.messages", {
+    unit: "{message}",
+    description: "Messages the client sent",
+  }),
+}));
+
+/**
+ * Publishes `event` through `transport` inside a `send <name>` span (a
+ * child of the active context), with the span's trace context added to
+ * `metadata` so the consumer can link to it. `links` lets a reply link to
+ * its request.
+ */
+export async function sendTraced(
+  transport: EventTransport,
+  event: EventEnvelope,
+  options?: PublishOptions,
+  links?: Link[],
+): Promise<PublishResult> {
+  const system = systemOf(transport);
+  const attributes = {
+    [ATTR.system]: system,
+    [ATTR.operationType]: "send",
+    [ATTR.operationName]: "send",
+    [ATTR.destination]: event.name,
+  };
+  const span = tracer().startSpan(`send ${event.name}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      ...attributes,
+      ...(event.correlationId === undefined ? {} : { [ATTR.conversationId]: event.correlationId }),
+    },
+    ...(links === undefined || links.length === 0 ? {} : { links }),
+  });
+  const metadata = withTraceContext(trace.setSpan(context.active(), span), event.metadata);
+  const started = performance.now();
+  const { duration, sent } = instruments();
+  try {
+    const result = await transport.publish(
+      metadata === event.metadata ? event : { ...event, metadata },
+      options,
+    );
+    if (result.id !== undefined) span.setAttribute(ATTR.messageId, result.id);
+    sent.add(1, attributes);
+    duration.record((performance.now() - started) / 1000, attributes);
+    return result;
+  } catch (error) {
+    const type = errorType(error);
+    span.setAttribute(ATTR.errorType, type);
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: String((error as Error)?.message ?? error),
+    });
+    duration.record((performance.now() - started) / 1000, {
+      ...attributes,
+      [ATTR.errorType]: type,
+    });
+    throw error;
+  } finally {
+    span.end();
+  }
+}

@@ -1,0 +1,441 @@
+/**
+ * Idempotency keys end to end: requesters and workers over loopback against
+ * the reference server, the in-memory transport where the published events
+ * are inspected, and the middleware on its own for the retry path.
+ */
+import assert from "node:assert/strict";
+import {
+  defineWorker,
+  type EventEnvelope,
+  Host,
+  IDEMPOTENCY_KEY,
+  IDEMPOTENCY_UNAVAILABLE,
+  type IdempotencyStore,
+  ListenerReadiness,
+  MemoryIdempotencyStore,
+  Requester,
+  ResponseError,
+  runWorker,
+  type WorkerHandler,
+  type WorkerOptions,
+  WorkerStats,
+} from "../mod.ts";
+import { compose } from "../src/handling/compose.ts";
+import type { HandlerContext } from "../src/handling/context.ts";
+import { idempotency } from "../src/handling/idempotency.ts";
+import { EventPublisher } from "../src/publisher.ts";
+import { MemoryTransport } from "./_memory_transport.ts";
+import { until } from "./_poll.ts";
+import { startServer, type TestServer } from "./_server.ts";
+
+const RECONNECT = { min: 20, max: 200 };
+const REQUEST = "pay.charge.request";
+
+/** Starts `count` workers of one unicast group on the server; `stop()` ends them. */
+async function group(
+  server: TestServer,
+  handler: WorkerHandler,
+  extra: Partial<WorkerOptions> & { count?: number } = {},
+) {
+  const controller = new AbortController();
+  const { count = 3, ...options } = extra;
+  const stats = Array.from({ length: count }, () => new WorkerStats());
+  const readiness = stats.map(() => new ListenerReadiness());
+  const done = stats.map((workerStats, index) =>
+    runWorker({
+      transport: server.client,
+      names: [REQUEST],
+      delivery: "unicast",
+      group: "billing",
+      consumer: `billing-${index + 1}`,
+      concurrency: 4,
+      reconnect: RECONNECT,
+      signal: controller.signal,
+      stats: workerStats,
+      readiness: readiness[index],
+      handler,
+      ...options,
+    })
+  );
+  await Promise.all(readiness.map((ready) => ready.waitReady()));
+  return {
+    stats,
+    sum: (field: "handled" | "duplicates" | "inFlight") =>
+      stats.reduce((total, one) => total + one[field], 0),
+    stop: async () => {
+      controller.abort();
+      await Promise.all(done);
+    },
+  };
+}
+
+function requester(server: TestServer) {
+  return new Requester({
+    transport: server.client,
+    responseNames: ["pay.charge.response"],
+    timeout: 10_000,
+    reconnect: RECONNECT,
+  });
+}
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => open = resolve);
+  return { opened, open };
+}
+
+Deno.test("runWorker() runs a key once for 50 requests to 3 workers of a group, and all get its reply", async () => {
+  await using server = await startServer();
+  const store = new MemoryIdempotencyStore();
+  let runs = 0;
+  const workers = await group(server, async (_event, publisher) => {
+    runs++;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await publisher.reply({ chargeId: crypto.randomUUID(), runs });
+  }, { idempotency: { store } });
+  await using req = requester(server);
+  const answers = await Promise.all(
+    Array.from(
+      { length: 50 },
+      () => req.request(REQUEST, { amount: 5 }, { idempotencyKey: "order-1" }),
+    ),
+  );
+  await workers.stop();
+  assert.equal(runs, 1);
+  assert.equal(new Set(answers.map((answer) => JSON.stringify(answer))).size, 1);
+  assert.equal((answers[0] as { runs: number }).runs, 1);
+  assert.equal(workers.sum("duplicates"), 49);
+  assert.ok(workers.stats.filter((one) => one.handled > 0).length >= 2, "the group shared them");
+});
+
+Deno.test("runWorker() runs a key again once its ttl passed on the store's clock", async () => {
+  await using server = await startServer();
+  const clock = { now: 0 };
+  const store = new MemoryIdempotencyStore({ now: () => clock.now });
+  let runs = 0;
+  const workers = await group(server, (_event, publisher) => publisher.reply({ run: ++runs }), {
+    idempotency: { store, ttl: 60_000 },
+  });
+  await using req = requester(server);
+  let asked = 0;
+  // The response can arrive before the worker stored the outcome: wait for the worker.
+  const ask = async () => {
+    const answer = await req.request(REQUEST, {}, { idempotencyKey: "order-2" });
+    asked++;
+    await until(() => workers.sum("handled") === asked, 5_000, "the outcome stored");
+    return answer;
+  };
+  assert.deepEqual(await ask(), { run: 1 });
+  clock.now += 59_999;
+  assert.deepEqual(await ask(), { run: 1 });
+  clock.now += 1;
+  assert.deepEqual(await ask(), { run: 2 });
+  assert.deepEqual(await ask(), { run: 2 });
+  await workers.stop();
+  assert.equal(runs, 2);
+});
+
+Deno.test("runWorker() holds a duplicate that arrives while the first is in flight until it ends", async () => {
+  await using server = await startServer();
+  const store = new MemoryIdempotencyStore();
+  const release = gate();
+  let runs = 0;
+  const workers = await group(server, async (_event, publisher) => {
+    runs++;
+    await release.opened;
+    await publisher.reply({ run: runs });
+  }, { idempotency: { store } });
+  await using req = requester(server);
+  let answered = 0;
+  const first = req.request(REQUEST, {}, { idempotencyKey: "order-3" }).finally(() => answered++);
+  await until(() => runs === 1, 5_000, "the first running");
+  const second = req.request(REQUEST, {}, { idempotencyKey: "order-3" }).finally(() => answered++);
+  await until(() => workers.sum("inFlight") === 2, 5_000, "the duplicate waiting");
+  assert.equal(answered, 0);
+  release.open();
+  assert.deepEqual(await Promise.all([first, second]), [{ run: 1 }, { run: 1 }]);
+  await workers.stop();
+  assert.equal(runs, 1);
+});
+
+Deno.test("runWorker() answers a duplicate of a failed request with the same error", async () => {
+  await using server = await startServer();
+  let runs = 0;
+  const workers = await group(server, () => {
+    runs++;
+    throw new ResponseError({ code: "card_declined", message: "insufficient funds" });
+  }, { count: 1 });
+  await using req = requester(server);
+  const errors: ResponseError[] = [];
+  for (let i = 0; i < 2; i++) {
+    await req.request(REQUEST, {}, { idempotencyKey: "order-4" }).catch((error) => {
+      errors.push(error);
+    });
+  }
+  await workers.stop();
+  assert.equal(runs, 1);
+  assert.deepEqual(errors.map(({ code, message }) => ({ code, message })), [
+    { code: "card_declined", message: "insufficient funds" },
+    { code: "card_declined", message: "insufficient funds" },
+  ]);
+  assert.notEqual(errors[0]!.correlationId, errors[1]!.correlationId, "each under its own id");
+});
+
+Deno.test("runWorker() scopes keys by unicast group and event name", async () => {
+  const transport = new MemoryTransport();
+  const store = new MemoryIdempotencyStore();
+  const runs: string[] = [];
+  const controller = new AbortController();
+  const start = (group: string) =>
+    runWorker({
+      transport,
+      names: ["pay.charge.request", "pay.refund.request"],
+      delivery: "unicast",
+      group,
+      idempotency: { store },
+      signal: controller.signal,
+      handler: (event) => {
+        runs.push(`${group} ${event.name}`);
+      },
+    });
+  const workers = [start("billing"), start("audit")];
+  await until(() => transport.openCount === 4);
+  const metadata = { [IDEMPOTENCY_KEY]: "same" };
+  for (let i = 0; i < 3; i++) {
+    await transport.publish({ name: "pay.charge.request", metadata });
+    await transport.publish({ name: "pay.refund.request", metadata });
+  }
+  await until(() => transport.settlements.length === 12);
+  controller.abort();
+  await Promise.all(workers);
+  assert.deepEqual(runs.sort(), [
+    "audit pay.charge.request",
+    "audit pay.refund.request",
+    "billing pay.charge.request",
+    "billing pay.refund.request",
+  ]);
+});
+
+Deno.test("runWorker() runs events without a key, or with idempotency off, every time", async () => {
+  const transport = new MemoryTransport();
+  const controller = new AbortController();
+  const runs = { keyed: 0, plain: 0 };
+  const workers = [
+    runWorker({
+      transport,
+      names: ["job.keyed"],
+      idempotency: false,
+      signal: controller.signal,
+      handler: () => void runs.keyed++,
+    }),
+    runWorker({
+      transport,
+      names: ["job.plain"],
+      signal: controller.signal,
+      handler: () => void runs.plain++,
+    }),
+  ];
+  await until(() => transport.openCount === 2);
+  for (let i = 0; i < 3; i++) {
+    await transport.publish({ name: "job.keyed", metadata: { [IDEMPOTENCY_KEY]: "k" } });
+    await transport.publish({ name: "job.plain", metadata: { [IDEMPOTENCY_KEY]: "" } });
+  }
+  await until(() => transport.settlements.length === 6);
+  controller.abort();
+  await Promise.all(workers);
+  assert.deepEqual(runs, { keyed: 3, plain: 3 });
+});
+
+Deno.test("runWorker() skips a duplicate fire-and-forget event without replying", async () => {
+  const transport = new MemoryTransport();
+  const controller = new AbortController();
+  const stats = new WorkerStats();
+  let runs = 0;
+  const worker = runWorker({
+    transport,
+    names: ["job.run"],
+    stats,
+    signal: controller.signal,
+    handler: () => void runs++,
+  });
+  await until(() => transport.openCount === 1);
+  await transport.publish({ name: "job.run", metadata: { [IDEMPOTENCY_KEY]: "k" } });
+  await transport.publish({ name: "job.run", metadata: { [IDEMPOTENCY_KEY]: "k" } });
+  await until(() => transport.settlements.length === 2);
+  controller.abort();
+  await worker;
+  assert.equal(runs, 1);
+  assert.equal(stats.duplicates, 1);
+  assert.deepEqual(transport.settlements.map((record) => record.settlement.type), ["done", "done"]);
+  assert.equal(transport.published.length, 2, "nothing but the two events");
+});
+
+Deno.test("runWorker() answers idempotency_unavailable and skips the handler when the store fails", async () => {
+  const transport = new MemoryTransport();
+  const controller = new AbortController();
+  const broken: IdempotencyStore = {
+    claim: () => Promise.reject(new Error("bucket unreachable")),
+    complete: () => Promise.resolve(),
+    settled: () => Promise.resolve(),
+  };
+  const stats = new WorkerStats();
+  let runs = 0;
+  const worker = runWorker({
+    transport,
+    names: ["pay.charge.request"],
+    stats,
+    idempotency: { store: broken },
+    signal: controller.signal,
+    handler: () => void runs++,
+  });
+  await until(() => transport.openCount === 1);
+  await transport.publish({
+    name: "pay.charge.request",
+    correlationId: "c-1",
+    metadata: { [IDEMPOTENCY_KEY]: "k" },
+  });
+  await until(() => transport.settlements.length === 1);
+  controller.abort();
+  await worker;
+  assert.equal(runs, 0);
+  assert.equal(stats.failed, 1);
+  const response = transport.published.find((event) => event.name === "pay.charge.response");
+  assert.equal(response?.correlationId, "c-1");
+  assert.equal(response?.error?.code, IDEMPOTENCY_UNAVAILABLE);
+  assert.match(response?.error?.message ?? "", /bucket unreachable/);
+});
+
+Deno.test("idempotency() keeps the claim of an attempt settled retry, so only its own retry runs", async () => {
+  const transport = new MemoryTransport();
+  const store = new MemoryIdempotencyStore();
+  let attempts = 0;
+  const pipeline = compose([
+    idempotency({ store, ttl: 60_000, scope: "billing" }),
+    async (_event, context, next) => {
+      try {
+        await next();
+      } catch (error) {
+        context.settlement = { type: "retry", delay: 0 };
+        throw error;
+      }
+    },
+  ], async (_event, context) => {
+    if (++attempts === 1) throw new Error("flaky");
+    await context.publisher.reply({ attempts });
+  });
+  const contextFor = (event: EventEnvelope): HandlerContext => ({
+    publisher: new EventPublisher(transport, event, new AbortController().signal, "billing"),
+    signal: new AbortController().signal,
+    attempt: 1,
+    settlement: undefined,
+  });
+  const metadata = { [IDEMPOTENCY_KEY]: "k" };
+  const first: EventEnvelope = { id: "1", name: REQUEST, correlationId: "c-1", metadata };
+  await assert.rejects(pipeline(first, contextFor(first)), /flaky/);
+  const scoped = `billing\u0000${REQUEST}\u0000k`;
+  assert.equal((await store.claim(scoped, "other", 60_000)).status, "pending");
+  await pipeline(first, contextFor(first)); // the retry claims its own key again
+  const duplicate: EventEnvelope = { id: "2", name: REQUEST, correlationId: "c-2", metadata };
+  await pipeline(duplicate, contextFor(duplicate));
+  assert.equal(attempts, 2);
+  assert.deepEqual(
+    transport.published.map(({ correlationId, payload }) => ({ correlationId, payload })),
+    [{ correlationId: "c-1", payload: { attempts: 2 } }, {
+      correlationId: "c-2",
+      payload: { attempts: 2 },
+    }],
+  );
+});
+
+Deno.test("Requester.request() and gather() carry idempotencyKey in the metadata", async () => {
+  const transport = new MemoryTransport();
+  await using req = new Requester({
+    transport,
+    responseNames: ["pay.charge.response"],
+    timeout: 50,
+  });
+  await req.readiness.waitReady();
+  await req.request(REQUEST, {}, { idempotencyKey: "a", metadata: { tenant: "t1" } })
+    .catch(() => {});
+  await req.gather(REQUEST, {}, { idempotencyKey: "b", minResponses: 1 }).catch(() => {});
+  assert.deepEqual(transport.published.map((event) => event.metadata), [
+    { tenant: "t1", [IDEMPOTENCY_KEY]: "a" },
+    { [IDEMPOTENCY_KEY]: "b" },
+  ]);
+  for (const idempotencyKey of ["", 7 as unknown as string]) {
+    await assert.rejects(
+      req.request(REQUEST, {}, { idempotencyKey }),
+      (error) => error instanceof TypeError && /idempotencyKey/.test(error.message),
+    );
+  }
+});
+
+Deno.test("runWorker(), defineWorker() and Host reject invalid idempotency options", async () => {
+  const transport = new MemoryTransport();
+  const cases: Array<[unknown, ErrorConstructor, RegExp]> = [
+    [{ ttl: "x" }, TypeError, /idempotency\.ttl is "x"/],
+    [{ ttl: 0 }, RangeError, /idempotency\.ttl is 0/],
+    [{ ttl: -5 }, RangeError, /idempotency\.ttl is -5/],
+    [{ ttl: Infinity }, RangeError, /idempotency\.ttl is Infinity/],
+    [{ store: {} }, TypeError, /idempotency\.store lacks claim, complete, settled/],
+    [5, TypeError, /idempotency is 5/],
+  ];
+  for (const [idempotency, type, message] of cases) {
+    const check = (error: unknown) => error instanceof type && message.test(String(error));
+    await assert.rejects(
+      runWorker({
+        transport,
+        names: [REQUEST],
+        handler: () => {},
+        idempotency: idempotency as never,
+      }),
+      check,
+    );
+    assert.throws(
+      () =>
+        defineWorker({
+          name: "pay",
+          names: [REQUEST],
+          handler: () => {},
+          idempotency: idempotency as never,
+        }),
+      check,
+    );
+    assert.throws(
+      () =>
+        new Host({
+          transport,
+          idempotency: idempotency as never,
+          registrations: [{ name: "pay", names: [REQUEST], handler: () => {} }],
+        }),
+      check,
+    );
+  }
+  assert.equal(transport.opens.length, 0);
+});
+
+Deno.test("Host shares one store between its registrations unless one sets its own", async () => {
+  const transport = new MemoryTransport();
+  const controller = new AbortController();
+  let runs = 0;
+  const handler = () => void runs++;
+  const host = new Host({
+    transport,
+    signal: controller.signal,
+    registrations: [
+      { name: "pay-1", names: [REQUEST], delivery: "unicast", group: "billing", handler },
+      { name: "pay-2", names: [REQUEST], delivery: "unicast", group: "billing", handler },
+    ],
+  });
+  const running = host.run();
+  await until(() => transport.openCount === 2);
+  for (let i = 0; i < 4; i++) {
+    await transport.publish({ name: REQUEST, metadata: { [IDEMPOTENCY_KEY]: "k" } });
+  }
+  await until(() => transport.settlements.length === 4);
+  const { registrations } = host.report();
+  controller.abort();
+  await running;
+  assert.equal(runs, 1);
+  assert.equal(registrations.reduce((sum, one) => sum + one.duplicates, 0), 3);
+});

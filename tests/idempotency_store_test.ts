@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { type IdempotencyOutcome, MemoryIdempotencyStore } from "../mod.ts";
+
+const OUTCOME: IdempotencyOutcome = { replies: [{ type: "reply", payload: { ok: true } }] };
+const never = new AbortController().signal;
+
+/** A store on a clock the test moves. */
+function clocked(maxEntries?: number) {
+  const clock = { now: 1_000 };
+  const store = new MemoryIdempotencyStore({ maxEntries, now: () => clock.now });
+  return { clock, store };
+}
+
+Deno.test("MemoryIdempotencyStore.claim() gives a free key to one owner and reports it pending to others", async () => {
+  const { store } = clocked();
+  assert.deepEqual(await store.claim("k", "event-1", 100), { status: "claimed" });
+  assert.deepEqual(await store.claim("k", "event-2", 100), { status: "pending" });
+  assert.deepEqual(await store.claim("k", "event-1", 100), { status: "claimed" }, "its own again");
+  await store.complete("k", OUTCOME, 100);
+  assert.deepEqual(await store.claim("k", "event-3", 100), { status: "done", outcome: OUTCOME });
+});
+
+Deno.test("MemoryIdempotencyStore lets an outcome lapse after its ttl on the store's clock", async () => {
+  const { clock, store } = clocked();
+  await store.claim("k", "event-1", 100);
+  await store.complete("k", OUTCOME, 500);
+  clock.now += 499;
+  assert.equal((await store.claim("k", "event-2", 100)).status, "done");
+  clock.now += 1;
+  assert.deepEqual(await store.claim("k", "event-2", 100), { status: "claimed" });
+});
+
+Deno.test("MemoryIdempotencyStore lets a pending claim lapse after its ttl", async () => {
+  const { clock, store } = clocked();
+  await store.claim("k", "event-1", 100);
+  clock.now += 100;
+  assert.deepEqual(await store.claim("k", "event-2", 100), { status: "claimed" });
+});
+
+Deno.test("MemoryIdempotencyStore evicts the least recently used key once full", async () => {
+  const { store } = clocked(3);
+  for (const key of ["a", "b", "c"]) {
+    await store.claim(key, key, 1_000);
+    await store.complete(key, OUTCOME, 1_000);
+  }
+  assert.equal((await store.claim("a", "x", 1_000)).status, "done", "a is now the most recent");
+  await store.claim("d", "d", 1_000);
+  assert.equal(store.size, 3);
+  assert.deepEqual(await store.claim("b", "y", 1_000), { status: "claimed" }, "b was evicted");
+  assert.equal((await store.claim("a", "x", 1_000)).status, "done");
+  assert.equal(store.size, 3);
+});
+
+Deno.test("MemoryIdempotencyStore never holds more than maxEntries keys", async () => {
+  const { store } = clocked(100);
+  for (let i = 0; i < 10_000; i++) {
+    await store.claim(`k${i}`, "owner", 60_000);
+    if (i % 2 === 0) await store.complete(`k${i}`, OUTCOME, 60_000);
+    assert.ok(store.size <= 100);
+  }
+  assert.equal(store.size, 100);
+  assert.equal((await store.claim("k9999", "other", 60_000)).status, "pending");
+  assert.equal((await store.claim("k9998", "other", 60_000)).status, "done");
+  assert.equal((await store.claim("k0", "other", 60_000)).status, "claimed");
+});
+
+Deno.test("MemoryIdempotencyStore.settled() resolves once the key is completed", async () => {
+  const { store } = clocked();
+  await store.settled("absent", never);
+  await store.claim("k", "event-1", 100);
+  let settled = false;
+  const waiting = store.settled("k", never).then(() => settled = true);
+  await Promise.resolve();
+  assert.equal(settled, false);
+  await store.complete("k", OUTCOME, 100);
+  await waiting;
+  await store.settled("k", never); // done: at once
+});
+
+Deno.test("MemoryIdempotencyStore.settled() resolves when the pending key is evicted", async () => {
+  const { store } = clocked(1);
+  await store.claim("k", "event-1", 100);
+  const waiting = store.settled("k", never);
+  await store.claim("other", "event-2", 100);
+  await waiting;
+  assert.deepEqual(await store.claim("k", "event-3", 100), { status: "claimed" });
+});
+
+Deno.test("MemoryIdempotencyStore.settled() rejects with the abort reason", async () => {
+  const { store } = clocked();
+  await store.claim("k", "event-1", 100);
+  const controller = new AbortController();
+  const reason = new Error("drain timeout");
+  const waiting = store.settled("k", controller.signal);
+  controller.abort(reason);
+  await assert.rejects(waiting, (error) => error === reason);
+  await assert.rejects(store.settled("k", controller.signal), (error) => error === reason);
+  await store.complete("k", OUTCOME, 100); // the removed waiter is not called
+});
+
+Deno.test("MemoryIdempotencyStore() rejects a maxEntries that is not an integer >= 1", () => {
+  for (const maxEntries of [-1, 0, 1.5, Number.NaN, "10" as unknown as number]) {
+    assert.throws(
+      () => new MemoryIdempotencyStore({ maxEntries }),
+      (error) => error instanceof RangeError && /maxEntries/.test(error.message),
+      String(maxEntries),
+    );
+  }
+});
