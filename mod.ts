@@ -75,6 +75,7 @@ export {
   DEFAULT_MAX_LINE_BYTES,
   type InvalidInput,
   type InvalidInputHandler,
+  type InvalidInputKind,
   type LineLimitOptions,
   type SseMessage,
   type StreamFraming,
@@ -118,6 +119,7 @@ export type { HandlerMiddleware } from "./src/handling/compose.ts";
 export type { HandlerContext } from "./src/handling/context.ts";
 export { HANDLER_FAILED } from "./src/handling/error_reply.ts";
 export { WorkerStats } from "./src/handling/stats.ts";
+export { type NameMetrics, ProcessMetrics } from "./src/handling/metrics.ts";
 export {
   DEFAULT_RETRY_DELAY,
   DEFAULT_RETRY_MAX_DELAY,

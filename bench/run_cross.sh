@@ -5,6 +5,7 @@
 # to the floor, per runtime.
 #
 # Usage: bench/run_cross.sh [iterations] [warm-up runs]
+# CASES="0 7 8" runs only those case indexes (the floor always runs with each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +23,11 @@ run() {
     echo "$runtime: not installed, skipped"
     return
   fi
-  local count
+  local count indexes
   count=$("$@" "$out/decode_cross.mjs" count)
+  indexes=${CASES:-$(seq 0 $((count - 1)))}
   : >"$out/$runtime.txt"
-  for ((index = 0; index < count; index++)); do
+  for index in $indexes; do
     "$@" "$out/decode_cross.mjs" "$iterations" "$warmup" "$index" >>"$out/$runtime.txt"
   done
   grep '^RESULT' "$out/$runtime.txt" >>"$out/results.tsv"
@@ -34,10 +36,14 @@ run() {
 
 run deno deno run
 run node node
-# Node 24 where .ci/run installed it (or BUS_CROSS_NODE24 points at one).
-node24=${BUS_CROSS_NODE24:-.ci/tools/node24/node_modules/.bin/node}
-[[ -x $node24 ]] && run node24 "$node24"
-run bun bun
+# Every other Node that .ci/run installed (.ci/tools/node<major>), named by
+# its major version inside decode_cross.ts.
+for node in .ci/tools/node*/node_modules/.bin/node; do
+  [[ -x $node ]] && run "node$("$node" -p 'process.versions.node.split(".")[0]')" "$node"
+done
+# Bun from PATH, else where .ci/run installed it (or BUS_CROSS_BUN).
+bun=${BUS_CROSS_BUN:-$(command -v bun || echo .ci/tools/bun/node_modules/.bin/bun)}
+run bun "$bun"
 
 # One row per case, one column per runtime: "median ratio / best-run ratio (median ms)".
 awk -F'\t' '

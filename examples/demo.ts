@@ -13,6 +13,7 @@
  * ```sh
  * deno task demo                      # 2,000 requests, 64 in flight
  * deno task demo --requests 500 --in-flight 16
+ * deno task demo --transport nats     # on a nats-server it starts (or NATS_URL's)
  * ```
  *
  * Exit status: 0 when every request got its expected answer (the script
@@ -26,6 +27,7 @@ import process from "node:process";
 import {
   clientOptionsFromEnv,
   EventsClient,
+  type EventTransport,
   Host,
   ListenerReadiness,
   Requester,
@@ -48,7 +50,7 @@ import {
 import { Progress } from "./demo_progress.ts";
 import { closeLogging, configureLogging } from "../src/cli/logging.ts";
 
-const USAGE = "Usage: deno task demo [--requests N] [--in-flight N]";
+const USAGE = "Usage: deno task demo [--requests N] [--in-flight N] [--transport http|nats]";
 const REQUEST_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 10_000;
 
@@ -56,14 +58,26 @@ const READY_TIMEOUT_MS = 10_000;
 interface DemoOptions {
   requests: number;
   inFlight: number;
+  /** `http`: the Events API (embedded or `BUS_EVENTS_API_URL`); `nats`: NATS JetStream. */
+  transport: "http" | "nats";
 }
 
 function parseOptions(args: readonly string[]): DemoOptions | string {
-  const options: DemoOptions = { requests: 2_000, inFlight: 64 };
+  const options: DemoOptions = { requests: 2_000, inFlight: 64, transport: "http" };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--help" || arg === "-h") return USAGE;
     const [name, inline] = arg.includes("=") ? arg.split("=", 2) : [arg, undefined];
+    if (name === "--transport") {
+      const transport = inline ?? args[++i];
+      if (transport !== "http" && transport !== "nats") {
+        return `Cannot use --transport: current value is ${
+          JSON.stringify(transport)
+        }, expected http or nats`;
+      }
+      options.transport = transport;
+      continue;
+    }
     if (name !== "--requests" && name !== "--in-flight") return `Unknown argument ${arg}\n${USAGE}`;
     const text = inline ?? args[++i];
     const value = Number(text);
@@ -80,12 +94,17 @@ function parseOptions(args: readonly string[]): DemoOptions | string {
 
 /** The Events API the demo talks to, and how to let go of it. */
 interface Backend {
-  client: EventsClient;
+  client: EventTransport;
   description: string;
   close(): Promise<void>;
 }
 
-async function connect(): Promise<Backend> {
+async function connect(transport: DemoOptions["transport"]): Promise<Backend> {
+  if (transport === "nats") {
+    const { natsBackend } = await import("./demo_nats.ts");
+    const { transport: client, ...rest } = await natsBackend();
+    return { client, ...rest };
+  }
   if (process.env.BUS_EVENTS_API_URL) {
     const { baseUrl, token } = await clientOptionsFromEnv();
     return {
@@ -145,7 +164,7 @@ async function main(args: readonly string[]): Promise<number> {
 
   let backend: Backend;
   try {
-    backend = await connect();
+    backend = await connect(options.transport);
   } catch (error) {
     console.error(`demo: ${error instanceof Error ? error.message : error}`);
     return 2;

@@ -182,7 +182,7 @@ export interface StreamProtocolErrorOptions extends ErrorOptions {
  * instead. It stays for transports whose framing cannot resynchronise (a
  * length-prefixed frame whose length cannot be trusted, say).
  *
- * @example What an oversized frame reports
+ * @example What the error carries
  * ```ts
  * import { StreamProtocolError } from "@bus/integration";
  *

@@ -78,6 +78,9 @@ export interface OpenEventStreamParts {
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+// Settling over HTTP is bookkeeping done before it returns: one resolved
+// promise serves every call instead of a new one per envelope.
+const SETTLED: Promise<void> = Promise.resolve();
 
 /**
  * Reads a fetch response body as envelopes, pulling one body chunk whenever
@@ -162,8 +165,11 @@ export class OpenEventStream implements EventStream {
    */
   settle(event: EventEnvelope, _settlement: Settlement): Promise<void> {
     const unsettled = this.#unsettled;
-    const at = unsettled.indexOf(event, this.#settledPrefix);
-    if (at === -1) return Promise.resolve();
+    // Settled in order, as the listener does, the event is the first one.
+    const at = unsettled[this.#settledPrefix] === event
+      ? this.#settledPrefix
+      : unsettled.indexOf(event, this.#settledPrefix);
+    if (at === -1) return SETTLED;
     unsettled[at] = undefined;
     while (this.#settledPrefix < unsettled.length && unsettled[this.#settledPrefix] === undefined) {
       this.#resumeId = this.#unsettledResumeIds[this.#settledPrefix++];
@@ -173,12 +179,12 @@ export class OpenEventStream implements EventStream {
       this.#unsettledResumeIds.length = 0;
       this.#settledPrefix = 0;
     }
-    return Promise.resolve();
+    return SETTLED;
   }
 
   /** Nothing to tell an HTTP server: it redelivers nothing. */
   working(_event: EventEnvelope): Promise<void> {
-    return Promise.resolve();
+    return SETTLED;
   }
 
   /** The Events API never delivers an event twice to one subscription. */
@@ -254,6 +260,10 @@ export class OpenEventStream implements EventStream {
     const batch = this.#envelopes.slice(from, to);
     if (this.#settleOnTake) {
       this.#resumeId = this.#resumeIds[to - 1];
+    } else if (this.#unsettled.length === 0) {
+      // The usual case, everything before settled: two native copies.
+      this.#unsettled = this.#envelopes.slice(from, to);
+      this.#unsettledResumeIds = this.#resumeIds.slice(from, to);
     } else {
       for (let at = from; at < to; at++) {
         this.#unsettled.push(this.#envelopes[at] as EventEnvelope);

@@ -10,7 +10,10 @@
 import { getLogger } from "@logtape/logtape";
 import { linkAbort, withDrainDeadline } from "./async.ts";
 import { describeError, RegistrationError } from "./errors.ts";
+import { ProcessMetrics } from "./handling/metrics.ts";
 import { WorkerStats } from "./handling/stats.ts";
+import { renderPrometheus } from "./prometheus.ts";
+import { statusPage } from "./status_page.ts";
 import { assertIdempotencyOptions, type IdempotencyOptions } from "./handling/idempotency.ts";
 import { MemoryIdempotencyStore } from "./idempotency_store.ts";
 import { resolveRetryPolicy, type RetryOptions } from "./handling/retry_policy.ts";
@@ -75,6 +78,8 @@ interface Entry {
   readonly required: boolean;
   readonly readiness: ListenerReadiness;
   readonly stats: WorkerStats;
+  readonly metrics: ProcessMetrics;
+  reconnects: number;
   everReady: boolean;
   outcome: "stopped" | "failed" | undefined;
 }
@@ -179,11 +184,14 @@ export class Host {
         required: registration.required ?? options.required ?? true,
         readiness: new ListenerReadiness(),
         stats: new WorkerStats(),
+        metrics: new ProcessMetrics(),
+        reconnects: 0,
         everReady: false,
         outcome: undefined,
       };
       entry.readiness.addEventListener("change", (event) => {
         if (event.ready) entry.everReady = true;
+        else if (entry.everReady && this.#status === "running") entry.reconnects++;
         logger.info("Registration {registration} is {state} ({reason})", {
           registration: registration.name,
           state: event.ready ? "ready" : "not ready",
@@ -222,6 +230,7 @@ export class Host {
     return {
       status: this.#status,
       ready: this.readiness.ready,
+      transport: String(this.#transport),
       registrations: this.#entries.map((entry): RegistrationReport => ({
         name: entry.registration.name,
         state: this.#state(entry),
@@ -235,6 +244,7 @@ export class Host {
         deadLettered: entry.stats.deadLettered,
         deadLetterFailed: entry.stats.deadLetterFailed,
         lastError: entry.stats.lastError ?? null,
+        reason: entry.readiness.reason,
       })),
     };
   }
@@ -252,7 +262,18 @@ export class Host {
    *
    * Bind it to loopback or a private interface: the body lists error messages.
    */
-  readonly fetch = (request: Request): Response => healthResponse(request, this.report());
+  readonly fetch = (request: Request): Response =>
+    healthResponse(request, this.report(), {
+      metrics: () =>
+        renderPrometheus(this.#entries.map((entry) => ({
+          registration: entry.registration.name,
+          ready: entry.readiness.ready,
+          reconnects: entry.reconnects,
+          stats: entry.stats,
+          process: entry.metrics,
+        }))),
+      statusPage: () => statusPage(this.report(), String(this.#transport)),
+    });
 
   /**
    * Runs every registration until the host's signal aborts (then resolves
@@ -306,6 +327,7 @@ export class Host {
       signal,
       readiness: entry.readiness,
       stats: entry.stats,
+      metrics: entry.metrics,
       drainTimeout,
       idempotency: this.#idempotency,
       retry: this.#retry,

@@ -12,6 +12,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type EventEnvelope, eventNameProblem } from "./envelope.ts";
 import { describeError } from "./errors.ts";
+import type { ProcessMetrics } from "./handling/metrics.ts";
 import { WorkerStats } from "./handling/stats.ts";
 import type { HandlerMiddleware } from "./handling/compose.ts";
 import {
@@ -76,6 +77,8 @@ export interface ListenerRegistration
   concurrency?: number | undefined;
   /** Handles one event; throwing answers the requester with an error response. */
   handler: WorkerHandler;
+  /** The `process` span of each event (see `runWorker`'s `tracing`). */
+  tracing?: { producer?: "link" | "parent" | undefined } | false | undefined;
   /** Middlewares around the handler, outermost first (see `runWorker`). */
   middlewares?: readonly HandlerMiddleware[] | undefined;
   /**
@@ -299,6 +302,8 @@ export interface RunRegistrationOptions extends ListenPolicy {
   transport: EventTransport;
   /** Counters to update. */
   stats?: WorkerStats | undefined;
+  /** Per-event-name process metrics to update (a `Host` passes one per registration). */
+  metrics?: ProcessMetrics | undefined;
   /** Drain timeout for registrations that set none, in ms. @default {30000} */
   drainTimeout?: number | undefined;
   /** Idempotency for registrations that set none (see `runWorker`). @default {on, with a store of its own} */
@@ -377,6 +382,8 @@ export async function runRegistration(
     lossy: reg.lossy,
     retry: reg.retry ?? options.retry,
     deadLetter: reg.deadLetter,
+    tracing: reg.tracing,
+    metrics: options.metrics,
     reconnect: reg.reconnect !== undefined ? reg.reconnect : options.reconnect,
     tokenRefresh: reg.tokenRefresh ?? options.tokenRefresh,
     drainTimeout: reg.drainTimeout ?? options.drainTimeout,

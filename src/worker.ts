@@ -13,6 +13,9 @@ import type { InvalidInput, InvalidInputHandler } from "./decode/types.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
 import { describeError } from "./errors.ts";
 import { compose, type HandlerMiddleware, type Pipeline } from "./handling/compose.ts";
+import { measureProcessing, type ProcessMetrics } from "./handling/metrics.ts";
+import { traceProcessing } from "./handling/tracing.ts";
+import { systemOf } from "./tracing/conventions.ts";
 import type { HandlerContext } from "./handling/context.ts";
 import { replyOnFailure } from "./handling/error_reply.ts";
 import {
@@ -99,6 +102,17 @@ export interface WorkerOptions extends ListenPolicy {
   onInvalid?: InvalidInputHandler | undefined;
   /** Counters to update; pass one to observe the worker. */
   stats?: WorkerStats | undefined;
+  /** Per-event-name process metrics to update (a `Host` serves them as `/metrics`). */
+  metrics?: ProcessMetrics | undefined;
+  /**
+   * The `process` span around each event (through `@opentelemetry/api`; a
+   * no-op until the application installs an SDK): whether it links to the
+   * producer's span (the messaging conventions' default) or continues its
+   * trace, or `false` for no span.
+   *
+   * @default {{ producer: "link" }}
+   */
+  tracing?: { producer?: "link" | "parent" | undefined } | false | undefined;
   /**
    * Idempotency keys (`metadata.idempotencyKey`): a key this worker's group
    * handled within `ttl` does not run the handler again; the duplicate gets
@@ -174,6 +188,14 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   // Aborts when the listeners end: in-process retry waits stop then.
   const stopping = new AbortController();
   const shared = [
+    // Outermost: everything the event causes happens inside its span.
+    ...(options.tracing === false ? [] : [traceProcessing({
+      system: systemOf(options.transport),
+      group: options.group,
+      consumer: options.consumer,
+      producer: options.tracing?.producer,
+    })]),
+    ...(options.metrics === undefined ? [] : [measureProcessing(options.metrics)]),
     countOutcomes(stats),
     logFailuresOf(policy.attempts),
     // Outside the error response, so a first handling's error reply is recorded too.

@@ -196,7 +196,10 @@ Deno.test("EventsClient.open() reads an application/json or application/jsonl bo
     }]);
     const client = new EventsClient({ baseUrl: "http://bus.test", fetch: script.fetch });
     const invalid: string[] = [];
-    const stream = await client.open({ name: "a.b", onInvalid: (input) => invalid.push(input.kind) });
+    const stream = await client.open({
+      name: "a.b",
+      onInvalid: (input) => invalid.push(input.kind),
+    });
     assert.equal(stream.framing, "ndjson", type);
     const ids: Array<string | undefined> = [];
     for await (const event of stream) ids.push(event.id);

@@ -12,6 +12,7 @@ function report(status: HostStatus, ready: boolean): HostReport {
   return {
     status,
     ready,
+    transport: "EventsClient(http://127.0.0.1:8080/api/v1/events)",
     registrations: [{
       name: "echo",
       state: ready ? "ready" : "starting",
@@ -25,6 +26,7 @@ function report(status: HostStatus, ready: boolean): HostReport {
       deadLettered: 0,
       deadLetterFailed: 0,
       lastError: ready ? null : "TransientError: stream ended",
+      reason: ready ? "stream open" : "TransientError: stream ended",
     }],
   };
 }

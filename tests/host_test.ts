@@ -290,6 +290,7 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
   assert.deepEqual(ready.body, {
     status: "running",
     ready: false,
+    transport: String(server.client),
     registrations: [
       {
         name: "listener",
@@ -304,6 +305,7 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
         deadLettered: 0,
         deadLetterFailed: 0,
         lastError: null,
+        reason: "stream open",
       },
       {
         name: "gated",
@@ -318,6 +320,7 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
         deadLettered: 0,
         deadLetterFailed: 0,
         lastError: null,
+        reason: "not started",
       },
     ],
   });
@@ -342,7 +345,7 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
   assert.equal((await probe(host, "/readyz")).status, 200);
 
   // other paths and methods
-  assert.equal((await probe(host, "/")).status, 404);
+  assert.equal((await probe(host, "/nope")).status, 404);
   assert.equal((await probe(host, "/healthz/extra")).status, 404);
   const post = await host.fetch(new Request("http://host.test/readyz", { method: "POST" }));
   await post.body?.cancel();

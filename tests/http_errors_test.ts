@@ -132,7 +132,9 @@ Deno.test("errorForResponse() makes an HTML error page's excerpt and message one
   for (const text of [error.message, error.bodyExcerpt]) {
     assert.doesNotMatch(text, /[\r\n\t]|\s{2}/, JSON.stringify(text));
   }
-  assert.ok(error.bodyExcerpt.startsWith("<html> <head><title>502 Bad Gateway</title></head> <body>"));
+  assert.ok(
+    error.bodyExcerpt.startsWith("<html> <head><title>502 Bad Gateway</title></head> <body>"),
+  );
   assert.equal(error.bodyExcerpt.length, BODY_EXCERPT_LIMIT);
   assert.equal(
     error.message,

@@ -16,6 +16,7 @@ import {
 } from "../env/contract.ts";
 import { ConfigError } from "../errors.ts";
 import type { CommonFlags, LogFormat, LogLevelName } from "./args.ts";
+import { shownTransport, type TransportConfig, transportFromEnv } from "./transport.ts";
 
 /** One printable setting and where it came from. */
 export interface ConfigEntry {
@@ -27,8 +28,13 @@ export interface ConfigEntry {
 
 /** Everything the `host` command runs with. */
 export interface ResolvedConfig {
-  /** Events API URL and token (secret: never print this object). */
+  /**
+   * Events API URL and token (secret: never print this object). Reading it
+   * with `BUS_TRANSPORT=nats` throws a `ConfigError`: nothing configured it.
+   */
   readonly client: ClientEnvOptions;
+  /** Which transport, and the NATS settings when it is NATS (secret: never print it). */
+  readonly transport: TransportConfig;
   /** Listener reconnect, readiness and token-refresh settings. */
   readonly listener: ListenerEnvOptions;
   /** Where to serve `/healthz` and `/readyz`, if anywhere. */
@@ -60,9 +66,11 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
     delete effective.BUS_API_TOKEN_FILE;
   }
   const listener = listenerOptionsFromEnv(effective);
-  let client: ClientEnvOptions;
+  const transport = await transportFromEnv(effective);
+  let client: ClientEnvOptions | undefined;
   try {
-    client = await clientOptionsFromEnv(
+    // NATS has its own URL and credentials: the Events API ones are not needed.
+    client = transport.kind === "nats" ? undefined : await clientOptionsFromEnv(
       effective,
       flags.tokenFile !== undefined ? { tokenFile: flags.tokenFile } : {},
     );
@@ -83,15 +91,18 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
   const logFormat = flags.logFormat ?? "text";
   const logLevel = flags.logLevel ?? "info";
   const shown: Record<string, ConfigEntry> = {
-    eventsUrl: {
-      value: client.baseUrl,
-      source: flags.eventsUrl !== undefined ? "--events-url" : "env BUS_EVENTS_API_URL",
-    },
-    token: {
-      value: "[redacted]",
-      source: flags.tokenFile !== undefined
-        ? `--token-file ${flags.tokenFile}`
-        : client.tokenSource,
+    ...shownTransport(transport, env),
+    ...client && {
+      eventsUrl: {
+        value: client.baseUrl,
+        source: flags.eventsUrl !== undefined ? "--events-url" : "env BUS_EVENTS_API_URL",
+      },
+      token: {
+        value: "[redacted]",
+        source: flags.tokenFile !== undefined
+          ? `--token-file ${flags.tokenFile}`
+          : client.tokenSource,
+      },
     },
     tokenRefresh: { value: listener.tokenRefresh, source: source("BUS_EVENTS_TOKEN_REFRESH") },
     reconnect: { value: listener.reconnect !== false, source: source("BUS_EVENTS_LISTENER_RETRY") },
@@ -123,7 +134,13 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
     logFormat: { value: logFormat, source: flags.logFormat ? "--log-format" : "default" },
     logLevel: { value: logLevel, source: flags.logLevel ? "--log-level" : "default" },
   };
-  return { client, listener, health, logFormat, logLevel, shown };
+  const resolved = { transport, listener, health, logFormat, logLevel, shown };
+  if (client !== undefined) return { ...resolved, client };
+  return Object.defineProperty(resolved, "client", {
+    get(): never {
+      throw new ConfigError("BUS_TRANSPORT", "nats", "http for a command that needs the Events API");
+    },
+  }) as ResolvedConfig;
 }
 
 /** The shown settings as aligned `name  value  (source)` lines. */

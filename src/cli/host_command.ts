@@ -6,12 +6,13 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { EventsClient } from "../client.ts";
 import { Host } from "../host.ts";
 import { type HttpServer, serveHttp } from "../http_server.ts";
 import type { WorkerRegistration } from "../registration.ts";
 import type { CommonFlags } from "./args.ts";
 import { resolveConfig } from "./config.ts";
+import { openTransport, transportTarget } from "./transport.ts";
+import type { EventTransport } from "../transport.ts";
 import { closeLogging, configureLogging } from "./logging.ts";
 import { loadRegistrations } from "./modules.ts";
 import { describeStopRequest, onStopRequests } from "./parent_watch.ts";
@@ -57,14 +58,23 @@ export async function runHostCommand(
     return EXIT_USAGE;
   }
   const controller = new AbortController();
+  const resolved = config;
+  let transport: EventTransport;
+  try {
+    transport = await openTransport(
+      config.transport,
+      () => resolved.client,
+      `bus-integration/${VERSION}`,
+    );
+  } catch (error) {
+    output.err(`bus-integration: ${problemOf(error)}`);
+    // A bad option is usage; a server that refuses or cannot be reached is a failure.
+    return error instanceof TypeError || error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;
+  }
   let host: Host;
   try {
     host = new Host({
-      transport: new EventsClient({
-        baseUrl: config.client.baseUrl,
-        token: config.client.token,
-        userAgent: `bus-integration/${VERSION}`,
-      }),
+      transport,
       registrations,
       signal: controller.signal,
       reconnect: config.listener.reconnect,
@@ -72,6 +82,7 @@ export async function runHostCommand(
       required: config.listener.required,
     });
   } catch (error) {
+    await transport.close();
     output.err(`bus-integration: ${problemOf(error)}`);
     return EXIT_USAGE;
   }
@@ -95,8 +106,8 @@ export async function runHostCommand(
   logger.info("bus-integration {version} hosting {names} on {url} (token from {tokenSource})", {
     version: VERSION,
     names: host.names,
-    url: config.client.baseUrl,
-    tokenSource: config.shown.token?.source,
+    url: transportTarget(config.transport, () => resolved.client),
+    tokenSource: config.shown.token?.source ?? config.shown.natsCredentials?.source,
   });
   // Started before the health port opens, so the first probe already sees
   // "running" rather than "idle".
@@ -129,6 +140,7 @@ export async function runHostCommand(
   } finally {
     removeStopHandlers();
     await server?.close();
+    await transport.close();
   }
 }
 

@@ -145,13 +145,17 @@ export class EnvelopeParser implements ByteParser {
   #ndjsonValue(value: unknown, line: string): void {
     const problem = envelopeProblem(value);
     if (problem !== undefined) {
-      report(this.#onInvalid, unusable("not-an-envelope", `not an envelope: ${problem}`, line));
+      this.#notAnEnvelope(problem, line);
       return;
     }
     const id = (value as EventEnvelope).id;
     if (typeof id === "string") this.#resumeId = id;
     this.#envelopes.push(value as EventEnvelope);
     this.#resumeIds.push(this.#resumeId);
+  }
+
+  #notAnEnvelope(problem: string, text: string): void {
+    report(this.#onInvalid, unusable("not-an-envelope", `not an envelope: ${problem}`, text));
   }
 
   #sseEnvelopes(): void {
@@ -179,7 +183,7 @@ export class EnvelopeParser implements ByteParser {
       }
       const problem = envelopeProblem(value);
       if (problem !== undefined) {
-        report(this.#onInvalid, unusable("not-an-envelope", `not an envelope: ${problem}`, data));
+        this.#notAnEnvelope(problem, data);
         continue;
       }
       this.#envelopes.push(value as EventEnvelope);

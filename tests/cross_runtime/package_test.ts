@@ -33,8 +33,25 @@ Deno.test("dist/npm/package.json mirrors deno.json and pins deno.lock's versions
     assert.ok(existsSync(`${PACKAGE}/${stem}.js`) && existsSync(`${PACKAGE}/${stem}.d.ts`));
   }
   assert.deepEqual(Object.keys(npm.bin), ["bus-integration"]);
-  // The core and the reference server import these three; tests and bench import the rest.
-  assert.deepEqual(Object.keys(npm.dependencies), ["@logtape/logtape", "jose", "srvx"]);
+  // What the entry points import: the core LogTape and the OpenTelemetry API;
+  // ./testing jose, srvx and fake timers; ./nats the NATS client. Tests and
+  // bench import the rest (the OpenTelemetry SDK, fast-check, …).
+  const expected = [
+    "@logtape/logtape",
+    "@opentelemetry/api",
+    "@sinonjs/fake-timers",
+    "jose",
+    "srvx",
+  ];
+  if ("./nats" in deno.exports) {
+    expected.push(
+      "@nats-io/jetstream",
+      "@nats-io/kv",
+      "@nats-io/nats-core",
+      "@nats-io/transport-node",
+    );
+  }
+  assert.deepEqual(Object.keys(npm.dependencies).sort(), expected.sort());
   for (const [name, version] of Object.entries<string>(npm.dependencies)) {
     assert.equal(version, lock.specifiers[deno.imports[name]], name);
   }

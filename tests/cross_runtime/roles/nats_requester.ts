@@ -1,0 +1,60 @@
+/**
+ * Role: a requester on NATS JetStream (`$NATS_URL`, credentials from the
+ * `NATS_*` variables) that sends `$ROLE_COUNT` requests to each request
+ * name in `$ROLE_TARGETS` (comma-separated) and reports, per name, how many
+ * answers echoed the payload and which runtimes answered, and how
+ * `util.inspect` and a template string show its transport (never with a
+ * credential). Exits when done.
+ *
+ * @module
+ */
+
+import { inspect } from "node:util";
+import { Requester, responseNameFor } from "@bus/integration";
+import { connectNats, natsOptionsFromEnv } from "@bus/integration/nats";
+import { fail, report, requireEnv, runtimeLabel } from "./_role.ts";
+
+/** What one target's answers looked like. */
+interface TargetResult {
+  answered: number;
+  wrong: number;
+  runtimes: string[];
+}
+
+const runtime = runtimeLabel();
+const targets = requireEnv("ROLE_TARGETS").split(",");
+const count = Number(requireEnv("ROLE_COUNT"));
+try {
+  const transport = await connectNats(await natsOptionsFromEnv());
+  const requester = new Requester({
+    transport,
+    responseNames: targets.map(responseNameFor),
+    timeout: 15_000,
+    reconnect: { min: 50, max: 500 },
+  });
+  try {
+    const results: Record<string, TargetResult> = {};
+    await Promise.all(targets.map(async (target) => {
+      const result: TargetResult = { answered: 0, wrong: 0, runtimes: [] };
+      results[target] = result;
+      await Promise.all(Array.from({ length: count }, async (_, n) => {
+        const payload = { from: runtime, n };
+        const answer = await requester.request(target, payload) as {
+          echo?: { from?: string; n?: number };
+          runtime?: string;
+        };
+        if (answer.echo?.from === runtime && answer.echo?.n === n) result.answered++;
+        else result.wrong++;
+        if (answer.runtime && !result.runtimes.includes(answer.runtime)) {
+          result.runtimes.push(answer.runtime);
+        }
+      }));
+    }));
+    report({ runtime, results, inspected: inspect(transport), templated: `${transport}` });
+  } finally {
+    await requester.close();
+    await transport.close();
+  }
+} catch (error) {
+  fail(error);
+}
