@@ -17,7 +17,7 @@
  * point, never from `@bus/integration` itself.
  *
  * @example An echo worker on NATS
- * ```ts ignore
+ * ```ts
  * import { runWorker } from "@bus/integration";
  * import { connectNats } from "@bus/integration/nats";
  *
@@ -54,3 +54,8 @@ export {
 export { NATS_ENV, type NatsEnvOptions, natsOptionsFromEnv } from "./src/nats/env.ts";
 export { NatsTransportStats } from "./src/nats/stats.ts";
 export { durableName, subjectFor } from "./src/nats/subjects.ts";
+export {
+  DEFAULT_IDEMPOTENCY_BUCKET,
+  NatsIdempotencyStore,
+  type NatsIdempotencyStoreOptions,
+} from "./src/nats/idempotency_store.ts";

@@ -137,12 +137,16 @@ async function rawRequestReply(count: number, inFlight: number) {
       waiting.delete(response.correlationId);
     }
   })();
-  const perSecond = await drive(async (n) => {
-    const correlationId = crypto.randomUUID();
-    const answered = new Promise<void>((resolve) => waiting.set(correlationId, resolve));
-    await js.publish(subject(name), envelope(name, { correlationId, payload: n }));
-    await answered;
-  }, count, inFlight);
+  const perSecond = await drive(
+    async (n) => {
+      const correlationId = crypto.randomUUID();
+      const answered = new Promise<void>((resolve) => waiting.set(correlationId, resolve));
+      await js.publish(subject(name), envelope(name, { correlationId, payload: n }));
+      await answered;
+    },
+    count,
+    inFlight,
+  );
   stop.abort();
   messages.stop();
   await responses.delete().catch(() => {});
@@ -263,12 +267,16 @@ async function seamRequestReply(count: number, inFlight: number) {
       responses.settle(response, { type: "done" });
     }
   })();
-  const perSecond = await drive(async (n) => {
-    const correlationId = crypto.randomUUID();
-    const answered = new Promise<void>((resolve) => waiting.set(correlationId, resolve));
-    await transport.publish({ name, correlationId, payload: n });
-    await answered;
-  }, count, inFlight);
+  const perSecond = await drive(
+    async (n) => {
+      const correlationId = crypto.randomUUID();
+      const answered = new Promise<void>((resolve) => waiting.set(correlationId, resolve));
+      await transport.publish({ name, correlationId, payload: n });
+      await answered;
+    },
+    count,
+    inFlight,
+  );
   await Promise.all([requests.close(), responses.close()]);
   return perSecond;
 }
@@ -331,7 +339,9 @@ async function compare(label: string, library: () => Promise<number>, raw: () =>
 
 await rawRequestReply(300, 16); // warm up both paths
 await libraryRequestReply(300, 16);
-console.log(`${runtime}, nats-server ${nc.info?.version}, ${rounds} rounds (library / raw nats.js):`);
+console.log(
+  `${runtime}, nats-server ${nc.info?.version}, ${rounds} rounds (library / raw nats.js):`,
+);
 await compare(
   "request/reply, 1 in flight",
   () => libraryRequestReply(Math.min(perLevel, 1000), 1),

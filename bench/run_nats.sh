@@ -11,8 +11,12 @@ rounds=${2:-5}
 deno task -q build:npm --if-stale
 script=dist/npm-roles/bench/nats.js
 deno run --allow-net=127.0.0.1 --allow-env --allow-read --allow-write --allow-run=nats-server --allow-sys bench/nats.ts "$count" "$rounds"
+# The machine's node, then each Node .ci/run installs for the cross-runtime suite.
 node "$script" "$count" "$rounds"
-node24=${BUS_CROSS_NODE24:-.ci/tools/node24/node_modules/.bin/node}
-if [ -x "$node24" ]; then "$node24" "$script" "$count" "$rounds"; fi
+for major in 22 24 26; do
+  var="BUS_CROSS_NODE$major"
+  executable=${!var:-.ci/tools/node$major/node_modules/.bin/node}
+  if [ -x "$executable" ]; then "$executable" "$script" "$count" "$rounds"; fi
+done
 bun=${BUS_CROSS_BUN:-$(command -v bun || echo .ci/tools/bun/node_modules/.bin/bun)}
 if [ -x "$bun" ]; then "$bun" "$script" "$count" "$rounds"; fi

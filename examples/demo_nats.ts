@@ -45,7 +45,8 @@ export async function natsBackend(): Promise<NatsBackend> {
   const transport = await connectNats({ servers: server.url });
   return {
     transport,
-    description: `NATS JetStream at ${server.url} (nats-server ${transport.connection.info?.version})`,
+    description:
+      `NATS JetStream at ${server.url} (nats-server ${transport.connection.info?.version})`,
     close: async () => {
       await transport.close();
       await server[Symbol.asyncDispose]();

@@ -183,7 +183,8 @@ async function checkDeclarations({ config, tools }: Build) {
   for (const pass of passes) {
     const stage = join(STAGE, pass.name);
     const files = pass.paths.sort().map((path) => relative(stage, path));
-    await tsc(tools, stage, checkConfig(tools, { ...config.compilerOptions, ...pass.strict }, files));
+    const strict = { ...config.compilerOptions, ...pass.strict };
+    await tsc(tools, stage, checkConfig(tools, strict, files));
   }
 }
 

@@ -8,6 +8,8 @@
  * {@linkcode natsTest} registers a Deno test that needs the server: ignored,
  * with one line saying so, when `nats-server` is not on PATH; under
  * `CI=true` a missing `nats-server` fails the run instead.
+ * {@linkcode nextEvent} reads a subscription with a deadline, so a test
+ * waiting for an event that never comes fails instead of hanging.
  *
  * @module
  */
@@ -19,6 +21,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+// The package name, so the npm build compiles this file for the benchmark on Node and Bun.
+import type { EventEnvelope, EventSubscription } from "@bus/integration";
 
 /** The `nats-server` executable on PATH (Debian installs it in /usr/sbin), or `undefined`. */
 export function findNatsServer(): string | undefined {
@@ -193,4 +197,25 @@ const deno = (globalThis as {
 /** `Deno.test` for a test against a real nats-server: ignored when there is none. */
 export function natsTest(name: string, fn: () => Promise<void>): void {
   deno!.test({ name, ignore: !natsServerAvailable(), fn });
+}
+
+/**
+ * The next envelope of `subscription`; rejects when it ends instead, or
+ * when none arrives within `timeout` ms.
+ */
+export async function nextEvent(
+  subscription: EventSubscription,
+  timeout = 10_000,
+): Promise<EventEnvelope> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`No event within ${timeout} ms`)), timeout);
+  });
+  try {
+    const result = await Promise.race([subscription.next(), late]);
+    if (result.done) throw new Error("The subscription ended before the next event");
+    return result.value;
+  } finally {
+    clearTimeout(timer);
+  }
 }

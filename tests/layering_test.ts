@@ -17,7 +17,10 @@ const LAYERS = {
   // The command ships the reference server as `dev-server`.
   cli: { files: /^cli\//, forbids: [] },
   testing: { files: /^testing\//, forbids: ["nats"] },
-  host: { files: /^(host|health|prometheus|status_page)\.ts$/, forbids: ["http", "nats", "http_server"] },
+  host: {
+    files: /^(host|health|prometheus|status_page)\.ts$/,
+    forbids: ["http", "nats", "http_server"],
+  },
   registration: { files: /^registration\.ts$/, forbids: ["http", "nats", "http_server"] },
   // Redrive reads the dead letters the handling layer writes.
   worker: { files: /^(worker|redrive)\.ts$/, forbids: ["http", "nats", "http_server"] },

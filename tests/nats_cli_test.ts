@@ -55,45 +55,62 @@ Deno.test("bus-integration config shows the HTTP transport as the default", asyn
 Deno.test("bus-integration exits 2 on a bad BUS_TRANSPORT or NATS variable", async () => {
   const bad = await cli(["host", "examples/echo_worker.ts"], { BUS_TRANSPORT: "grpc" });
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /Cannot use BUS_TRANSPORT: current value is "grpc", expected http or nats/);
+  assert.match(
+    bad.stderr,
+    /Cannot use BUS_TRANSPORT: current value is "grpc", expected http or nats/,
+  );
   const noUrl = await cli(["config"], { BUS_TRANSPORT: "nats" });
   assert.equal(noUrl.code, 2);
   assert.match(noUrl.stderr, /Cannot use NATS_URL: current value is unset/);
 });
 
-natsTest("bus-integration host runs on NATS with BUS_TRANSPORT=nats and drains on SIGTERM", async () => {
-  await using server = await startNatsServer();
-  const port = await freePort();
-  await using host = new RoleProcess("bus-integration host", {
-    command: Deno.execPath(),
-    args: ["run", "-A", "cli.ts", "host", "--health-port", String(port), "examples/echo_worker.ts"],
-    cwd: ROOT,
-    env: { ...baseEnv(), BUS_TRANSPORT: "nats", NATS_URL: server.url },
-  });
-  await host.until(() => /Registration echo is ready/.test(host.stderr), 30_000, "readiness");
-  const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-  assert.equal(ready.status, 200, await ready.text());
-  assert.match(host.stderr, new RegExp(`hosting .*echo.* on NATS ${server.url}`));
-  await using transport = await connectNats({ servers: server.url });
-  const requester = new Requester({ transport, responseNames: ["example.echo.response"] });
-  try {
-    assert.deepEqual(await requester.request("example.echo.request", "ping"), { echo: "ping" });
-  } finally {
-    await requester.close();
-  }
-  host.kill("SIGTERM");
-  assert.equal((await host.exited(15_000)).code, 0, host.context());
-});
+natsTest(
+  "bus-integration host runs on NATS with BUS_TRANSPORT=nats and drains on SIGTERM",
+  async () => {
+    await using server = await startNatsServer();
+    const port = await freePort();
+    await using host = new RoleProcess("bus-integration host", {
+      command: Deno.execPath(),
+      args: [
+        "run",
+        "-A",
+        "cli.ts",
+        "host",
+        "--health-port",
+        String(port),
+        "examples/echo_worker.ts",
+      ],
+      cwd: ROOT,
+      env: { ...baseEnv(), BUS_TRANSPORT: "nats", NATS_URL: server.url },
+    });
+    await host.until(() => /Registration echo is ready/.test(host.stderr), 30_000, "readiness");
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 200, await ready.text());
+    assert.match(host.stderr, new RegExp(`hosting .*echo.* on NATS ${server.url}`));
+    await using transport = await connectNats({ servers: server.url });
+    const requester = new Requester({ transport, responseNames: ["example.echo.response"] });
+    try {
+      assert.deepEqual(await requester.request("example.echo.request", "ping"), { echo: "ping" });
+    } finally {
+      await requester.close();
+    }
+    host.kill("SIGTERM");
+    assert.equal((await host.exited(15_000)).code, 0, host.context());
+  },
+);
 
-natsTest("bus-integration host exits 1 at once when the NATS server refuses the credentials", async () => {
-  await using server = await startNatsServer({ args: ["--user", "alice", "--pass", SECRET] });
-  const result = await cli(["host", "examples/echo_worker.ts"], {
-    BUS_TRANSPORT: "nats",
-    NATS_URL: server.url,
-    NATS_USER: "alice",
-    NATS_PASSWORD: "wrong-password",
-  });
-  assert.equal(result.code, 1, result.stderr);
-  assert.match(result.stderr, /the NATS server refused the credentials/);
-  assert.ok(!result.stderr.includes("wrong-password") && !result.stderr.includes(SECRET));
-});
+natsTest(
+  "bus-integration host exits 1 at once when the NATS server refuses the credentials",
+  async () => {
+    await using server = await startNatsServer({ args: ["--user", "alice", "--pass", SECRET] });
+    const result = await cli(["host", "examples/echo_worker.ts"], {
+      BUS_TRANSPORT: "nats",
+      NATS_URL: server.url,
+      NATS_USER: "alice",
+      NATS_PASSWORD: "wrong-password",
+    });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /the NATS server refused the credentials/);
+    assert.ok(!result.stderr.includes("wrong-password") && !result.stderr.includes(SECRET));
+  },
+);

@@ -12,13 +12,17 @@ import { nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { AuthError, EventsApiError, TransientError } from "../mod.ts";
 import { connectNats, NatsTransport, type NatsTransportInit } from "../nats.ts";
-import { freePort, natsTest, startNatsServer } from "./_nats_server.ts";
+import { freePort, natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 
 const SECRET = "s3cret-passw0rd";
 
 Deno.test("connectNats() rejects bad options with TypeError or RangeError before connecting", async () => {
   const cases: Array<[Record<string, unknown>, ErrorConstructor, RegExp]> = [
-    [{ servers: "http://127.0.0.1:4222" }, TypeError, /"http:\/\/127\.0\.0\.1:4222" is not a nats:/],
+    [
+      { servers: "http://127.0.0.1:4222" },
+      TypeError,
+      /"http:\/\/127\.0\.0\.1:4222" is not a nats:/,
+    ],
     [{ servers: "not a url" }, TypeError, /"not a url" is not a nats:/],
     [{ servers: [] }, TypeError, /non-empty list/],
     [{ servers: 4222 }, TypeError, /server URL/],
@@ -51,26 +55,29 @@ Deno.test("new NatsTransport() rejects something that is not a connection", () =
   assert.throws(() => new NatsTransport({} as NatsTransportInit), /not a NATS connection/);
 });
 
-natsTest("connectNats() rejects refused user/password credentials with AuthError at once", async () => {
-  await using server = await startNatsServer({ args: ["--user", "alice", "--pass", SECRET] });
-  for (const options of [{ user: "alice", password: "wrong" }, {}, { token: "nope" }]) {
-    await assert.rejects(
-      connectNats({ servers: server.url, connectTimeout: 5_000, ...options }),
-      (error) =>
-        error instanceof AuthError && error.code === "invalid_auth" &&
-        /refused the credentials/.test(error.message) && !error.message.includes("wrong"),
-    );
-  }
-  await using transport = await connectNats({
-    servers: server.url,
-    user: "alice",
-    password: SECRET,
-  });
-  assert.deepEqual(await transport.publish({ name: "a.b" }), { id: "1", name: "a.b" });
-  for (const shown of [String(transport), inspect(transport), Deno.inspect(transport)]) {
-    assert.equal(shown, `NatsTransport(127.0.0.1:${server.port})`);
-  }
-});
+natsTest(
+  "connectNats() rejects refused user/password credentials with AuthError at once",
+  async () => {
+    await using server = await startNatsServer({ args: ["--user", "alice", "--pass", SECRET] });
+    for (const options of [{ user: "alice", password: "wrong" }, {}, { token: "nope" }]) {
+      await assert.rejects(
+        connectNats({ servers: server.url, connectTimeout: 5_000, ...options }),
+        (error) =>
+          error instanceof AuthError && error.code === "invalid_auth" &&
+          /refused the credentials/.test(error.message) && !error.message.includes("wrong"),
+      );
+    }
+    await using transport = await connectNats({
+      servers: server.url,
+      user: "alice",
+      password: SECRET,
+    });
+    assert.deepEqual(await transport.publish({ name: "a.b" }), { id: "1", name: "a.b" });
+    for (const shown of [String(transport), inspect(transport), Deno.inspect(transport)]) {
+      assert.equal(shown, `NatsTransport(127.0.0.1:${server.port})`);
+    }
+  },
+);
 
 natsTest("connectNats() logs in with a token and rejects a wrong one with AuthError", async () => {
   await using server = await startNatsServer({ args: ["--auth", SECRET] });
@@ -126,7 +133,7 @@ natsTest("connectNats() connects over WebSocket to a ws:// server", async () => 
   await using transport = await connectNats({ servers: `ws://127.0.0.1:${wsPort}` });
   const subscription = await transport.open({ name: "a.b" });
   await transport.publish({ name: "a.b", payload: "over ws" });
-  assert.equal((await subscription.next()).value?.payload, "over ws");
+  assert.equal((await nextEvent(subscription)).payload, "over ws");
   await subscription.close();
   assert.ok(server.log.includes("websocket"));
 });

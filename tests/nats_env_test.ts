@@ -87,7 +87,10 @@ Deno.test("natsOptionsFromEnv() reads one kind of credentials and says where fro
   });
   await withFile(credsText(seed), async (path) => {
     const creds = await natsOptionsFromEnv({ NATS_URL: URL, NATS_CREDS: path });
-    assert.deepEqual([creds.creds, creds.credentialsSource], [credsText(seed).trim(), `file ${path}`]);
+    assert.deepEqual([creds.creds, creds.credentialsSource], [
+      credsText(seed).trim(),
+      `file ${path}`,
+    ]);
   });
 });
 

@@ -15,55 +15,71 @@ import { natsTest, startNatsServer } from "./_nats_server.ts";
 
 const encoder = new TextEncoder();
 
-natsTest("Replies.request() routes each answer to its request, and times out the silent ones", async () => {
-  await using server = await startNatsServer();
-  const connection = await connect({ servers: server.url });
-  const replies = new Replies(connection, new ConnectionStatus(connection, "test", new NatsTransportStats()), 300);
-  try {
-    connection.subscribe("echo", { callback: (_error, message) => void message.respond(message.data) });
-    connection.subscribe("silent", { callback: () => {} });
-    const answers = await Promise.all(
-      ["a", "b", "c"].map((text) => replies.request("echo", encoder.encode(text))),
+natsTest(
+  "Replies.request() routes each answer to its request, and times out the silent ones",
+  async () => {
+    await using server = await startNatsServer();
+    const connection = await connect({ servers: server.url });
+    const replies = new Replies(
+      connection,
+      new ConnectionStatus(connection, "test", new NatsTransportStats()),
+      300,
     );
-    assert.deepEqual(answers.map((answer) => answer.string()), ["a", "b", "c"]);
-    await assert.rejects(
-      replies.request("nobody.listens", encoder.encode("x")),
-      (error) => error instanceof errors.NoRespondersError,
-    );
-    const started = performance.now();
-    await assert.rejects(
-      replies.request("silent", encoder.encode("x")),
-      (error) => error instanceof TransientError && error.code === "timeout",
-    );
-    assert.ok(performance.now() - started >= 290, "not before its timeout");
-  } finally {
-    replies.close();
-    await connection.close();
-  }
-});
+    try {
+      connection.subscribe("echo", {
+        callback: (_error, message) => void message.respond(message.data),
+      });
+      connection.subscribe("silent", { callback: () => {} });
+      const answers = await Promise.all(
+        ["a", "b", "c"].map((text) => replies.request("echo", encoder.encode(text))),
+      );
+      assert.deepEqual(answers.map((answer) => answer.string()), ["a", "b", "c"]);
+      await assert.rejects(
+        replies.request("nobody.listens", encoder.encode("x")),
+        (error) => error instanceof errors.NoRespondersError,
+      );
+      const started = performance.now();
+      await assert.rejects(
+        replies.request("silent", encoder.encode("x")),
+        (error) => error instanceof TransientError && error.code === "timeout",
+      );
+      assert.ok(performance.now() - started >= 290, "not before its timeout");
+    } finally {
+      replies.close();
+      await connection.close();
+    }
+  },
+);
 
-natsTest("Replies fails every pending request at once when the connection breaks, and after close()", async () => {
-  await using server = await startNatsServer();
-  const connection = await connect({ servers: server.url, maxReconnectAttempts: -1 });
-  const replies = new Replies(connection, new ConnectionStatus(connection, "test", new NatsTransportStats()), 30_000);
-  try {
-    connection.subscribe("silent", { callback: () => {} });
-    await connection.flush();
-    const started = performance.now();
-    const failed = assert.rejects(
-      replies.request("silent", encoder.encode("x")),
-      (error) => error instanceof TransientError && error.code === "disconnected",
+natsTest(
+  "Replies fails every pending request at once when the connection breaks, and after close()",
+  async () => {
+    await using server = await startNatsServer();
+    const connection = await connect({ servers: server.url, maxReconnectAttempts: -1 });
+    const replies = new Replies(
+      connection,
+      new ConnectionStatus(connection, "test", new NatsTransportStats()),
+      30_000,
     );
-    await server.kill();
-    await failed;
-    assert.ok(performance.now() - started < 10_000, "long before the 30 s timeout");
-    replies.close();
-    await assert.rejects(
-      replies.request("silent", encoder.encode("x")),
-      (error) => error instanceof EventsApiError && error.code === "closed",
-    );
-  } finally {
-    replies.close();
-    await connection.close();
-  }
-});
+    try {
+      connection.subscribe("silent", { callback: () => {} });
+      await connection.flush();
+      const started = performance.now();
+      const failed = assert.rejects(
+        replies.request("silent", encoder.encode("x")),
+        (error) => error instanceof TransientError && error.code === "disconnected",
+      );
+      await server.kill();
+      await failed;
+      assert.ok(performance.now() - started < 10_000, "long before the 30 s timeout");
+      replies.close();
+      await assert.rejects(
+        replies.request("silent", encoder.encode("x")),
+        (error) => error instanceof EventsApiError && error.code === "closed",
+      );
+    } finally {
+      replies.close();
+      await connection.close();
+    }
+  },
+);

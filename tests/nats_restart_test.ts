@@ -67,88 +67,92 @@ function recording(inner: NatsTransport, ledger: Ledger): EventTransport {
   };
 }
 
-natsTest("a nats-server restart: workers and requester reconnect, all later requests answered, nothing acked redelivered", async () => {
-  await using server = await startNatsServer();
-  const reconnect = { min: 50, max: 300 };
-  const stop = new AbortController();
-  const ledgers: Ledger[] = [];
-  const flips: Array<{ who: string; ready: boolean }> = [];
-  const watch = (who: string) => {
-    const readiness = new ListenerReadiness();
-    readiness.addEventListener("change", (event) => flips.push({ who, ready: event.ready }));
-    return readiness;
-  };
-  const transports: NatsTransport[] = [];
-  const workers = await Promise.all(["w1", "w2"].map(async (who) => {
-    const transport = await connectNats({ servers: server.url });
-    transports.push(transport);
-    const ledger: Ledger = { deliveries: [], confirmed: new Map() };
-    ledgers.push(ledger);
-    const readiness = watch(who);
-    const running = runWorker({
-      transport: recording(transport, ledger),
-      names: ["svc.echo.request"],
-      delivery: "unicast",
-      group: "svc",
-      concurrency: 1,
+natsTest(
+  "a nats-server restart: workers and requester reconnect, all later requests answered, nothing acked redelivered",
+  async () => {
+    await using server = await startNatsServer();
+    const reconnect = { min: 50, max: 300 };
+    const stop = new AbortController();
+    const ledgers: Ledger[] = [];
+    const flips: Array<{ who: string; ready: boolean }> = [];
+    const watch = (who: string) => {
+      const readiness = new ListenerReadiness();
+      readiness.addEventListener("change", (event) => flips.push({ who, ready: event.ready }));
+      return readiness;
+    };
+    const transports: NatsTransport[] = [];
+    const workers = await Promise.all(["w1", "w2"].map(async (who) => {
+      const transport = await connectNats({ servers: server.url });
+      transports.push(transport);
+      const ledger: Ledger = { deliveries: [], confirmed: new Map() };
+      ledgers.push(ledger);
+      const readiness = watch(who);
+      const running = runWorker({
+        transport: recording(transport, ledger),
+        names: ["svc.echo.request"],
+        delivery: "unicast",
+        group: "svc",
+        concurrency: 1,
+        reconnect,
+        readiness,
+        signal: stop.signal,
+        handler: (event, publisher) => publisher.reply({ echo: event.payload }).then(() => {}),
+      });
+      return { readiness, running };
+    }));
+    const requesterTransport = await connectNats({ servers: server.url });
+    transports.push(requesterTransport);
+    const requester = new Requester({
+      transport: requesterTransport,
+      responseNames: ["svc.echo.response"],
+      timeout: 5_000,
       reconnect,
-      readiness,
-      signal: stop.signal,
-      handler: (event, publisher) => publisher.reply({ echo: event.payload }).then(() => {}),
+      readiness: watch("requester"),
     });
-    return { readiness, running };
-  }));
-  const requesterTransport = await connectNats({ servers: server.url });
-  transports.push(requesterTransport);
-  const requester = new Requester({
-    transport: requesterTransport,
-    responseNames: ["svc.echo.response"],
-    timeout: 5_000,
-    reconnect,
-    readiness: watch("requester"),
-  });
-  const allReady = () => workers.every((w) => w.readiness.ready) && requester.readiness.ready;
-  const send = (count: number, from: number) =>
-    Promise.allSettled(Array.from({ length: count }, (_, n) =>
-      requester.request("svc.echo.request", { n: from + n })
-    ));
-  try {
-    await until(allReady, 10_000, "workers and requester");
-    const before = await send(100, 0);
-    assert.ok(before.every((result) => result.status === "fulfilled"));
+    const allReady = () => workers.every((w) => w.readiness.ready) && requester.readiness.ready;
+    const send = (count: number, from: number) =>
+      Promise.allSettled(
+        Array.from({ length: count }, (_, n) =>
+          requester.request("svc.echo.request", { n: from + n })),
+      );
+    try {
+      await until(allReady, 10_000, "workers and requester");
+      const before = await send(100, 0);
+      assert.ok(before.every((result) => result.status === "fulfilled"));
 
-    // Requests keep coming while the server goes away and comes back.
-    const during = send(100, 100);
-    await server.restart();
-    await during; // some may fail or time out: the server was gone
-    await until(
-      () => flips.filter((flip) => !flip.ready).length >= 3 && allReady(),
-      20_000,
-      "every listener not ready, then ready again",
+      // Requests keep coming while the server goes away and comes back.
+      const during = send(100, 100);
+      await server.restart();
+      await during; // some may fail or time out: the server was gone
+      await until(
+        () => flips.filter((flip) => !flip.ready).length >= 3 && allReady(),
+        20_000,
+        "every listener not ready, then ready again",
+      );
+      const after = await send(200, 1_000);
+      const failed = after.filter((result) => result.status === "rejected");
+      assert.deepEqual(failed, [], "every request after the restart is answered");
+      assert.deepEqual(
+        after.map((result) => (result as PromiseFulfilledResult<unknown>).value),
+        Array.from({ length: 200 }, (_, n) => ({ echo: { n: 1_000 + n } })),
+      );
+    } finally {
+      await requester.close();
+      stop.abort();
+      await Promise.all(workers.map((worker) => worker.running));
+      await Promise.all(transports.map((transport) => transport.close()));
+    }
+    for (const who of ["w1", "w2", "requester"]) {
+      const own = flips.filter((flip) => flip.who === who).map((flip) => flip.ready);
+      assert.deepEqual(own.slice(0, 3), [true, false, true], `${who} flipped ${own}`);
+    }
+    const confirmed = new Map<string, number>();
+    for (const ledger of ledgers) for (const [id, at] of ledger.confirmed) confirmed.set(id, at);
+    const deliveries = ledgers.flatMap((ledger) => ledger.deliveries);
+    const redeliveredAfterAck = deliveries.filter(({ id, at }) =>
+      confirmed.has(id) && at > confirmed.get(id)!
     );
-    const after = await send(200, 1_000);
-    const failed = after.filter((result) => result.status === "rejected");
-    assert.deepEqual(failed, [], "every request after the restart is answered");
-    assert.deepEqual(
-      after.map((result) => (result as PromiseFulfilledResult<unknown>).value),
-      Array.from({ length: 200 }, (_, n) => ({ echo: { n: 1_000 + n } })),
-    );
-  } finally {
-    await requester.close();
-    stop.abort();
-    await Promise.all(workers.map((worker) => worker.running));
-    await Promise.all(transports.map((transport) => transport.close()));
-  }
-  for (const who of ["w1", "w2", "requester"]) {
-    const own = flips.filter((flip) => flip.who === who).map((flip) => flip.ready);
-    assert.deepEqual(own.slice(0, 3), [true, false, true], `${who} flipped ${own}`);
-  }
-  const confirmed = new Map<string, number>();
-  for (const ledger of ledgers) for (const [id, at] of ledger.confirmed) confirmed.set(id, at);
-  const deliveries = ledgers.flatMap((ledger) => ledger.deliveries);
-  const redeliveredAfterAck = deliveries.filter(({ id, at }) =>
-    confirmed.has(id) && at > confirmed.get(id)!
-  );
-  assert.deepEqual(redeliveredAfterAck, [], "no event is delivered after its ack was confirmed");
-  assert.ok(confirmed.size >= 300, `${confirmed.size} acks confirmed`);
-});
+    assert.deepEqual(redeliveredAfterAck, [], "no event is delivered after its ack was confirmed");
+    assert.ok(confirmed.size >= 300, `${confirmed.size} acks confirmed`);
+  },
+);

@@ -7,16 +7,10 @@
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { delay, type EventEnvelope, type EventSubscription, type InvalidInput } from "../mod.ts";
+import { delay, type EventSubscription, type InvalidInput } from "../mod.ts";
 import { connectNats, durableName, type NatsTransport } from "../nats.ts";
-import { natsTest, startNatsServer } from "./_nats_server.ts";
-
-/** The next envelope, failing the test when the subscription ends instead. */
-async function nextOf(subscription: EventSubscription): Promise<EventEnvelope> {
-  const result = await subscription.next();
-  assert.equal(result.done, false, "the subscription ended");
-  return result.value as EventEnvelope;
-}
+import { until } from "./_poll.ts";
+import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 
 /** The group's durable consumer as the server reports it. */
 async function consumerInfo(transport: NatsTransport, group: string, name: string) {
@@ -24,162 +18,191 @@ async function consumerInfo(transport: NatsTransport, group: string, name: strin
   return await jsm.consumers.info("BUS_EVENTS", await durableName(group, name));
 }
 
-natsTest("open() unicast shares one durable consumer between the subscriptions of a group", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url });
-  const open = (group: string) =>
-    transport.open({ name: "job.run.request", delivery: "unicast", group, concurrency: 1 });
-  const [a, b, other] = [await open("workers"), await open("workers"), await open("audit")];
-  for (let n = 0; n < 20; n++) await transport.publish({ name: "job.run.request", payload: n });
-  const seen = new Map<string, string[]>();
-  const drain = async (label: string, subscription: EventSubscription, until: () => boolean) => {
-    while (!until()) {
-      const event = await nextOf(subscription);
-      seen.set(event.id!, [...seen.get(event.id!) ?? [], label]);
-      await subscription.settle(event, { type: "done" });
-    }
-  };
-  const total = () => [...seen.values()].flat().filter((label) => label !== "audit").length;
-  let audit = 0;
-  await Promise.all([
-    drain("a", a, () => total() >= 20),
-    drain("b", b, () => total() >= 20),
-    (async () => {
-      while (audit < 20) {
-        const event = await nextOf(other);
-        audit++;
-        await other.settle(event, { type: "done" });
-      }
-    })(),
-  ]).catch(() => {});
-  await Promise.all([a.close(), b.close(), other.close()]);
-  assert.equal(audit, 20, "another group gets its own copy of every event");
-  const groupLabels = [...seen.values()].map((labels) => labels.filter((l) => l !== "audit"));
-  assert.ok(groupLabels.every((labels) => labels.length === 1), "each event went to one member");
-  assert.ok(groupLabels.some(([l]) => l === "a") && groupLabels.some(([l]) => l === "b"));
-  const jsm = await jetstreamManager(transport.connection);
-  const names = (await jsm.consumers.list("BUS_EVENTS").next()).map((info) => info.name).sort();
-  assert.deepEqual(
-    names,
-    [await durableName("audit", "job.run.request"), await durableName("workers", "job.run.request")]
-      .sort(),
-  );
-});
-
-natsTest("open() unicast starts a new group at new events, or at the history with replay", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url });
-  await transport.publish({ name: "a.b", payload: "old" });
-  const fresh = await transport.open({ name: "a.b", delivery: "unicast", group: "fresh" });
-  const replayed = await transport.open({
-    name: "a.b",
-    delivery: "unicast",
-    group: "replayed",
-    replay: true,
-  });
-  await transport.publish({ name: "a.b", payload: "new" });
-  assert.equal((await nextOf(fresh)).payload, "new");
-  assert.equal((await nextOf(replayed)).payload, "old");
-  await Promise.all([fresh.close(), replayed.close()]);
-});
-
-natsTest("settle() maps done to a confirmed ack, retry to nak(delay) and dead to term", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url });
-  const subscription = await transport.open({
-    name: "a.b",
-    delivery: "unicast",
-    group: "g",
-    concurrency: 4,
-  });
-  assert.equal(subscription.redelivers, true);
-  assert.equal(subscription.workingInterval, 15_000, "half of the default ackWait");
-  for (const payload of ["done", "retry", "dead"]) await transport.publish({ name: "a.b", payload });
-  const first = [await nextOf(subscription), await nextOf(subscription), await nextOf(subscription)];
-  const byPayload = new Map(first.map((event) => [event.payload, event]));
-  const settledAt = performance.now();
-  await subscription.settle(byPayload.get("done")!, { type: "done" });
-  await subscription.settle(byPayload.get("retry")!, { type: "retry", delay: 300 });
-  await subscription.settle(byPayload.get("dead")!, { type: "dead", reason: "cannot" });
-  for (const event of first) assert.equal(subscription.attempt(event), 1, "settled events forget");
-
-  const again = await nextOf(subscription);
-  assert.equal(again.payload, "retry", "only the retried event comes back");
-  assert.equal(again.id, byPayload.get("retry")!.id);
-  assert.equal(subscription.attempt(again), 2, "the attempt is JetStream's delivery count");
-  assert.ok(performance.now() - settledAt >= 290, "not before the nak delay");
-  await subscription.settle(again, { type: "done" });
-  await subscription.settle(again, { type: "dead", reason: "twice" }); // ignored
-
-  const info = await consumerInfo(transport, "g", "a.b");
-  assert.equal(info.num_ack_pending, 0, "nothing is waiting for an ack");
-  assert.equal(info.ack_floor.stream_seq, 3);
-  const { acked, retried, terminated } = transport.stats;
-  assert.deepEqual({ acked, retried, terminated }, { acked: 2, retried: 1, terminated: 1 });
-  await subscription.close();
-});
-
-natsTest("settle() retry of the delivery that reaches maxDeliver terminates, counts and logs", async () => {
-  const records: LogRecord[] = [];
-  await configure({
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [
-      { category: ["bus-integration", "nats"], sinks: ["memory"], lowestLevel: "error" },
-      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-    ],
-    reset: true,
-  });
-  try {
+natsTest(
+  "open() unicast shares one durable consumer between the subscriptions of a group",
+  async () => {
     await using server = await startNatsServer();
-    await using transport = await connectNats({ servers: server.url, maxDeliver: 3 });
-    const subscription = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
-    const { id } = await transport.publish({ name: "a.b" });
-    const attempts: number[] = [];
-    for (let delivery = 0; delivery < 3; delivery++) {
-      const event = await nextOf(subscription);
-      assert.equal(event.id, id);
-      attempts.push(subscription.attempt(event));
-      await subscription.settle(event, { type: "retry", delay: 0 });
-    }
-    assert.deepEqual(attempts, [1, 2, 3]);
-    assert.equal(transport.stats.exhausted, 1);
-    assert.equal(transport.stats.terminated, 1);
-    assert.equal(transport.stats.retried, 2);
-    const info = await consumerInfo(transport, "g", "a.b");
-    assert.equal(info.num_ack_pending, 0, "terminated, not left pending");
-    const [record] = records;
-    assert.equal(records.length, 1);
-    assert.match(String(record!.message.join("")), /Terminating a\.b/);
-    assert.deepEqual([record!.properties.deliveries, record!.properties.maxDeliver], [3, 3]);
-    await subscription.close();
-  } finally {
-    await reset();
-  }
-});
+    await using transport = await connectNats({ servers: server.url });
+    const open = (group: string) =>
+      transport.open({ name: "job.run.request", delivery: "unicast", group, concurrency: 1 });
+    const [a, b, other] = [await open("workers"), await open("workers"), await open("audit")];
+    for (let n = 0; n < 20; n++) await transport.publish({ name: "job.run.request", payload: n });
+    // Each subscription reads until it is closed; the test closes them all
+    // once every event has arrived (or the wait runs out).
+    const takenBy = new Map<string, string[]>();
+    let audit = 0;
+    const read = async (label: string, subscription: EventSubscription) => {
+      for await (const event of subscription) {
+        if (label === "audit") audit++;
+        else takenBy.set(event.id!, [...takenBy.get(event.id!) ?? [], label]);
+        await subscription.settle(event, { type: "done" });
+      }
+    };
+    const reading = Promise.all([read("a", a), read("b", b), read("audit", other)]);
+    const taken = () => [...takenBy.values()].flat().length;
+    await until(() => taken() >= 20 && audit >= 20, 10_000, "every event").finally(() =>
+      Promise.all([a.close(), b.close(), other.close()])
+    );
+    await reading;
+    assert.equal(audit, 20, "another group gets its own copy of every event");
+    const labels = [...takenBy.values()];
+    assert.equal(labels.length, 20);
+    assert.ok(labels.every((by) => by.length === 1), "each event went to one member");
+    assert.ok(labels.some(([by]) => by === "a") && labels.some(([by]) => by === "b"));
+    const jsm = await jetstreamManager(transport.connection);
+    const names = (await jsm.consumers.list("BUS_EVENTS").next()).map((info) => info.name).sort();
+    assert.deepEqual(
+      names,
+      [
+        await durableName("audit", "job.run.request"),
+        await durableName("workers", "job.run.request"),
+      ]
+        .sort(),
+    );
+  },
+);
 
-natsTest("open() unicast aligns an existing consumer's ackWait and maxDeliver with the options", async () => {
-  await using server = await startNatsServer();
-  {
-    await using first = await connectNats({ servers: server.url });
-    await (await first.open({ name: "a.b", delivery: "unicast", group: "g" })).close();
-  }
-  await using transport = await connectNats({ servers: server.url, ackWait: 700, maxDeliver: 2 });
-  const subscription = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
-  assert.equal(subscription.workingInterval, 350);
-  const info = await consumerInfo(transport, "g", "a.b");
-  assert.deepEqual([info.config.ack_wait, info.config.max_deliver], [700_000_000, 2]);
-  await subscription.close();
-});
+natsTest(
+  "open() unicast starts a new group at new events, or at the history with replay",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url });
+    await transport.publish({ name: "a.b", payload: "old" });
+    const fresh = await transport.open({ name: "a.b", delivery: "unicast", group: "fresh" });
+    const replayed = await transport.open({
+      name: "a.b",
+      delivery: "unicast",
+      group: "replayed",
+      replay: true,
+    });
+    await transport.publish({ name: "a.b", payload: "new" });
+    assert.equal((await nextEvent(fresh)).payload, "new");
+    assert.equal((await nextEvent(replayed)).payload, "old");
+    await Promise.all([fresh.close(), replayed.close()]);
+  },
+);
+
+natsTest(
+  "settle() maps done to a confirmed ack, retry to nak(delay) and dead to term",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url });
+    const subscription = await transport.open({
+      name: "a.b",
+      delivery: "unicast",
+      group: "g",
+      concurrency: 4,
+    });
+    assert.equal(subscription.redelivers, true);
+    assert.equal(subscription.workingInterval, 15_000, "half of the default ackWait");
+    for (const payload of ["done", "retry", "dead"]) {
+      await transport.publish({
+        name: "a.b",
+        payload,
+      });
+    }
+    const first = [
+      await nextEvent(subscription),
+      await nextEvent(subscription),
+      await nextEvent(subscription),
+    ];
+    const byPayload = new Map(first.map((event) => [event.payload, event]));
+    const settledAt = performance.now();
+    await subscription.settle(byPayload.get("done")!, { type: "done" });
+    await subscription.settle(byPayload.get("retry")!, { type: "retry", delay: 300 });
+    await subscription.settle(byPayload.get("dead")!, { type: "dead", reason: "cannot" });
+    for (const event of first) {
+      assert.equal(
+        subscription.attempt(event),
+        1,
+        "settled events forget",
+      );
+    }
+
+    const again = await nextEvent(subscription);
+    assert.equal(again.payload, "retry", "only the retried event comes back");
+    assert.equal(again.id, byPayload.get("retry")!.id);
+    assert.equal(subscription.attempt(again), 2, "the attempt is JetStream's delivery count");
+    assert.ok(performance.now() - settledAt >= 290, "not before the nak delay");
+    await subscription.settle(again, { type: "done" });
+    await subscription.settle(again, { type: "dead", reason: "twice" }); // ignored
+
+    const info = await consumerInfo(transport, "g", "a.b");
+    assert.equal(info.num_ack_pending, 0, "nothing is waiting for an ack");
+    assert.equal(info.ack_floor.stream_seq, 3);
+    const { acked, retried, terminated } = transport.stats;
+    assert.deepEqual({ acked, retried, terminated }, { acked: 2, retried: 1, terminated: 1 });
+    await subscription.close();
+  },
+);
+
+natsTest(
+  "settle() retry of the delivery that reaches maxDeliver terminates, counts and logs",
+  async () => {
+    const records: LogRecord[] = [];
+    await configure({
+      sinks: { memory: (record) => records.push(record) },
+      loggers: [
+        { category: ["bus-integration", "nats"], sinks: ["memory"], lowestLevel: "error" },
+        { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+      ],
+      reset: true,
+    });
+    try {
+      await using server = await startNatsServer();
+      await using transport = await connectNats({ servers: server.url, maxDeliver: 3 });
+      const subscription = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
+      const { id } = await transport.publish({ name: "a.b" });
+      const attempts: number[] = [];
+      for (let delivery = 0; delivery < 3; delivery++) {
+        const event = await nextEvent(subscription);
+        assert.equal(event.id, id);
+        attempts.push(subscription.attempt(event));
+        await subscription.settle(event, { type: "retry", delay: 0 });
+      }
+      assert.deepEqual(attempts, [1, 2, 3]);
+      assert.equal(transport.stats.exhausted, 1);
+      assert.equal(transport.stats.terminated, 1);
+      assert.equal(transport.stats.retried, 2);
+      const info = await consumerInfo(transport, "g", "a.b");
+      assert.equal(info.num_ack_pending, 0, "terminated, not left pending");
+      const [record] = records;
+      assert.equal(records.length, 1);
+      assert.match(String(record!.message.join("")), /Terminating a\.b/);
+      assert.deepEqual([record!.properties.deliveries, record!.properties.maxDeliver], [3, 3]);
+      await subscription.close();
+    } finally {
+      await reset();
+    }
+  },
+);
+
+natsTest(
+  "open() unicast aligns an existing consumer's ackWait and maxDeliver with the options",
+  async () => {
+    await using server = await startNatsServer();
+    {
+      await using first = await connectNats({ servers: server.url });
+      await (await first.open({ name: "a.b", delivery: "unicast", group: "g" })).close();
+    }
+    await using transport = await connectNats({ servers: server.url, ackWait: 700, maxDeliver: 2 });
+    const subscription = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
+    assert.equal(subscription.workingInterval, 350);
+    const info = await consumerInfo(transport, "g", "a.b");
+    assert.deepEqual([info.config.ack_wait, info.config.max_deliver], [700_000_000, 2]);
+    await subscription.close();
+  },
+);
 
 natsTest("an unsettled unicast event is redelivered to another member after ackWait", async () => {
   await using server = await startNatsServer();
   await using transport = await connectNats({ servers: server.url, ackWait: 500 });
   const holder = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
   await transport.publish({ name: "a.b", payload: "held" });
-  const held = await nextOf(holder);
+  const held = await nextEvent(holder);
   const taken = performance.now();
   const other = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
-  const redelivered = await nextOf(other);
+  const redelivered = await nextEvent(other);
   assert.equal(redelivered.id, held.id);
   assert.equal(other.attempt(redelivered), 2);
   assert.ok(performance.now() - taken >= 450, "not before ackWait");
@@ -187,73 +210,77 @@ natsTest("an unsettled unicast event is redelivered to another member after ackW
   await Promise.all([holder.close(), other.close()]);
 });
 
-natsTest("close() gives the events it fetched but never handed out back at once", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url }); // ackWait 30 s
-  const first = await transport.open({
-    name: "a.b",
-    delivery: "unicast",
-    group: "g",
-    concurrency: 10,
-  });
-  for (let n = 0; n < 5; n++) await transport.publish({ name: "a.b", payload: n });
-  const taken = await nextOf(first);
-  // Once the server sent all five and they reached the client (a flush is
-  // a round trip behind them), they wait in the subscription's buffer.
-  while ((await consumerInfo(transport, "g", "a.b")).num_ack_pending < 5) await delay(5);
-  await transport.connection.flush();
-  await first.close();
-  const second = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
-  const rest: unknown[] = [];
-  const started = performance.now();
-  while (rest.length < 4) {
-    const event = await nextOf(second);
-    rest.push(event.payload);
-    await second.settle(event, { type: "done" });
-  }
-  assert.ok(performance.now() - started < 10_000, "long before ackWait");
-  assert.deepEqual(rest.sort(), [0, 1, 2, 3, 4].filter((n) => n !== taken.payload));
-  await first.settle(taken, { type: "done" }); // a handler still settles after close
-  assert.equal((await consumerInfo(transport, "g", "a.b")).num_ack_pending, 0);
-  await second.close();
-});
+natsTest(
+  "close() leaves the events it fetched ahead to redelivery after ackWait, none lost or doubled",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url, ackWait: 1_000 });
+    const first = await transport.open({
+      name: "a.b",
+      delivery: "unicast",
+      group: "g",
+      concurrency: 10,
+    });
+    for (let n = 0; n < 5; n++) await transport.publish({ name: "a.b", payload: n });
+    const taken = await nextEvent(first);
+    while ((await consumerInfo(transport, "g", "a.b")).num_ack_pending < 5) await delay(5);
+    await first.close();
+    await first.settle(taken, { type: "done" }); // a handler still settles after close
+    const second = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
+    const rest: Array<[unknown, number]> = [];
+    while (rest.length < 4) {
+      const event = await nextEvent(second);
+      rest.push([event.payload, second.attempt(event)]);
+      await second.settle(event, { type: "done" });
+    }
+    assert.deepEqual(
+      rest.sort(([a], [b]) => Number(a) - Number(b)),
+      [0, 1, 2, 3, 4].filter((n) => n !== taken.payload).map((n) => [n, 2]),
+    );
+    assert.equal((await consumerInfo(transport, "g", "a.b")).num_ack_pending, 0);
+    await second.close();
+  },
+);
 
-natsTest("a unicast message that is not an envelope is reported, counted and terminated", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url, ackWait: 300 });
-  const invalid: InvalidInput[] = [];
-  const subscription = await transport.open({
-    name: "a.b",
-    delivery: "unicast",
-    group: "g",
-    onInvalid: (report) => invalid.push(report),
-  });
-  const js = jetstream(transport.connection);
-  await js.publish("bus.events.a.b", "not json {");
-  await js.publish("bus.events.a.b", "[1, 2]");
-  await js.publish("bus.events.a.b", JSON.stringify({ name: "c.d" }));
-  await transport.publish({ name: "a.b", payload: "valid" });
-  const event = await nextOf(subscription);
-  assert.equal(event.payload, "valid");
-  assert.equal(event.id, "4");
-  await subscription.settle(event, { type: "done" });
-  assert.deepEqual(invalid.map((report) => report.kind), [
-    "invalid-json",
-    "not-an-envelope",
-    "not-an-envelope",
-  ]);
-  assert.equal(invalid[0]!.excerpt, "not json {");
-  assert.match(invalid[2]!.reason, /"c\.d" is not its subject's \(a\.b\)/);
-  assert.equal(transport.stats.invalid, 3);
-  assert.equal(subscription.lastEventId, "4", "skipped messages count as settled");
-  const info = await consumerInfo(transport, "g", "a.b");
-  assert.deepEqual([info.num_ack_pending, info.num_redelivered, info.ack_floor.stream_seq], [
-    0,
-    0,
-    4,
-  ]);
-  await subscription.close();
-});
+natsTest(
+  "a unicast message that is not an envelope is reported, counted and terminated",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url, ackWait: 300 });
+    const invalid: InvalidInput[] = [];
+    const subscription = await transport.open({
+      name: "a.b",
+      delivery: "unicast",
+      group: "g",
+      onInvalid: (report) => invalid.push(report),
+    });
+    const js = jetstream(transport.connection);
+    await js.publish("bus.events.a.b", "not json {");
+    await js.publish("bus.events.a.b", "[1, 2]");
+    await js.publish("bus.events.a.b", JSON.stringify({ name: "c.d" }));
+    await transport.publish({ name: "a.b", payload: "valid" });
+    const event = await nextEvent(subscription);
+    assert.equal(event.payload, "valid");
+    assert.equal(event.id, "4");
+    await subscription.settle(event, { type: "done" });
+    assert.deepEqual(invalid.map((report) => report.kind), [
+      "invalid-json",
+      "not-an-envelope",
+      "not-an-envelope",
+    ]);
+    assert.equal(invalid[0]!.excerpt, "not json {");
+    assert.match(invalid[2]!.reason, /"c\.d" is not its subject's \(a\.b\)/);
+    assert.equal(transport.stats.invalid, 3);
+    assert.equal(subscription.lastEventId, "4", "skipped messages count as settled");
+    const info = await consumerInfo(transport, "g", "a.b");
+    assert.deepEqual([info.num_ack_pending, info.num_redelivered, info.ack_floor.stream_seq], [
+      0,
+      0,
+      4,
+    ]);
+    await subscription.close();
+  },
+);
 
 natsTest("open() unicast rejects bad input with a clear error", async () => {
   await using server = await startNatsServer();

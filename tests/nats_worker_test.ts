@@ -12,8 +12,9 @@ import {
   type EventEnvelope,
   type EventSubscription,
   type EventTransport,
-  listenResponses,
+  type HandlerMiddleware,
   ListenerReadiness,
+  listenResponses,
   Requester,
   ResponseError,
   runWorker,
@@ -25,7 +26,7 @@ import {
 import { connectNats, type NatsTransport } from "../nats.ts";
 import { fakeTime, settle } from "./_fake_time.ts";
 import { until } from "./_poll.ts";
-import { natsTest, startNatsServer } from "./_nats_server.ts";
+import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 
 /** A transport whose one subscription hands out one event and records working() calls. */
 class OneEventTransport implements EventTransport {
@@ -37,7 +38,8 @@ class OneEventTransport implements EventTransport {
     return Promise.resolve({ id: "1", name: "x" });
   }
   open(options: StreamOptions): Promise<EventSubscription> {
-    const transport = this;
+    const settled = this.settled;
+    const countWorking = () => void this.working++;
     let handedOut = false;
     const subscription: EventSubscription = {
       lastEventId: undefined,
@@ -46,10 +48,13 @@ class OneEventTransport implements EventTransport {
       workingInterval: this.workingInterval,
       attempt: () => 1,
       settle: (_event, settlement) => {
-        transport.settled.push(settlement);
+        settled.push(settlement);
         return Promise.resolve();
       },
-      working: () => (transport.working++, Promise.resolve()),
+      working: () => {
+        countWorking();
+        return Promise.resolve();
+      },
       close: () => Promise.resolve(),
       next: () => {
         if (!handedOut) {
@@ -111,6 +116,14 @@ Deno.test("runWorker() never calls working() where the subscription does not red
   assert.equal((await workingCalls(true, undefined)).whileRunning, 0);
 });
 
+/** A middleware that tells `record` the attempt of each event it passes on. */
+function recordAttempts(record: (attempt: number) => void): HandlerMiddleware {
+  return async (_event, context, next) => {
+    record(context.attempt);
+    await next();
+  };
+}
+
 /** Starts a worker on `transport`; resolves once it is ready. */
 async function startWorker(
   transport: NatsTransport,
@@ -140,98 +153,107 @@ async function startWorker(
   };
 }
 
-natsTest("runWorker() on NATS keeps an event a handler works on for 3 × ackWait from being redelivered", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url, ackWait: 1_000 });
-  const deliveries: Array<{ worker: string; attempt: number }> = [];
-  const record = (worker: string) => ({
-    middlewares: [async (_event: EventEnvelope, context: { attempt: number }, next: () => Promise<void>) => {
-      deliveries.push({ worker, attempt: context.attempt });
-      await next();
-    }],
-  });
-  const slow = await startWorker(transport, {
-    ...record("slow"),
-    handler: () => delay(3_000),
-  });
-  await transport.publish({ name: "job.run.request" });
-  await until(() => deliveries.length === 1, 5_000, "the first delivery");
-  const idle = await startWorker(transport, { ...record("idle"), handler: () => {} });
-  await until(() => slow.stats.handled === 1, 10_000, "the slow handler");
-  await delay(1_200); // past one more ackWait: a redelivery would have arrived
-  await idle.stop();
-  await slow.stop();
-  assert.deepEqual(deliveries, [{ worker: "slow", attempt: 1 }]);
-  assert.equal(transport.stats.acked, 1);
-});
+natsTest(
+  "runWorker() on NATS keeps an event a handler works on for 3 × ackWait from being redelivered",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url, ackWait: 1_000 });
+    const deliveries: Array<{ worker: string; attempt: number }> = [];
+    const record = (worker: string) => ({
+      middlewares: [recordAttempts((attempt) => deliveries.push({ worker, attempt }))],
+    });
+    const slow = await startWorker(transport, {
+      ...record("slow"),
+      handler: () => delay(3_000),
+    });
+    await transport.publish({ name: "job.run.request" });
+    await until(() => deliveries.length === 1, 5_000, "the first delivery");
+    const idle = await startWorker(transport, { ...record("idle"), handler: () => {} });
+    await until(() => slow.stats.handled === 1, 10_000, "the slow handler");
+    await delay(1_200); // past one more ackWait: a redelivery would have arrived
+    await idle.stop();
+    await slow.stop();
+    assert.deepEqual(deliveries, [{ worker: "slow", attempt: 1 }]);
+    assert.equal(transport.stats.acked, 1);
+  },
+);
 
-natsTest("runWorker() on NATS retries through nak(delay) with attempts from the delivery count", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url });
-  const attempts: number[] = [];
-  const worker = await startWorker(transport, {
-    retry: { attempts: 3, delay: 50, backoff: "fixed" },
-    middlewares: [async (_event, context, next) => {
-      attempts.push(context.attempt);
-      await next();
-    }],
-    handler: () => {
-      if (attempts.length < 3) throw new Error("not yet");
-    },
-  });
-  await transport.publish({ name: "job.run.request" });
-  await until(() => worker.stats.handled === 1, 10_000, "the third attempt");
-  await worker.stop();
-  assert.deepEqual(attempts, [1, 2, 3]);
-  assert.deepEqual([transport.stats.retried, transport.stats.acked], [2, 1]);
-});
+natsTest(
+  "runWorker() on NATS retries through nak(delay) with attempts from the delivery count",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url });
+    const attempts: number[] = [];
+    const worker = await startWorker(transport, {
+      retry: { attempts: 3, delay: 50, backoff: "fixed" },
+      middlewares: [recordAttempts((attempt) => attempts.push(attempt))],
+      handler: () => {
+        if (attempts.length < 3) throw new Error("not yet");
+      },
+    });
+    await transport.publish({ name: "job.run.request" });
+    await until(() => worker.stats.handled === 1, 10_000, "the third attempt");
+    await worker.stop();
+    assert.deepEqual(attempts, [1, 2, 3]);
+    assert.deepEqual([transport.stats.retried, transport.stats.acked], [2, 1]);
+  },
+);
 
-natsTest("runWorker() on NATS dead-letters an event whose retries are used up within maxDeliver", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url, maxDeliver: 5 });
-  const letters = await transport.open({ name: "job.run.request.dead-letter" });
-  const worker = await startWorker(transport, {
-    retry: { attempts: 2, delay: 10 },
-    handler: () => {
-      throw new Error("broken");
-    },
-  });
-  const { id } = await transport.publish({ name: "job.run.request", payload: "p" });
-  const letter = (await letters.next()).value!;
-  await worker.stop();
-  await letters.close();
-  const payload = letter.payload as { envelope: EventEnvelope; attempts: number };
-  assert.deepEqual([payload.envelope.id, payload.envelope.payload, payload.attempts], [id, "p", 2]);
-  assert.deepEqual([transport.stats.retried, transport.stats.terminated], [1, 1]);
-});
+natsTest(
+  "runWorker() on NATS dead-letters an event whose retries are used up within maxDeliver",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url, maxDeliver: 5 });
+    const letters = await transport.open({ name: "job.run.request.dead-letter" });
+    const worker = await startWorker(transport, {
+      retry: { attempts: 2, delay: 10 },
+      handler: () => {
+        throw new Error("broken");
+      },
+    });
+    const { id } = await transport.publish({ name: "job.run.request", payload: "p" });
+    const letter = await nextEvent(letters);
+    await worker.stop();
+    await letters.close();
+    const payload = letter.payload as { envelope: EventEnvelope; attempts: number };
+    assert.deepEqual([payload.envelope.id, payload.envelope.payload, payload.attempts], [
+      id,
+      "p",
+      2,
+    ]);
+    assert.deepEqual([transport.stats.retried, transport.stats.terminated], [1, 1]);
+  },
+);
 
-natsTest("runWorker() on NATS terminates an event at maxDeliver when its retry policy allows more", async () => {
-  await using server = await startNatsServer();
-  await using transport = await connectNats({ servers: server.url, maxDeliver: 2 });
-  const attempts: number[] = [];
-  const worker = await startWorker(transport, {
-    retry: { attempts: 10, delay: 10 },
-    middlewares: [async (_event, context, next) => {
-      attempts.push(context.attempt);
-      await next();
-    }],
-    handler: () => {
-      throw new Error("broken");
-    },
-  });
-  await transport.publish({ name: "job.run.request" });
-  await until(() => transport.stats.exhausted === 1, 10_000, "the term at maxDeliver");
-  await worker.stop();
-  assert.deepEqual(attempts, [1, 2]);
-  assert.deepEqual([transport.stats.retried, transport.stats.terminated], [1, 1]);
-});
+natsTest(
+  "runWorker() on NATS terminates an event at maxDeliver when its retry policy allows more",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url, maxDeliver: 2 });
+    const attempts: number[] = [];
+    const worker = await startWorker(transport, {
+      retry: { attempts: 10, delay: 10 },
+      middlewares: [recordAttempts((attempt) => attempts.push(attempt))],
+      handler: () => {
+        throw new Error("broken");
+      },
+    });
+    await transport.publish({ name: "job.run.request" });
+    await until(() => transport.stats.exhausted === 1, 10_000, "the term at maxDeliver");
+    await worker.stop();
+    assert.deepEqual(attempts, [1, 2]);
+    assert.deepEqual([transport.stats.retried, transport.stats.terminated], [1, 1]);
+  },
+);
 
 natsTest("Requester.request(), gather() and listenResponses() work unchanged on NATS", async () => {
   await using server = await startNatsServer();
   await using transport = await connectNats({ servers: server.url });
   const echo = await startWorker(transport, {
     handler: async (event, publisher) => {
-      if ((event.payload as { fail?: boolean }).fail) throw new ResponseError({ code: "nope", message: "refused" });
+      if ((event.payload as { fail?: boolean }).fail) {
+        throw new ResponseError({ code: "nope", message: "refused" });
+      }
       await publisher.reply({ echo: event.payload });
     },
   });
@@ -268,9 +290,12 @@ natsTest("Requester.request(), gather() and listenResponses() work unchanged on 
     const gathered = await requester.gather("vote.request", {}, {
       expectedResponders: ["alpha", "beta"],
     });
-    assert.deepEqual(gathered.responses.map((r) => r.payload).sort((a, b) =>
-      JSON.stringify(a).localeCompare(JSON.stringify(b))
-    ), [{ vote: "alpha" }, { vote: "beta" }]);
+    assert.deepEqual(
+      gathered.responses.map((r) => r.payload).sort((a, b) =>
+        JSON.stringify(a).localeCompare(JSON.stringify(b))
+      ),
+      [{ vote: "alpha" }, { vote: "beta" }],
+    );
     await until(() => seen.length === 51, 10_000, "every response at the response listener");
     // The 50 requests and the gather; the refused one failed.
     assert.deepEqual([requester.stats.answered, requester.stats.failed], [51, 1]);

@@ -138,7 +138,11 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
   if (client !== undefined) return { ...resolved, client };
   return Object.defineProperty(resolved, "client", {
     get(): never {
-      throw new ConfigError("BUS_TRANSPORT", "nats", "http for a command that needs the Events API");
+      throw new ConfigError(
+        "BUS_TRANSPORT",
+        "nats",
+        "http for a command that needs the Events API",
+      );
     },
   }) as ResolvedConfig;
 }

@@ -42,7 +42,8 @@ export async function transportFromEnv(env: Env): Promise<TransportConfig> {
 
 /** The transport's settings as `config` shows them: no credential, only where it came from. */
 export function shownTransport(transport: TransportConfig, env: Env): Record<string, ConfigEntry> {
-  const source = (name: string) => lookupVariable(env, name) === undefined ? "default" : `env ${name}`;
+  const source = (name: string) =>
+    lookupVariable(env, name) === undefined ? "default" : `env ${name}`;
   const kind = { value: transport.kind, source: source(TRANSPORT_VARIABLE) };
   if (transport.kind === "http") return { transport: kind };
   const { nats } = transport;
@@ -86,6 +87,9 @@ export async function openTransport(
 }
 
 /** Where the host runs, for its first log line: the Events API URL or the NATS servers. */
-export function transportTarget(transport: TransportConfig, client: () => ClientEnvOptions): string {
+export function transportTarget(
+  transport: TransportConfig,
+  client: () => ClientEnvOptions,
+): string {
   return transport.kind === "http" ? client().baseUrl : `NATS ${transport.nats.servers.join(",")}`;
 }

@@ -73,20 +73,26 @@ export async function openBroadcast(
       });
       return { consumer, start };
     });
-    const caughtUpAtOpen = options.follow === false && (await consumer.info(true)).num_pending === 0;
+    const caughtUpAtOpen = options.follow === false &&
+      (await consumer.info(true)).num_pending === 0;
     const messages = await consumer.consume({
       max_messages: Math.max(BROADCAST_PREFETCH, options.concurrency ?? 1),
     });
-    return new BroadcastSubscription({
-      messages,
-      name: options.name,
-      resumeId: start.resumeId,
-      status: context.status,
-      stats: context.stats,
-      onInvalid: options.onInvalid,
-      signal: options.signal,
-      onClose,
-    }, consumer, options.follow === false, caughtUpAtOpen);
+    return new BroadcastSubscription(
+      {
+        messages,
+        name: options.name,
+        resumeId: start.resumeId,
+        status: context.status,
+        stats: context.stats,
+        onInvalid: options.onInvalid,
+        signal: options.signal,
+        onClose,
+      },
+      consumer,
+      options.follow === false,
+      caughtUpAtOpen,
+    );
   } catch (error) {
     throw mapNatsError(error, "open stream");
   }
@@ -126,8 +132,6 @@ class BroadcastSubscription extends NatsSubscription {
   }
 
   protected discard(_message: JsMsg): void {}
-
-  protected release(_message: JsMsg): void {}
 
   protected override caughtUp(message: JsMsg): boolean {
     return this.#untilCaughtUp && message.info.pending === 0;

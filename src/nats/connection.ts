@@ -11,9 +11,9 @@
 import {
   type ConnectionOptions,
   credsAuthenticator,
+  type NatsConnection as NatsCoreConnection,
   nkeyAuthenticator,
   nkeys,
-  type NatsConnection as NatsCoreConnection,
   wsconnect,
 } from "@nats-io/nats-core";
 import { mapNatsError } from "./error_mapping.ts";
@@ -108,7 +108,9 @@ function serverList(
     kinds.add(kind);
   }
   if (kinds.size > 1) {
-    throw new TypeError("Cannot use servers: they mix nats://, tls:// and ws(s):// URLs; use one kind");
+    throw new TypeError(
+      "Cannot use servers: they mix nats://, tls:// and ws(s):// URLs; use one kind",
+    );
   }
   return { list: list as string[], kind: [...kinds][0]! };
 }

@@ -73,9 +73,11 @@ async function fileVariable(env: Env, name: string, holds: string): Promise<stri
 /** The one kind of credentials set, read. */
 async function credentialsFromEnv(
   env: Env,
-): Promise<Pick<NatsEnvOptions, "token" | "user" | "password" | "creds" | "nkeySeed"> & {
-  source: string;
-}> {
+): Promise<
+  Pick<NatsEnvOptions, "token" | "user" | "password" | "creds" | "nkeySeed"> & {
+    source: string;
+  }
+> {
   const set = [NATS_ENV.token, NATS_ENV.user, NATS_ENV.creds, NATS_ENV.nkey].filter((name) =>
     lookupVariable(env, name) !== undefined
   );
@@ -90,7 +92,11 @@ async function credentialsFromEnv(
   }
   const kind = set[0];
   if (kind !== NATS_ENV.user && password !== undefined) {
-    throw new ConfigError(NATS_ENV.user, undefined, `a user name, since ${NATS_ENV.password} is set`);
+    throw new ConfigError(
+      NATS_ENV.user,
+      undefined,
+      `a user name, since ${NATS_ENV.password} is set`,
+    );
   }
   switch (kind) {
     case NATS_ENV.token:

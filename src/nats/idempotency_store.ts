@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "./connection.ts";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type {
   IdempotencyClaim,

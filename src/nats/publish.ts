@@ -38,7 +38,9 @@ const decoder = new TextDecoder();
 function sequenceOf(answer: Msg): number {
   const ack = JSON.parse(decoder.decode(answer.data)) as { seq?: number; error?: ApiError };
   if (ack.error !== undefined) throw new JetStreamApiError(ack.error);
-  if (typeof ack.seq !== "number") throw new TypeError("Cannot publish event: the PubAck has no seq");
+  if (typeof ack.seq !== "number") {
+    throw new TypeError("Cannot publish event: the PubAck has no seq");
+  }
   return ack.seq;
 }
 

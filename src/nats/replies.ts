@@ -26,7 +26,9 @@ import { EventsApiError, TransientError } from "../errors.ts";
 import type { ConnectionStatus } from "./connection_status.ts";
 
 function closedError(): EventsApiError {
-  return new EventsApiError("Cannot get an answer: the NatsTransport is closed", { code: "closed" });
+  return new EventsApiError("Cannot get an answer: the NatsTransport is closed", {
+    code: "closed",
+  });
 }
 
 interface Pending {

@@ -34,7 +34,10 @@ export async function durableName(group: string, name: string): Promise<string> 
     "SHA-256",
     new TextEncoder().encode(`${group}\u0000${name}`),
   );
-  const hash = Array.from(new Uint8Array(digest, 0, 6), (byte) => byte.toString(16).padStart(2, "0"))
+  const hash = Array.from(
+    new Uint8Array(digest, 0, 6),
+    (byte) => byte.toString(16).padStart(2, "0"),
+  )
     .join("");
   return `${readable(group, READABLE_GROUP)}__${readable(name, READABLE_NAME)}_${hash}`;
 }

@@ -196,12 +196,10 @@ export abstract class NatsSubscription implements EventSubscription {
       try {
         result = await this.#iterator.next();
       } catch (error) {
+        if (this.#closed || this.#signal?.aborted) continue;
         return await this.#end(this.#failure?.error ?? mapNatsError(error, "keep listening"));
       }
-      if (this.#closed || this.#signal?.aborted) {
-        if (!result.done) this.release(result.value);
-        continue;
-      }
+      if (this.#closed || this.#signal?.aborted) continue;
       if (result.done) {
         return await this.#end(
           this.#failure?.error ??
@@ -252,7 +250,9 @@ export abstract class NatsSubscription implements EventSubscription {
     if (this.#closed) return;
     this.#closed = true;
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
-    this.#releaseBuffered();
+    // What nats.js fetched ahead and never handed out is left to JetStream's
+    // redelivery: reading it back out would send the pull requests queued
+    // between those messages, for a subscription that is going away.
     this.#stopReading();
     await this.closed();
   }
@@ -267,9 +267,6 @@ export abstract class NatsSubscription implements EventSubscription {
   /** Disposes of a message that is not an event envelope. */
   protected abstract discard(message: JsMsg): void;
 
-  /** Gives back a message that was read but will never be handed out. */
-  protected abstract release(message: JsMsg): void;
-
   /** Whether `message` is the last one to hand out (`follow: false`). */
   protected caughtUp(_message: JsMsg): boolean {
     return false;
@@ -278,20 +275,6 @@ export abstract class NatsSubscription implements EventSubscription {
   /** Runs once after the subscription closed. */
   protected closed(): Promise<void> {
     return Promise.resolve();
-  }
-
-  /**
-   * Gives back the messages nats.js fetched but never handed out. They wait
-   * in its iterator's queue (`yields`, not typed), between the functions
-   * that send the next pull requests; reading the queue instead would send
-   * those pulls for a subscription that is going away.
-   */
-  #releaseBuffered(): void {
-    const queued = (this.#messages as { yields?: unknown }).yields;
-    if (!Array.isArray(queued)) return;
-    for (const item of queued) {
-      if (typeof item === "object" && item !== null && "nak" in item) this.release(item as JsMsg);
-    }
   }
 
   /** Ends reading: a pending `next()` returns, later ones see why. */

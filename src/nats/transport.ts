@@ -63,7 +63,7 @@ let markOwned: (transport: NatsTransport) => void;
  * every worker and requester of a process.
  *
  * @example A worker and a requester on one NATS server
- * ```ts ignore
+ * ```ts
  * import { Requester, runWorker } from "@bus/integration";
  * import { connectNats } from "@bus/integration/nats";
  *
@@ -156,12 +156,16 @@ export class NatsTransport implements EventTransport {
    */
   async publish(event: EventEnvelope, options: PublishOptions = {}): Promise<PublishResult> {
     this.#assertOpen("publish event");
-    const result = await publishEvent({
-      replies: this.#replies,
-      setup: this.#setup,
-      subjectPrefix: this.options.subjectPrefix,
-      connected: () => this.#status.connected,
-    }, event, options);
+    const result = await publishEvent(
+      {
+        replies: this.#replies,
+        setup: this.#setup,
+        subjectPrefix: this.options.subjectPrefix,
+        connected: () => this.#status.connected,
+      },
+      event,
+      options,
+    );
     this.stats.published++;
     return result;
   }
@@ -179,10 +183,12 @@ export class NatsTransport implements EventTransport {
     this.#assertOpen("open stream");
     assertEventName(options.name);
     if (options.signal?.aborted) throw options.signal.reason;
-    let subscription: EventSubscription | undefined;
-    const onClose = () => void this.#subscriptions.delete(subscription!);
     const open = options.delivery === "unicast" ? openUnicast : openBroadcast;
-    subscription = await open(this.#context, options, onClose);
+    const subscription: EventSubscription = await open(
+      this.#context,
+      options,
+      () => void this.#subscriptions.delete(subscription),
+    );
     this.#subscriptions.add(subscription);
     if (this.#closed || options.signal?.aborted) {
       await subscription.close();
@@ -253,7 +259,7 @@ export class NatsTransport implements EventTransport {
  * @throws {TransientError} When no server answers within `connectTimeout`.
  *
  * @example Connect with the environment's settings
- * ```ts ignore
+ * ```ts
  * import { connectNats, natsOptionsFromEnv } from "@bus/integration/nats";
  *
  * const transport = await connectNats(await natsOptionsFromEnv());

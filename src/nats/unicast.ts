@@ -91,17 +91,23 @@ export async function openUnicast(
   try {
     const info = await withStream(context, () => ensureConsumer(context, options, durable));
     const consumer = context.js.consumers.getConsumerFromInfo(info);
-    const messages = await consumer.consume({ max_messages: Math.max(1, options.concurrency ?? 1) });
-    return new UnicastSubscription({
-      messages,
-      name: options.name,
-      resumeId: options.lastEventId,
-      status: context.status,
-      stats: context.stats,
-      onInvalid: options.onInvalid,
-      signal: options.signal,
-      onClose,
-    }, context, info.config.max_deliver ?? context.options.maxDeliver);
+    const messages = await consumer.consume({
+      max_messages: Math.max(1, options.concurrency ?? 1),
+    });
+    return new UnicastSubscription(
+      {
+        messages,
+        name: options.name,
+        resumeId: options.lastEventId,
+        status: context.status,
+        stats: context.stats,
+        onInvalid: options.onInvalid,
+        signal: options.signal,
+        onClose,
+      },
+      context,
+      info.config.max_deliver ?? context.options.maxDeliver,
+    );
   } catch (error) {
     throw mapNatsError(error, "open stream");
   }
@@ -160,10 +166,6 @@ class UnicastSubscription extends NatsSubscription {
   protected discard(message: JsMsg): void {
     // Never deliverable: terminated, so it is not redelivered forever.
     this.#term(message, "not an event envelope");
-  }
-
-  protected release(message: JsMsg): void {
-    message.nak();
   }
 
   /**
