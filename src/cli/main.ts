@@ -50,6 +50,9 @@ const ENVIRONMENT = `Environment:
   BUS_EVENTS_LISTENER_RETRY_MAX=30s
   BUS_EVENTS_LISTENER_REQUIRED=1   registrations gate readiness unless they say otherwise
   BUS_EVENTS_TOKEN_REFRESH=0       on 401/403, re-read the token (file) instead of failing
+  BUS_TRANSPORT=http               http (the Events API) or nats (JetStream, with NATS_URL,
+                                   NATS_TOKEN / NATS_USER+NATS_PASSWORD / NATS_CREDS / NATS_NKEY,
+                                   BUS_NATS_STREAM, _SUBJECT_PREFIX, _ACK_WAIT, _MAX_DELIVER, _MAX_AGE)
 
 A token is never accepted on the command line: set BUS_API_TOKEN or use --token-file.`;
 

@@ -6,13 +6,14 @@
  * @module
  */
 
-import { EventsClient } from "../client.ts";
 import { redrive, type RedrivenDeadLetter, type RedriveResult } from "../redrive.ts";
 import type { CommonFlags } from "./args.ts";
 import { resolveConfig } from "./config.ts";
 import { type CliOutput, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, problemOf } from "./host_command.ts";
 import { configureLogging } from "./logging.ts";
 import { onShutdownSignal } from "./process.ts";
+import type { EventTransport } from "../transport.ts";
+import { openTransport } from "./transport.ts";
 import { VERSION } from "./version.ts";
 
 /** What the command line asked `redrive` for. */
@@ -49,14 +50,23 @@ export async function runRedriveCommand(
   const removeSignalHandlers = await onShutdownSignal((signal) => {
     controller.abort(new Error(`interrupted by ${signal}`));
   });
-  const client = new EventsClient({
-    baseUrl: config.client.baseUrl,
-    token: config.client.token,
-    userAgent: `bus-integration/${VERSION}`,
-  });
+  const resolved = config;
+  let transport: EventTransport;
+  try {
+    // The same transport the host would use: the Events API, or NATS with BUS_TRANSPORT=nats.
+    transport = await openTransport(
+      config.transport,
+      () => resolved.client,
+      `bus-integration/${VERSION}`,
+    );
+  } catch (error) {
+    removeSignalHandlers();
+    output.err(`bus-integration: ${problemOf(error)}`);
+    return error instanceof TypeError || error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;
+  }
   try {
     const result = await redrive({
-      transport: client,
+      transport,
       from: command.name,
       dryRun: command.dryRun,
       after: command.after,
@@ -70,7 +80,7 @@ export async function runRedriveCommand(
     return EXIT_FAILURE;
   } finally {
     removeSignalHandlers();
-    await client.close();
+    await transport.close();
   }
 }
 
