@@ -11,11 +11,12 @@ import {
   Host,
   runWorker,
   type WorkerOptions,
-  WorkerStats,
+  type WorkerStats,
 } from "../mod.ts";
 import { createEventsApi } from "../testing.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
 import { until } from "./_poll.ts";
+import { gate, startWorker } from "./_worker_run.ts";
 
 const BURST = 10_000;
 
@@ -38,31 +39,9 @@ async function burstServer() {
   };
 }
 
-/** Starts a worker; `stop()` aborts it and waits for it. */
+/** Starts a worker on `metrics.sample` unless the test names others. */
 function start(options: Partial<WorkerOptions> & Pick<WorkerOptions, "transport" | "handler">) {
-  const controller = new AbortController();
-  const stats = options.stats ?? new WorkerStats();
-  const done = runWorker({
-    names: ["metrics.sample"],
-    reconnect: { min: 10, max: 50 },
-    signal: controller.signal,
-    stats,
-    ...options,
-  });
-  done.catch(() => {});
-  return {
-    stats,
-    stop: async () => {
-      controller.abort();
-      await done;
-    },
-  };
-}
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => open = resolve);
-  return { opened, open };
+  return startWorker({ names: ["metrics.sample"], ...options });
 }
 
 /** Events a worker has read so far: dropped, waiting, or in a handler. */

@@ -11,42 +11,19 @@ import {
   ORDERING_BACKLOG_PER_SLOT,
   runWorker,
   type WorkerOptions,
-  WorkerStats,
 } from "../mod.ts";
 import { createEventsApi } from "../testing.ts";
 import { prng } from "../src/testing/prng.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
 import { until } from "./_poll.ts";
+import { gate, startWorker } from "./_worker_run.ts";
 
 type Job = { key: string };
 const keyOf = (event: EventEnvelope) => (event.payload as Job).key;
 
-/** Starts a worker; `stop()` aborts it and waits for it. */
+/** Starts a worker on `order.job` unless the test names others. */
 function start(options: Partial<WorkerOptions> & Pick<WorkerOptions, "transport" | "handler">) {
-  const controller = new AbortController();
-  const stats = options.stats ?? new WorkerStats();
-  const done = runWorker({
-    names: ["order.job"],
-    reconnect: { min: 10, max: 50 },
-    signal: controller.signal,
-    stats,
-    ...options,
-  });
-  done.catch(() => {});
-  return {
-    stats,
-    stop: async () => {
-      controller.abort();
-      await done;
-    },
-  };
-}
-
-/** A promise the test resolves. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => open = resolve);
-  return { opened, open };
+  return startWorker({ names: ["order.job"], ...options });
 }
 
 Deno.test("runWorker() keeps arrival order within each of 1,000 keys and runs 16 keys at once", async () => {

@@ -10,7 +10,7 @@ import { Host } from "../host.ts";
 import { type HttpServer, serveHttp } from "../http_server.ts";
 import type { WorkerRegistration } from "../registration.ts";
 import type { CommonFlags } from "./args.ts";
-import { resolveConfig } from "./config.ts";
+import { resolveConfig, type ResolvedConfig } from "./config.ts";
 import { openTransport, transportTarget } from "./transport.ts";
 import type { EventTransport } from "../transport.ts";
 import { closeLogging, configureLogging } from "./logging.ts";
@@ -58,19 +58,8 @@ export async function runHostCommand(
     return EXIT_USAGE;
   }
   const controller = new AbortController();
-  const resolved = config;
-  let transport: EventTransport;
-  try {
-    transport = await openTransport(
-      config.transport,
-      () => resolved.client,
-      `bus-integration/${VERSION}`,
-    );
-  } catch (error) {
-    output.err(`bus-integration: ${problemOf(error)}`);
-    // A bad option is usage; a server that refuses or cannot be reached is a failure.
-    return error instanceof TypeError || error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;
-  }
+  const transport = await openConfiguredTransport(config, output);
+  if (typeof transport === "number") return transport;
   let host: Host;
   try {
     host = new Host({
@@ -106,7 +95,7 @@ export async function runHostCommand(
   logger.info("bus-integration {version} hosting {names} on {url} (token from {tokenSource})", {
     version: VERSION,
     names: host.names,
-    url: transportTarget(config.transport, () => resolved.client),
+    url: transportTarget(config.transport, () => config.client),
     tokenSource: config.shown.token?.source ?? config.shown.natsCredentials?.source,
   });
   // Started before the health port opens, so the first probe already sees
@@ -141,6 +130,24 @@ export async function runHostCommand(
     removeStopHandlers();
     await server?.close();
     await transport.close();
+  }
+}
+
+/**
+ * Opens the transport `config` names (the Events API, or NATS with
+ * `BUS_TRANSPORT=nats`); when it cannot, prints why and returns the exit
+ * status: usage for a bad option, failure for a server that refuses or
+ * cannot be reached.
+ */
+export async function openConfiguredTransport(
+  config: ResolvedConfig,
+  output: CliOutput,
+): Promise<EventTransport | number> {
+  try {
+    return await openTransport(config.transport, () => config.client, `bus-integration/${VERSION}`);
+  } catch (error) {
+    output.err(`bus-integration: ${problemOf(error)}`);
+    return error instanceof TypeError || error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
 

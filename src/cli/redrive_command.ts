@@ -9,12 +9,16 @@
 import { redrive, type RedrivenDeadLetter, type RedriveResult } from "../redrive.ts";
 import type { CommonFlags } from "./args.ts";
 import { resolveConfig } from "./config.ts";
-import { type CliOutput, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, problemOf } from "./host_command.ts";
+import {
+  type CliOutput,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  openConfiguredTransport,
+  problemOf,
+} from "./host_command.ts";
 import { configureLogging } from "./logging.ts";
 import { onShutdownSignal } from "./process.ts";
-import type { EventTransport } from "../transport.ts";
-import { openTransport } from "./transport.ts";
-import { VERSION } from "./version.ts";
 
 /** What the command line asked `redrive` for. */
 export interface RedriveCommand {
@@ -50,19 +54,11 @@ export async function runRedriveCommand(
   const removeSignalHandlers = await onShutdownSignal((signal) => {
     controller.abort(new Error(`interrupted by ${signal}`));
   });
-  const resolved = config;
-  let transport: EventTransport;
-  try {
-    // The same transport the host would use: the Events API, or NATS with BUS_TRANSPORT=nats.
-    transport = await openTransport(
-      config.transport,
-      () => resolved.client,
-      `bus-integration/${VERSION}`,
-    );
-  } catch (error) {
+  // The same transport the host would use: the Events API, or NATS with BUS_TRANSPORT=nats.
+  const transport = await openConfiguredTransport(config, output);
+  if (typeof transport === "number") {
     removeSignalHandlers();
-    output.err(`bus-integration: ${problemOf(error)}`);
-    return error instanceof TypeError || error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;
+    return transport;
   }
   try {
     const result = await redrive({

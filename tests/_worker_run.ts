@@ -1,0 +1,36 @@
+/**
+ * Small helpers for tests that run a worker in the background.
+ *
+ * @module
+ */
+
+import { runWorker, type WorkerOptions, WorkerStats } from "../mod.ts";
+
+/** Starts a worker with fast reconnects; `stop()` aborts it and waits for it to drain. */
+export function startWorker(
+  options: Partial<WorkerOptions> & Pick<WorkerOptions, "transport" | "handler" | "names">,
+) {
+  const controller = new AbortController();
+  const stats = options.stats ?? new WorkerStats();
+  const done = runWorker({
+    reconnect: { min: 10, max: 50 },
+    signal: controller.signal,
+    stats,
+    ...options,
+  });
+  done.catch(() => {}); // observed through stop()
+  return {
+    stats,
+    stop: async () => {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
+/** A promise the test resolves with `open()`. */
+export function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => open = resolve);
+  return { opened, open };
+}
