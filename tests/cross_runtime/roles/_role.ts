@@ -10,6 +10,7 @@
  */
 
 import process from "node:process";
+import type { Requester } from "@bus/integration";
 
 /** `deno 2.9.6`, `node 20.20.2`, `bun 1.4.5`: what runs this script. */
 export function runtimeLabel(): string {
@@ -45,4 +46,41 @@ export function stopSignal(): AbortSignal {
 export function fail(error: unknown): never {
   report({ error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
   process.exit(1);
+}
+
+/** What one target's answers looked like. */
+export interface TargetResult {
+  answered: number;
+  wrong: number;
+  runtimes: string[];
+}
+
+/**
+ * Sends `count` requests to each of `targets` at once and counts, per
+ * target, the answers that echoed the payload and the runtimes that answered.
+ */
+export async function requestEach(
+  requester: Requester,
+  targets: readonly string[],
+  count: number,
+  runtime: string,
+): Promise<Record<string, TargetResult>> {
+  const results: Record<string, TargetResult> = {};
+  await Promise.all(targets.map(async (target) => {
+    const result: TargetResult = { answered: 0, wrong: 0, runtimes: [] };
+    results[target] = result;
+    await Promise.all(Array.from({ length: count }, async (_, n) => {
+      const payload = { from: runtime, n };
+      const answer = await requester.request(target, payload) as {
+        echo?: { from?: string; n?: number };
+        runtime?: string;
+      };
+      if (answer.echo?.from === runtime && answer.echo?.n === n) result.answered++;
+      else result.wrong++;
+      if (answer.runtime && !result.runtimes.includes(answer.runtime)) {
+        result.runtimes.push(answer.runtime);
+      }
+    }));
+  }));
+  return results;
 }

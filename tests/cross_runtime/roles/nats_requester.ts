@@ -12,14 +12,7 @@
 import { inspect } from "node:util";
 import { Requester, responseNameFor } from "@bus/integration";
 import { connectNats, natsOptionsFromEnv } from "@bus/integration/nats";
-import { fail, report, requireEnv, runtimeLabel } from "./_role.ts";
-
-/** What one target's answers looked like. */
-interface TargetResult {
-  answered: number;
-  wrong: number;
-  runtimes: string[];
-}
+import { fail, report, requestEach, requireEnv, runtimeLabel } from "./_role.ts";
 
 const runtime = runtimeLabel();
 const targets = requireEnv("ROLE_TARGETS").split(",");
@@ -33,23 +26,7 @@ try {
     reconnect: { min: 50, max: 500 },
   });
   try {
-    const results: Record<string, TargetResult> = {};
-    await Promise.all(targets.map(async (target) => {
-      const result: TargetResult = { answered: 0, wrong: 0, runtimes: [] };
-      results[target] = result;
-      await Promise.all(Array.from({ length: count }, async (_, n) => {
-        const payload = { from: runtime, n };
-        const answer = await requester.request(target, payload) as {
-          echo?: { from?: string; n?: number };
-          runtime?: string;
-        };
-        if (answer.echo?.from === runtime && answer.echo?.n === n) result.answered++;
-        else result.wrong++;
-        if (answer.runtime && !result.runtimes.includes(answer.runtime)) {
-          result.runtimes.push(answer.runtime);
-        }
-      }));
-    }));
+    const results = await requestEach(requester, targets, count, runtime);
     report({ runtime, results, inspected: inspect(transport), templated: `${transport}` });
   } finally {
     await requester.close();
