@@ -1,19 +1,29 @@
 /**
  * `@bus/integration`: the runtime Bus integration workers are built on.
  *
+ * What a worker author needs, in the order the README introduces it:
+ *
  * - {@linkcode EventsClient} publishes events and streams them (NDJSON or
  *   Server-Sent Events) over `fetch`: the HTTP {@linkcode EventTransport}.
- *   Every layer above it takes any transport.
+ *   Every layer above it takes any transport (NATS JetStream is
+ *   `@bus/integration/nats`).
  * - {@linkcode runWorker} runs the worker loop: events through a pipeline of
  *   {@linkcode HandlerMiddleware}s to a handler that replies through a
- *   {@linkcode Publisher}, with bounded concurrency, reconnects with
- *   backoff, {@linkcode ListenerReadiness}, settlement and a graceful drain.
- * - The stream decoders ({@linkcode SseParserStream},
- *   {@linkcode NdjsonParserStream}, {@linkcode EnvelopeDecoderStream}) are
- *   plain `TransformStream`s with bounded memory.
+ *   {@linkcode Publisher}, with bounded concurrency, retries, dead letters,
+ *   idempotency keys, reconnects with backoff, {@linkcode ListenerReadiness},
+ *   settlement and a graceful drain.
+ * - {@linkcode defineWorker} declares a worker for a {@linkcode Host} (or the
+ *   `bus-integration host` command), which runs many on one transport with
+ *   health, readiness and metrics endpoints.
+ * - {@linkcode Requester} makes correlated requests: `request()` for one
+ *   answer, `gather()` for many.
+ * - The errors, each with a `name` to branch on: {@linkcode ResponseError},
+ *   {@linkcode RequestTimeoutError}, {@linkcode AuthError}, {@linkcode ConfigError}, …
  *
- * The same code runs on Deno, Node and Bun; the library never configures
- * logging (it logs through LogTape under the `bus-integration` category).
+ * The stream decoders live in `@bus/integration/decode`, the reference server
+ * and test helpers in `@bus/integration/testing`. The same code runs on Deno,
+ * Node and Bun; the library never configures logging (it logs through
+ * LogTape under the `bus-integration` category).
  *
  * @example Publish an event
  * ```ts ignore
@@ -26,31 +36,39 @@
  * @module
  */
 
-export type {
-  Delivery,
-  EventSubscription,
-  EventTransport,
-  PublishOptions,
-  PublishResult,
-  Settlement,
-  StreamOptions,
-} from "./src/transport.ts";
 export {
   EventsClient,
   type EventsClientOptions,
   type FetchLike,
   type TokenProvider,
 } from "./src/client.ts";
-export type { EventStream } from "./src/event_stream.ts";
 export {
-  assertEventName,
-  ENVELOPE_VERSION,
-  type EventEnvelope,
-  eventNameProblem,
-  MAX_EVENT_NAME_LENGTH,
-  responseNameFor,
-  withEnvelopeDefaults,
-} from "./src/envelope.ts";
+  DEFAULT_DRAIN_TIMEOUT,
+  ORDERING_BACKLOG_PER_SLOT,
+  runWorker,
+  type WorkerHandler,
+  type WorkerOptions,
+} from "./src/worker.ts";
+export {
+  assertRegistration,
+  defineWorker,
+  type ListenerRegistration,
+  type RegistrationBase,
+  type RunRegistration,
+  runRegistration,
+  type RunRegistrationOptions,
+  type WorkerContext,
+  type WorkerLogger,
+  type WorkerRegistration,
+} from "./src/registration.ts";
+export {
+  type GatherOptions,
+  Requester,
+  type RequesterOptions,
+  type RequesterStats,
+  type RequestOptions,
+} from "./src/requester.ts";
+export { Host, type HostOptions } from "./src/host.ts";
 export {
   AuthError,
   BadRequestError,
@@ -71,55 +89,30 @@ export {
   TransientError,
   type TransientErrorOptions,
 } from "./src/errors.ts";
-export {
-  DEFAULT_MAX_LINE_BYTES,
-  type InvalidInput,
-  type InvalidInputHandler,
-  type InvalidInputKind,
-  type LineLimitOptions,
-  type SseMessage,
-  type StreamFraming,
-} from "./src/decode/types.ts";
-export { type SseParserOptions, SseParserStream } from "./src/decode/sse.ts";
-export { type NdjsonParserOptions, NdjsonParserStream } from "./src/decode/ndjson.ts";
-export {
-  type EnvelopeDecoderOptions,
-  EnvelopeDecoderStream,
-} from "./src/decode/envelope_stream.ts";
-export { framingForContentType } from "./src/content_type.ts";
-export { Backoff, DEFAULT_RECONNECT, type ReconnectOptions } from "./src/reconnect.ts";
-export { delay } from "./src/async.ts";
-export {
-  type AddOptions,
-  aggregateReadiness,
-  type AnyListener,
-  ListenerReadiness,
-  ReadinessChangeEvent,
-  type RemoveOptions,
-} from "./src/readiness.ts";
-export {
-  type EventSettler,
-  listen,
-  listenAll,
-  type ListenAllOptions,
-  type ListenEventContext,
-  type ListenOptions,
-  type ListenPolicy,
-  type ListenStreamOptions,
-} from "./src/listener.ts";
+export { RegistrationError } from "./src/errors.ts";
 export { type Publisher, type PublishInit } from "./src/publisher.ts";
 export {
-  DEFAULT_DRAIN_TIMEOUT,
-  ORDERING_BACKLOG_PER_SLOT,
-  runWorker,
-  type WorkerHandler,
-  type WorkerOptions,
-} from "./src/worker.ts";
+  assertEventName,
+  ENVELOPE_VERSION,
+  type EventEnvelope,
+  eventNameProblem,
+  MAX_EVENT_NAME_LENGTH,
+  responseNameFor,
+  withEnvelopeDefaults,
+} from "./src/envelope.ts";
+export type {
+  Delivery,
+  EventSubscription,
+  EventTransport,
+  PublishOptions,
+  PublishResult,
+  Settlement,
+  StreamOptions,
+} from "./src/transport.ts";
+export type { EventStream } from "./src/event_stream.ts";
 export type { HandlerMiddleware } from "./src/handling/compose.ts";
 export type { HandlerContext } from "./src/handling/context.ts";
 export { HANDLER_FAILED } from "./src/handling/error_reply.ts";
-export { WorkerStats } from "./src/handling/stats.ts";
-export { type NameMetrics, ProcessMetrics } from "./src/handling/metrics.ts";
 export {
   DEFAULT_RETRY_DELAY,
   DEFAULT_RETRY_MAX_DELAY,
@@ -155,7 +148,36 @@ export {
   type RecordedReply,
 } from "./src/idempotency_store.ts";
 export type { DropInfo, LossyOptions } from "./src/lossy.ts";
-export { parseGoDuration } from "./src/env/duration.ts";
+export { WorkerStats } from "./src/handling/stats.ts";
+export { type NameMetrics, ProcessMetrics } from "./src/handling/metrics.ts";
+export {
+  type HostReport,
+  type HostStatus,
+  type RegistrationReport,
+  type RegistrationState,
+} from "./src/health.ts";
+export {
+  type AddOptions,
+  aggregateReadiness,
+  type AnyListener,
+  ListenerReadiness,
+  ReadinessChangeEvent,
+  type RemoveOptions,
+} from "./src/readiness.ts";
+export {
+  type EventSettler,
+  listen,
+  listenAll,
+  type ListenAllOptions,
+  type ListenEventContext,
+  type ListenOptions,
+  type ListenPolicy,
+  type ListenStreamOptions,
+} from "./src/listener.ts";
+export { listenResponses, type ListenResponsesOptions } from "./src/response_listener.ts";
+export type { GatherResult } from "./src/pending.ts";
+export { Backoff, DEFAULT_RECONNECT, type ReconnectOptions } from "./src/reconnect.ts";
+export { delay } from "./src/async.ts";
 export {
   type ClientEnvLookupOptions,
   type ClientEnvOptions,
@@ -164,32 +186,10 @@ export {
   listenerOptionsFromEnv,
   parseBoolean,
 } from "./src/env/contract.ts";
-export { listenResponses, type ListenResponsesOptions } from "./src/response_listener.ts";
-export type { GatherResult } from "./src/pending.ts";
-export {
-  type GatherOptions,
-  Requester,
-  type RequesterOptions,
-  type RequesterStats,
-  type RequestOptions,
-} from "./src/requester.ts";
-export {
-  assertRegistration,
-  defineWorker,
-  type ListenerRegistration,
-  type RegistrationBase,
-  type RunRegistration,
-  runRegistration,
-  type RunRegistrationOptions,
-  type WorkerContext,
-  type WorkerLogger,
-  type WorkerRegistration,
-} from "./src/registration.ts";
-export { Host, type HostOptions } from "./src/host.ts";
-export {
-  type HostReport,
-  type HostStatus,
-  type RegistrationReport,
-  type RegistrationState,
-} from "./src/health.ts";
-export { RegistrationError } from "./src/errors.ts";
+export { parseGoDuration } from "./src/env/duration.ts";
+export type {
+  InvalidInput,
+  InvalidInputHandler,
+  InvalidInputKind,
+  StreamFraming,
+} from "./src/decode/types.ts";

@@ -54,8 +54,13 @@ const HOSTED_EXAMPLES = [
   "tests/_nats_server.ts",
 ];
 const ROLES_DIR = "tests/cross_runtime/roles";
-/** Files shipped next to the code, as JSR does. */
-const EXTRA_FILES = ["README.md", "LICENSE"];
+/** Files shipped next to the code, as JSR does; docs/ too, since the README links its pages. */
+const EXTRA_FILES = [
+  "README.md",
+  "LICENSE",
+  ...[...Deno.readDirSync(join(ROOT, "docs"))].filter((entry) => entry.isFile)
+    .map((entry) => `docs/${entry.name}`).sort(),
+];
 const NPM_QUIET = ["--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"];
 
 async function listTs(dir: string): Promise<string[]> {
@@ -127,7 +132,10 @@ async function buildPackage({ config, tools }: Build, graph: PackageGraph) {
   await tsc(tools, stage, compileConfig(tools, config.compilerOptions, graph.files, out, true));
   await rewriteDeclarations(PACKAGE_OUT);
   await writeJson(join(PACKAGE_OUT, "package.json"), manifest);
-  for (const file of EXTRA_FILES) await Deno.copyFile(join(ROOT, file), join(PACKAGE_OUT, file));
+  for (const file of EXTRA_FILES) {
+    await Deno.mkdir(dirname(join(PACKAGE_OUT, file)), { recursive: true });
+    await Deno.copyFile(join(ROOT, file), join(PACKAGE_OUT, file));
+  }
   await Deno.mkdir(dirname(join(PACKAGE_OUT, BIN.path)), { recursive: true });
   await Deno.writeTextFile(join(PACKAGE_OUT, BIN.path), BIN_SOURCE, { mode: 0o755 });
 }

@@ -86,8 +86,8 @@ const SETTLED: Promise<void> = Promise.resolve();
  * Reads a fetch response body as envelopes, pulling one body chunk whenever
  * the envelopes decoded from the previous one are used up. The decoder runs
  * inside `next()`, with no stream between it and the reader: handing each
- * envelope through a `TransformStream` costs more than decoding it (see the
- * README's benchmarks), and pulling keeps backpressure exact, since nothing
+ * envelope through a `TransformStream` costs more than decoding it (see
+ * docs/benchmarks.md), and pulling keeps backpressure exact, since nothing
  * is read from the body before the consumer asks.
  */
 export class OpenEventStream implements EventStream {

@@ -39,7 +39,11 @@ const LAYERS = {
   // The interface the transports above implement and the layers above use.
   seam: { files: /^transport\.ts$/, forbids: ["http_server"] },
   http_server: { files: /^http_server\.ts$/, forbids: [] },
-  leaves: { files: /^(envelope|errors|async|runtime|idempotency_store)\.ts$|^env\//, forbids: [] },
+  leaves: {
+    files:
+      /^(envelope|errors|failure_cause|log_fields|dialed_url|async|runtime|idempotency_store)\.ts$|^env\//,
+    forbids: [],
+  },
 } as const;
 
 type Layer = keyof typeof LAYERS;
@@ -176,4 +180,23 @@ Deno.test("mod.ts reaches no npm package but LogTape and the OpenTelemetry API",
     /\/src\/(testing|cli|nats)\//.test(specifier) || specifier.endsWith("/src/http_server.ts")
   );
   assert.deepEqual(outside, [], "the core graph reaches testing/, cli/, nats/ or http_server.ts");
+});
+
+Deno.test("decode.ts reaches only the decoders and the leaves, and no npm package", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "decode.ts"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    modules: Array<{ specifier: string; npmPackage?: string }>;
+  };
+  const root = new URL("../", import.meta.url).href;
+  const reached = info.modules.map((m) => m.npmPackage ?? m.specifier.replace(root, ""));
+  const beyond = reached.filter((module) =>
+    module !== "decode.ts" &&
+    !/^src\/(decode\/[a-z0-9_]+|envelope|errors|content_type)\.ts$/.test(module)
+  );
+  assert.deepEqual(beyond, []);
 });

@@ -3,7 +3,7 @@
  * src/cli/process.ts (argv, exit, signals, stderr) may touch runtime
  * specifics (`Deno.*`, `Bun.*`, the `process` global): everything else in
  * src/ is web-standard, which is what lets one code base run on Deno, Node
- * and Bun (see the README's "Runtime differences"). Comments and strings may
+ * and Bun (see docs/runtimes.md, "Runtime differences"). Comments and strings may
  * still name them.
  */
 import assert from "node:assert/strict";
