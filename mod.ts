@@ -68,6 +68,28 @@ export {
   type RequesterStats,
   type RequestOptions,
 } from "./src/requester.ts";
+export {
+  type EventSchemas,
+  type InferSchemaInput,
+  type InferSchemaOutput,
+  InvalidResponseError,
+  MAX_ISSUE_TEXT,
+  MAX_LISTED_ISSUES,
+  type PayloadOf,
+  type ReplyOf,
+  type ResponseOf,
+  type SchemaIssue,
+  type SchemaResult,
+  type StandardSchema,
+  type StandardSchemaProps,
+  type TypedEnvelope,
+} from "./src/schema.ts";
+export {
+  type GatheredResponse,
+  type GatherResultOf,
+  type TypedGatherResult,
+} from "./src/response_schema.ts";
+export { INVALID_PAYLOAD, INVALID_REPLY } from "./src/handling/validate.ts";
 export { Host, type HostOptions } from "./src/host.ts";
 export {
   AuthError,
@@ -151,6 +173,7 @@ export type { DropInfo, LossyOptions } from "./src/lossy.ts";
 export { WorkerStats } from "./src/handling/stats.ts";
 export { type NameMetrics, ProcessMetrics } from "./src/handling/metrics.ts";
 export {
+  type HostLiveness,
   type HostReport,
   type HostStatus,
   type RegistrationReport,

@@ -14,14 +14,20 @@
  * call sites, so one case's leftovers (a megamorphic `reader.read()` in the
  * shared drain loop, a grown young generation) do not tax the next.
  *
- * Usage: `<runtime> decode_cross.mjs [iterations] [warmup] [case index]`;
+ * With a fourth argument, the URL of another revision's `decode_cases.ts`
+ * bundled on its own (`BASE=<rev>` in `run_cross.sh` makes one), each case
+ * runs beside that revision's case of the same name, named `… [base]`:
+ * before and after in the same process, rounds interleaved, against the
+ * same floor.
+ *
+ * Usage: `<runtime> decode_cross.mjs [iterations] [warmup] [case index] [base URL]`;
  * `<runtime> decode_cross.mjs count` prints the number of cases.
  *
  * @module
  */
 // deno-lint-ignore-file no-console
 
-import { cases, makeCorpus } from "./decode_cases.ts";
+import { cases, type DecodeCase, makeCorpus } from "./decode_cases.ts";
 
 type Runtimes = {
   Deno?: unknown;
@@ -59,12 +65,32 @@ if (args[0] === "count") {
   console.log(cases.length);
 } else {
   const only = args[2] === undefined ? undefined : Number(args[2]);
-  await benchmark(Number(args[0] ?? 9), Number(args[1] ?? 2), only);
+  const base = args[3] === undefined ? [] : await baseCases(args[3]);
+  await benchmark(Number(args[0] ?? 9), Number(args[1] ?? 2), only, base);
 }
 
-/** Times the floor and either every case or only case `only`, interleaved. */
-async function benchmark(iterations: number, warmup: number, only: number | undefined) {
-  const selected = cases.filter((_, index) => index === 0 || only === undefined || index === only);
+/** The cases of another revision's bundled `decode_cases.ts`, renamed `… [base]`. */
+async function baseCases(url: string): Promise<DecodeCase[]> {
+  const module = await import(url) as { cases?: DecodeCase[] };
+  if (!Array.isArray(module.cases)) throw new Error(`Cannot compare: ${url} exports no cases`);
+  return module.cases.map((benchCase) => ({ ...benchCase, name: `${benchCase.name} [base]` }));
+}
+
+/**
+ * Times the floor and either every case or only case `only`, interleaved,
+ * each followed by its namesake among `base` if there is one.
+ */
+async function benchmark(
+  iterations: number,
+  warmup: number,
+  only: number | undefined,
+  base: DecodeCase[],
+) {
+  const selected = cases.filter((_, index) => index === 0 || only === undefined || index === only)
+    .flatMap((benchCase, index) => {
+      const before = base.find(({ name }) => name === `${benchCase.name} [base]`);
+      return index === 0 || before === undefined ? [benchCase] : [before, benchCase];
+    });
   const corpus = makeCorpus();
   const expected = corpus.strings.length;
   console.log(

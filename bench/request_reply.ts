@@ -10,7 +10,11 @@
  * id. Runs on Deno (`deno task bench`), and on Node and Bun from the npm
  * build (`bash bench/run_request_reply.sh` runs all three).
  *
- * Usage: `<runtime> request_reply.{ts,js} [round trips per level]`
+ * Floor and library alternate for `rounds` rounds per level (each round's
+ * ratio is taken within the round, so a busy machine slows both alike);
+ * the figures are the medians, with the range of the ratios.
+ *
+ * Usage: `<runtime> request_reply.{ts,js} [round trips per level] [rounds]`
  *
  * @module
  */
@@ -30,6 +34,7 @@ const host = globalThis as Host;
 const runtime = host.Deno ? "deno" : host.Bun ? "bun" : "node";
 const args = host.Deno ? host.Deno.args : (host.process?.argv ?? []).slice(2);
 const perLevel = Number(args[0] ?? 3000);
+const rounds = Number(args[1] ?? 3);
 
 const api = createEventsApi({ auth: false, heartbeatMs: 0, historyLimit: 100 });
 const served = await api.serve({ hostname: "127.0.0.1", port: 0 });
@@ -228,28 +233,49 @@ if (host.gc) {
 
 await floor(500, 16); // warm up both paths
 await library(500, 16);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 const rows: string[][] = [];
 for (const inFlight of [1, 16, 128]) {
   const count = inFlight === 1 ? Math.min(perLevel, 1000) : perLevel;
-  const f = await floor(count, inFlight);
-  const l = await library(count, inFlight);
+  // Floor and library alternate, round after round, so a busy machine slows
+  // both alike; each round's ratio is taken within the round.
+  const floors: number[] = [];
+  const libraries: number[] = [];
+  const ratios: number[] = [];
+  let floorLatencies: number[] = [];
+  let libraryLatencies: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const f = await floor(count, inFlight);
+    const l = await library(count, inFlight);
+    floors.push(f.perSecond);
+    libraries.push(l.perSecond);
+    ratios.push(l.perSecond / f.perSecond);
+    floorLatencies = floorLatencies.concat(f.latencies);
+    libraryLatencies = libraryLatencies.concat(l.latencies);
+  }
   rows.push([
     `${inFlight} in flight`,
-    f.perSecond.toFixed(0),
-    l.perSecond.toFixed(0),
-    (l.perSecond / f.perSecond).toFixed(2),
+    median(floors).toFixed(0),
+    median(libraries).toFixed(0),
+    median(ratios).toFixed(2),
+    `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
   ]);
   if (inFlight === 1) {
     console.log(
-      `${runtime} latency, 1 in flight: floor p50 ${percentile(f.latencies, 0.5).toFixed(2)} ms` +
-        ` p99 ${percentile(f.latencies, 0.99).toFixed(2)} ms; library p50 ${
-          percentile(l.latencies, 0.5).toFixed(2)
-        } ms p99 ${percentile(l.latencies, 0.99).toFixed(2)} ms`,
+      `${runtime} latency, 1 in flight: floor p50 ${
+        percentile(floorLatencies, 0.5).toFixed(2)
+      } ms p99 ${percentile(floorLatencies, 0.99).toFixed(2)} ms; library p50 ${
+        percentile(libraryLatencies, 0.5).toFixed(2)
+      } ms p99 ${percentile(libraryLatencies, 0.99).toFixed(2)} ms`,
     );
   }
 }
-console.log(`${runtime} round trips per second (library / floor):`);
+console.log(
+  `${runtime} round trips per second (library / floor), median of ${rounds} alternating rounds:`,
+);
 for (const row of rows) {
-  console.log(`  ${row[0]!.padEnd(14)} floor ${row[1]}  library ${row[2]}  ×${row[3]}`);
+  console.log(
+    `  ${row[0]!.padEnd(14)} floor ${row[1]}  library ${row[2]}  ×${row[3]} (rounds ${row[4]})`,
+  );
 }
 await api.close();

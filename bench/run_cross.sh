@@ -6,6 +6,9 @@
 #
 # Usage: bench/run_cross.sh [iterations] [warm-up runs]
 # CASES="0 7 8" runs only those case indexes (the floor always runs with each).
+# BASE=<git revision> also runs that revision's case of the same name beside
+# each case, in the same process and rounds, named "… [base]": before and
+# after measured together, so that the machine's load hits both alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +18,15 @@ out=.bench-out
 mkdir -p "$out"
 deno bundle --quiet --platform browser --format esm -o "$out/decode_cross.mjs" bench/decode_cross.ts
 : >"$out/results.tsv"
+base=()
+if [[ -n ${BASE:-} ]]; then
+  rm -rf "$out/base"
+  mkdir -p "$out/base"
+  git archive "$BASE" src bench deno.json | tar -x -C "$out/base"
+  deno bundle --quiet --config "$out/base/deno.json" --platform browser --format esm \
+    -o "$out/decode_cases_base.mjs" "$out/base/bench/decode_cases.ts"
+  base=("file://$PWD/$out/decode_cases_base.mjs")
+fi
 
 run() {
   local runtime=$1
@@ -28,13 +40,13 @@ run() {
   indexes=${CASES:-$(seq 0 $((count - 1)))}
   : >"$out/$runtime.txt"
   for index in $indexes; do
-    "$@" "$out/decode_cross.mjs" "$iterations" "$warmup" "$index" >>"$out/$runtime.txt"
+    "$@" "$out/decode_cross.mjs" "$iterations" "$warmup" "$index" "${base[@]}" >>"$out/$runtime.txt"
   done
   grep '^RESULT' "$out/$runtime.txt" >>"$out/results.tsv"
   echo "$runtime: done"
 }
 
-run deno deno run
+run deno deno run --allow-read="$out"
 run node node
 # Every other Node that .ci/run installed (.ci/tools/node<major>), named by
 # its major version inside decode_cross.ts.

@@ -13,6 +13,7 @@ import { framingForContentType } from "./content_type.ts";
 import { maxLineBytesOf } from "./decode/types.ts";
 import { type EventStream, OpenEventStream, openOnFirstRead } from "./event_stream.ts";
 import { linkAbort } from "./async.ts";
+import { defaultMaxStreams, StreamSlots } from "./stream_limit.ts";
 import type { EventTransport, PublishOptions, PublishResult, StreamOptions } from "./transport.ts";
 
 /**
@@ -56,6 +57,18 @@ export interface EventsClientOptions {
    * @default {1048576}
    */
   maxLineBytes?: number;
+  /**
+   * Most streams this client holds open (or is opening) at once; one more
+   * `open()` rejects with an `EventsApiError` of code `too_many_streams`,
+   * which stops a listener instead of leaving it waiting. Where the runtime
+   * caps concurrent `fetch` requests and queues the rest (Bun:
+   * `BUN_CONFIG_MAX_HTTP_REQUESTS`, default 256), a stream past the cap
+   * would never get its answer, so the default there is that cap less 16
+   * kept free for publishing. The constructor throws `RangeError` unless it
+   * is a positive integer.
+   * @default {no limit; on Bun, BUN_CONFIG_MAX_HTTP_REQUESTS − 16 (240)}
+   */
+  maxStreams?: number;
 }
 
 const DEFAULT_ACCEPT = "application/x-ndjson, text/event-stream";
@@ -66,6 +79,13 @@ function collectionUrl(baseUrl: string | URL): URL {
   const url = new URL(baseUrl);
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(`Cannot use base URL: protocol "${url.protocol}" is not http or https`);
+  }
+  if (url.username !== "" || url.password !== "") {
+    // fetch refuses such URLs at the first request; say why up front, and
+    // never echo them: the user info is a secret.
+    throw new TypeError(
+      "Cannot use base URL: it carries a user name or password; pass the token as `token` instead",
+    );
   }
   const path = url.pathname.replace(/\/+$/, "");
   url.pathname = path.endsWith(COLLECTION_PATH) ? path : `${path}${COLLECTION_PATH}`;
@@ -106,16 +126,19 @@ export class EventsClient implements EventTransport {
   readonly #streamUrl: URL;
   readonly #token: string | TokenProvider | undefined;
   readonly #fetch: FetchLike;
+  /** Whether `fetch` is the runtime's own (no `fetch` option): publishes skip building a `Request`. */
+  readonly #globalFetch: boolean;
   readonly #userAgent: string | undefined;
   readonly #accept: string;
   readonly #maxLineBytes: number;
+  readonly #streams: StreamSlots;
   #lastToken: string | undefined;
 
   /**
    * Creates a client.
    *
    * @throws {TypeError} When the base URL is not http(s).
-   * @throws {RangeError} When `maxLineBytes` is not a positive integer.
+   * @throws {RangeError} When `maxLineBytes` or `maxStreams` is not a positive integer.
    */
   constructor(options: EventsClientOptions) {
     this.#collection = collectionUrl(options.baseUrl);
@@ -123,9 +146,11 @@ export class EventsClient implements EventTransport {
     this.#token = options.token;
     const fetchImpl = options.fetch;
     this.#fetch = fetchImpl ?? ((request) => globalThis.fetch(request));
+    this.#globalFetch = fetchImpl === undefined;
     this.#userAgent = options.userAgent;
     this.#accept = options.accept ?? DEFAULT_ACCEPT;
     this.#maxLineBytes = maxLineBytesOf(options);
+    this.#streams = new StreamSlots(options.maxStreams ?? defaultMaxStreams());
   }
 
   /** The events collection URL every request goes to. */
@@ -156,17 +181,20 @@ export class EventsClient implements EventTransport {
    * @throws {TypeError} when the name is invalid.
    * @throws {EventsApiError} (or a subclass) when the server refuses.
    */
-  async publish(event: EventEnvelope, options: PublishOptions = {}): Promise<PublishResult> {
+  async publish(event: EventEnvelope, options?: PublishOptions): Promise<PublishResult> {
+    options ??= {};
     assertEventName(event.name);
     const body = JSON.stringify(withEnvelopeDefaults(event));
     const headers = await this.#headers({ "content-type": "application/json" }, false);
-    const request = new Request(this.#collection, {
-      method: "POST",
-      headers,
-      body,
-      signal: options.signal ?? null,
-    });
-    const response = await this.#send(request, options.signal, "publish event");
+    const init: RequestInit = { method: "POST", headers, body, signal: options.signal ?? null };
+    // Node's fetch copies a Request it is given (a second body stream, about
+    // a fifth of a publish there), so the runtime's own fetch gets the URL
+    // and init as they are; a `fetch` option gets a Request, as its type says.
+    const response = await this.#send(
+      this.#globalFetch ? [this.#collection, init] : new Request(this.#collection, init),
+      options.signal,
+      "publish event",
+    );
     if (!response.ok) throw await errorForResponse(response, "publish event", this.#redact);
     // A 2xx is the server's word that it took the event, whatever the body
     // says: failing here would make the caller publish it again, a duplicate.
@@ -194,6 +222,7 @@ export class EventsClient implements EventTransport {
 
   async #open(options: StreamOptions, settleOnTake: boolean): Promise<EventStream> {
     assertEventName(options.name);
+    const release = this.#streams.acquire();
     const controller = new AbortController();
     const unlink = linkAbort(options.signal, controller);
     try {
@@ -225,10 +254,14 @@ export class EventsClient implements EventTransport {
         controller,
         initialEventId: options.lastEventId,
         settleOnTake,
-        onClose: unlink,
+        onClose: () => {
+          unlink();
+          release();
+        },
       });
     } catch (error) {
       unlink();
+      release();
       controller.abort();
       throw error;
     }
@@ -266,9 +299,15 @@ export class EventsClient implements EventTransport {
     return headers;
   }
 
-  async #send(request: Request, signal: AbortSignal | undefined, action: string) {
+  async #send(
+    request: Request | [URL, RequestInit],
+    signal: AbortSignal | undefined,
+    action: string,
+  ) {
     try {
-      return await this.#fetch(request);
+      return await (Array.isArray(request)
+        ? globalThis.fetch(request[0], request[1])
+        : this.#fetch(request));
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       throw new TransientError(`Cannot ${action}: the network request failed`, {

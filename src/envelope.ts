@@ -89,8 +89,9 @@ export function assertEventName(name: unknown): asserts name is string {
  */
 export function withEnvelopeDefaults<T extends EventEnvelope>(
   event: T,
-  now: () => Date = () => new Date(),
+  now?: () => Date,
 ): T {
+  now ??= () => new Date();
   return {
     ...event,
     version: event.version ?? ENVELOPE_VERSION,

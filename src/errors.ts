@@ -8,21 +8,31 @@
  * @module
  */
 
+import { causeOf } from "./failure_cause.ts";
+
 /**
  * A one-line description of any thrown value for logs, stats and readiness
- * reasons: `name: message`. The library's messages never carry a token
- * (server text is redacted before it becomes a message).
+ * reasons: `name: message`, followed by what its `cause` says when the
+ * message does not say it already — for a failed network request the
+ * socket error and address, e.g. `TransientError: Cannot open stream: the
+ * network request failed (ECONNREFUSED 127.0.0.1:8080)`. The library's
+ * messages never carry a token (server text is redacted before it becomes
+ * a message).
  *
  * @example
  * ```ts
  * import { describeError } from "@bus/integration";
  *
  * describeError(new RangeError("Cannot use timeout: current value is -1")); // "RangeError: Cannot use timeout: current value is -1"
+ * describeError(new Error("Cannot load", { cause: new TypeError("bad") })); // "Error: Cannot load (TypeError: bad)"
  * describeError("plain"); // "plain"
  * ```
  */
 export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const described = `${error.name}: ${error.message}`;
+  const cause = causeOf(error);
+  return cause === undefined || described.includes(cause) ? described : `${described} (${cause})`;
 }
 
 /** Options shared by {@linkcode EventsApiError} and its subclasses. */
@@ -50,7 +60,8 @@ export class EventsApiError extends Error {
   readonly bodyExcerpt: string;
 
   /** Creates the error; `message` must never contain a token. */
-  constructor(message: string, options: EventsApiErrorOptions = {}) {
+  constructor(message: string, options?: EventsApiErrorOptions) {
+    options ??= {};
     super(message, options);
     this.name = "EventsApiError";
     this.status = options.status;
@@ -65,7 +76,7 @@ export const BODY_EXCERPT_LIMIT = 512;
 /** 401 or 403: the token is missing, invalid, expired or lacks a scope. */
 export class AuthError extends EventsApiError {
   /** Creates the error. */
-  constructor(message: string, options: EventsApiErrorOptions = {}) {
+  constructor(message: string, options?: EventsApiErrorOptions) {
     super(message, options);
     this.name = "AuthError";
   }
@@ -74,7 +85,7 @@ export class AuthError extends EventsApiError {
 /** 400: the request itself is wrong (bad name, bad JSON); retrying cannot help. */
 export class BadRequestError extends EventsApiError {
   /** Creates the error. */
-  constructor(message: string, options: EventsApiErrorOptions = {}) {
+  constructor(message: string, options?: EventsApiErrorOptions) {
     super(message, options);
     this.name = "BadRequestError";
   }
@@ -95,7 +106,8 @@ export class TransientError extends EventsApiError {
   readonly retryAfter: number | undefined;
 
   /** Creates the error. */
-  constructor(message: string, options: TransientErrorOptions = {}) {
+  constructor(message: string, options?: TransientErrorOptions) {
+    options ??= {};
     super(message, options);
     this.name = "TransientError";
     this.retryAfter = options.retryAfter;
@@ -255,7 +267,8 @@ export class NonRetryableError extends Error {
   readonly code: string | undefined;
 
   /** Creates the error. */
-  constructor(message: string, options: NonRetryableErrorOptions = {}) {
+  constructor(message: string, options?: NonRetryableErrorOptions) {
+    options ??= {};
     super(message, options);
     this.name = "NonRetryableError";
     this.code = options.code;

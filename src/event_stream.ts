@@ -6,6 +6,7 @@
  * @module
  */
 
+import { BodyReader, type ReadResult } from "./body_reader.ts";
 import type { EventEnvelope } from "./envelope.ts";
 import { EnvelopeParser } from "./decode/envelope_parser.ts";
 import type { InvalidInputHandler, StreamFraming } from "./decode/types.ts";
@@ -44,12 +45,6 @@ export interface EventStream extends EventSubscription {
    */
   nextBatch(): Promise<readonly EventEnvelope[] | undefined>;
 }
-
-/**
- * What `reader.read()` resolves with. The DOM lib calls it
- * `ReadableStreamReadResult`, a name `@types/node` does not declare globally.
- */
-type ReadResult<T> = Awaited<ReturnType<ReadableStreamDefaultReader<T>["read"]>>;
 
 /** What {@linkcode OpenEventStream} is made of. */
 export interface OpenEventStreamParts {
@@ -93,7 +88,7 @@ const SETTLED: Promise<void> = Promise.resolve();
 export class OpenEventStream implements EventStream {
   readonly framing: StreamFraming;
   readonly status: number;
-  readonly #source: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #source: BodyReader;
   readonly #decoder: EnvelopeParser;
   readonly #controller: AbortController;
   readonly #initialEventId: string | undefined;
@@ -130,7 +125,7 @@ export class OpenEventStream implements EventStream {
     this.#initialEventId = parts.initialEventId;
     this.#settleOnTake = parts.settleOnTake ?? false;
     this.#onClose = parts.onClose;
-    this.#source = parts.body.getReader();
+    this.#source = new BodyReader(parts.body);
     this.#decoder = new EnvelopeParser(parts.framing, parts.maxLineBytes, {
       onInvalid: parts.onInvalid,
       onRetry: (ms) => this.#reconnectHint = ms,

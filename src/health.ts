@@ -1,7 +1,10 @@
 /**
  * The health and readiness endpoints of a `Host`, as a plain `fetch`
- * handler over a report: `GET /healthz` (liveness), `GET /readyz`
- * (readiness), both answering the same JSON body.
+ * handler over a report: `GET /healthz` answers whether the process is
+ * alive (a small {@linkcode HostLiveness}), `GET /readyz` whether every
+ * required listener is open and, when not, why (the whole
+ * {@linkcode HostReport}, with each registration's state, the URL it dials
+ * and its last failure).
  *
  * This module is browser compatible.
  *
@@ -33,6 +36,8 @@ export interface RegistrationReport {
   state: RegistrationState;
   /** Whether it gates the host's readiness. */
   required: boolean;
+  /** What it dials: the transport's URL without user name, password or query. */
+  url: string;
   /** Handlers that returned. */
   handled: number;
   /** Events that failed for good (after their last attempt). */
@@ -49,7 +54,11 @@ export interface RegistrationReport {
   deadLettered: number;
   /** Dead letters that could not be published. */
   deadLetterFailed: number;
-  /** The last handler or listener failure, or `null`. */
+  /**
+   * The last handler or listener failure with its cause, or `null`: while
+   * a registration is still starting, why it cannot connect (`…(ECONNREFUSED
+   * 127.0.0.1:8080)`, `…401 invalid_auth…`).
+   */
   lastError: string | null;
   /** Why it is or is not ready now (the last readiness change's reason). */
   reason: string;
@@ -62,16 +71,53 @@ export interface RegistrationReport {
  */
 export type HostStatus = "idle" | "running" | "stopping" | "stopped" | "failed";
 
-/** The body of `/healthz` and `/readyz`. */
+/** The body of `/readyz`. */
 export interface HostReport {
   /** Where the host is. */
   status: HostStatus;
   /** Whether every required registration is ready. */
   ready: boolean;
+  /**
+   * Why the host is or is not ready, e.g. `registration "echo" is
+   * starting: AuthError: Cannot open stream: Events API answered 401
+   * invalid_auth: token is malformed`.
+   */
+  reason: string;
   /** What the host dials: the transport's description, with no credentials. */
   transport: string;
   /** Each registration, in the order given. */
   registrations: RegistrationReport[];
+}
+
+/**
+ * The body of `/healthz`: whether the process is alive, which holds unless
+ * the host failed or is not running (before `run()`, after it stopped).
+ */
+export interface HostLiveness {
+  /** Whether `/healthz` answers 200. */
+  alive: boolean;
+  /** Where the host is. */
+  status: HostStatus;
+}
+
+/**
+ * Why a host with `status` and `ready` is or is not ready, from its
+ * registrations: the first required one that is not ready names itself,
+ * its state and its reason.
+ */
+export function hostReason(
+  status: HostStatus,
+  ready: boolean,
+  registrations: readonly RegistrationReport[],
+): string {
+  if (ready) return "every required registration is ready";
+  if (status === "idle") return "the host has not started";
+  if (status === "stopping" || status === "stopped") return `the host is ${status}`;
+  const waiting = registrations.find((entry) => entry.required && entry.state !== "ready");
+  if (waiting === undefined) return status === "failed" ? "the host failed" : "not ready";
+  return `registration "${waiting.name}" is ${waiting.state}: ${
+    waiting.lastError ?? waiting.reason
+  }`;
 }
 
 /** Renderers of the host's other pages, called only when asked for. */
@@ -92,9 +138,10 @@ const PAGES: Record<string, { render: keyof HostPages; type: string }> = {
 
 /**
  * Answers `GET /` (the status page) and `GET /metrics` (Prometheus) when
- * `pages` is given, and `GET`/`HEAD` `/healthz` (200 while running or draining, else 503)
- * and `/readyz` (200 while ready, else 503) with `report` as JSON; other
- * methods on those paths get 405, other paths 404.
+ * `pages` is given, `GET`/`HEAD` `/healthz` (200 while running or draining,
+ * else 503) with a {@linkcode HostLiveness}, and `/readyz` (200 while ready,
+ * else 503) with `report`, both as JSON; other methods on those paths get
+ * 405, other paths 404.
  */
 export function healthResponse(
   request: Request,
@@ -122,10 +169,11 @@ export function healthResponse(
       headers: { ...HEADERS, allow: "GET, HEAD" },
     });
   }
-  const current = report;
-  const ok = pathname === "/readyz"
-    ? current.ready
-    : current.status === "running" || current.status === "stopping";
-  const body = request.method === "HEAD" ? null : JSON.stringify(current);
+  const alive = report.status === "running" || report.status === "stopping";
+  const ok = pathname === "/readyz" ? report.ready : alive;
+  const answer: HostReport | HostLiveness = pathname === "/readyz"
+    ? report
+    : { alive, status: report.status };
+  const body = request.method === "HEAD" ? null : JSON.stringify(answer);
   return new Response(body, { status: ok ? 200 : 503, headers: HEADERS });
 }

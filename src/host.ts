@@ -19,12 +19,14 @@ import { MemoryIdempotencyStore } from "./idempotency_store.ts";
 import { resolveRetryPolicy, type RetryOptions } from "./handling/retry_policy.ts";
 import {
   healthResponse,
+  hostReason,
   type HostReport,
   type HostStatus,
   type RegistrationReport,
   type RegistrationState,
 } from "./health.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
+import { dialedUrl, transportSummary } from "./dialed_url.ts";
 import { assertRegistration, runRegistration, type WorkerRegistration } from "./registration.ts";
 import type { ListenPolicy } from "./listener.ts";
 import type { EventTransport } from "./transport.ts";
@@ -131,6 +133,7 @@ export class Host {
   readonly #idempotency: IdempotencyOptions | false;
   readonly #retry: RetryOptions | undefined;
   readonly #stop = new AbortController();
+  readonly #entryStops: AbortController[] = [];
   #status: HostStatus = "idle";
   #failure: RegistrationError | undefined;
 
@@ -198,6 +201,10 @@ export class Host {
           reason: event.reason,
         });
       });
+      // A listener failure is the registration's last error too, while it still retries.
+      entry.readiness.addEventListener("failure", () => {
+        entry.stats.lastError = entry.readiness.lastFailure;
+      });
       return entry;
     });
   }
@@ -227,32 +234,38 @@ export class Host {
 
   /** A snapshot of the host and each registration: the health endpoints' body. */
   report(): HostReport {
+    const url = dialedUrl(this.#transport);
+    const registrations = this.#entries.map((entry): RegistrationReport => ({
+      name: entry.registration.name,
+      state: this.#state(entry),
+      required: entry.required,
+      url,
+      handled: entry.stats.handled,
+      failed: entry.stats.failed,
+      inFlight: entry.stats.inFlight,
+      dropped: entry.stats.dropped,
+      duplicates: entry.stats.duplicates,
+      retried: entry.stats.retried,
+      deadLettered: entry.stats.deadLettered,
+      deadLetterFailed: entry.stats.deadLetterFailed,
+      lastError: entry.stats.lastError ?? null,
+      reason: entry.readiness.reason,
+    }));
     return {
       status: this.#status,
       ready: this.readiness.ready,
-      transport: String(this.#transport),
-      registrations: this.#entries.map((entry): RegistrationReport => ({
-        name: entry.registration.name,
-        state: this.#state(entry),
-        required: entry.required,
-        handled: entry.stats.handled,
-        failed: entry.stats.failed,
-        inFlight: entry.stats.inFlight,
-        dropped: entry.stats.dropped,
-        duplicates: entry.stats.duplicates,
-        retried: entry.stats.retried,
-        deadLettered: entry.stats.deadLettered,
-        deadLetterFailed: entry.stats.deadLetterFailed,
-        lastError: entry.stats.lastError ?? null,
-        reason: entry.readiness.reason,
-      })),
+      reason: hostReason(this.#status, this.readiness.ready, registrations),
+      transport: transportSummary(this.#transport),
+      registrations,
     };
   }
 
   /**
    * Answers `GET /healthz` (200 while running or draining, 503 before `run()`
-   * and after it stopped or failed) and `GET /readyz` (200 while ready, else
-   * 503), both with the {@linkcode HostReport} as JSON; other paths get 404.
+   * and after it stopped or failed) with `{ alive, status }`, and `GET /readyz`
+   * (200 while ready, else 503) with the {@linkcode HostReport}: why it is
+   * not ready, and each registration's state, URL and last failure; other
+   * paths get 404.
    * It is a bound function, so it mounts as it is:
    *
    * - Deno: `Deno.serve({ port: 8081 }, host.fetch)`
@@ -272,7 +285,7 @@ export class Host {
           stats: entry.stats,
           process: entry.metrics,
         }))),
-      statusPage: () => statusPage(this.report(), String(this.#transport)),
+      statusPage: () => statusPage(this.report(), transportSummary(this.#transport)),
     });
 
   /**
@@ -319,7 +332,7 @@ export class Host {
 
   async #runEntry(entry: Entry): Promise<void> {
     const { registration } = entry;
-    const signal = this.#stop.signal;
+    const signal = this.#entrySignal();
     const drainTimeout = registration.drainTimeout ?? this.#drainTimeout;
     const work = runRegistration(registration, {
       ...this.#policy,
@@ -352,14 +365,33 @@ export class Host {
     entry.outcome = "failed";
     entry.stats.lastError = describeError(result.error);
     entry.readiness.set(false, "failed");
-    logger.error("Registration {registration} failed: {error}", {
-      registration: registration.name,
-      error: result.error,
-    });
+    // The first failure is what run() rejects with, and its caller says it
+    // (the CLI in one line); only later ones, which nobody else sees, are errors here.
+    const failed = { registration: registration.name, error: result.error };
+    const message = "Registration {registration} failed: {error}";
+    if (this.#failure === undefined) logger.debug(message, failed);
+    else logger.error(message, failed);
     if (this.#failure === undefined) {
       this.#failure = new RegistrationError(registration.name, result.error);
       this.#stop.abort(this.#failure);
     }
+  }
+
+  /**
+   * A signal of one registration's own, aborted with the host's stop by a
+   * single listener on it: each registration adds abort listeners to the
+   * signal it runs with, and a thousand of them on the host's one signal
+   * would trip Node's MaxListenersExceededWarning (past 10).
+   */
+  #entrySignal(): AbortSignal {
+    const stop = new AbortController();
+    if (this.#stop.signal.aborted) stop.abort(this.#stop.signal.reason);
+    else if (this.#entryStops.push(stop) === 1) {
+      this.#stop.signal.addEventListener("abort", () => {
+        for (const each of this.#entryStops) each.abort(this.#stop.signal.reason);
+      }, { once: true });
+    }
+    return stop.signal;
   }
 
   #state(entry: Entry): RegistrationState {

@@ -10,6 +10,10 @@
 
 import type { Slots } from "./slots.ts";
 
+/** The lane of a busy key that has nothing waiting: shared, replaced on the first item. */
+const NO_LANE = Object.freeze([]) as unknown as never[];
+const STARTED: Promise<void> = Promise.resolve();
+
 /** Live counts of what a {@linkcode KeyedQueue} holds; a `WorkerStats` fits. */
 export interface QueueCounters {
   /** Items taken but not started: waiting for a slot, or behind a busy key. */
@@ -122,7 +126,19 @@ export class KeyedQueue<T> {
    * behind its busy key. Rejects with `signal.reason` when `signal` aborts
    * while waiting; the item is then not run.
    */
-  async push(key: string | undefined, item: T, signal?: AbortSignal): Promise<void> {
+  push(key: string | undefined, item: T, signal?: AbortSignal): Promise<void> {
+    // The common case, a free key and a free slot, starts at once: no
+    // promise of its own, nothing counted as queued (as with `take()`).
+    if (!this.#isBusy(key) && this.#slots.inUse < this.#slots.size && !signal?.aborted) {
+      if (key !== undefined) this.#lanes.set(key, NO_LANE);
+      void this.#slots.acquire();
+      this.#start(key, item);
+      return STARTED;
+    }
+    return this.#pushWaiting(key, item, signal);
+  }
+
+  async #pushWaiting(key: string | undefined, item: T, signal?: AbortSignal): Promise<void> {
     while (this.#isBusy(key)) {
       if (this.#counters.queued < this.limit) {
         this.#queueBehind(key, item);
@@ -130,7 +146,7 @@ export class KeyedQueue<T> {
       }
       await this.#room(signal);
     }
-    if (key !== undefined) this.#lanes.set(key, []);
+    if (key !== undefined) this.#lanes.set(key, NO_LANE);
     this.#count(1);
     try {
       await this.#slots.acquire(signal);
@@ -152,10 +168,11 @@ export class KeyedQueue<T> {
     if (key === undefined) return false;
     const lane = this.#lanes.get(key);
     if (lane === undefined) {
-      this.#lanes.set(key, []);
+      this.#lanes.set(key, NO_LANE);
       return false;
     }
-    lane.push(item);
+    if (lane === NO_LANE) this.#lanes.set(key, [item]);
+    else lane.push(item);
     this.#count(1);
     return true;
   }

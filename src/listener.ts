@@ -18,6 +18,7 @@ import {
   TransientError,
 } from "./errors.ts";
 import { delay, linkAbort } from "./async.ts";
+import { dialedUrl } from "./dialed_url.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
 import { Backoff, type ReconnectOptions } from "./reconnect.ts";
 import type { EventSubscription, EventTransport, Settlement, StreamOptions } from "./transport.ts";
@@ -128,6 +129,7 @@ export async function listen(options: ListenOptions): Promise<void> {
   const now = options.now ?? Date.now;
   const where = {
     name: streamOptions.name,
+    url: dialedUrl(transport),
     delivery: streamOptions.delivery ?? "broadcast",
     group: streamOptions.group,
     consumer: streamOptions.consumer,
@@ -192,11 +194,14 @@ export async function listen(options: ListenOptions): Promise<void> {
     }
     if (signal?.aborted) break;
 
-    readiness?.set(false, describeError(failure));
+    // An end of stream is how SSE servers rotate connections, not a failure to show.
+    if (isEndOfStream(failure)) readiness?.set(false, describeError(failure));
+    else readiness?.fail(describeError(failure));
     const stop = backoff === undefined ? failure : fatal(failure, options);
     if (stop !== undefined) {
       if (backoff === undefined && isEndOfStream(failure)) return;
-      logger.error("Listener for {name} stopped: {error}", {
+      // Debug only: the caller gets `stop` and says it once (the CLI: one line).
+      logger.debug("Listener for {name} on {url} stopped: {error}", {
         ...where,
         error: describeError(stop),
       });
@@ -215,7 +220,7 @@ export async function listen(options: ListenOptions): Promise<void> {
     if (failure instanceof AuthError) refreshCredentials = true;
     const retryAfter = failure instanceof TransientError ? failure.retryAfter ?? 0 : 0;
     const wait = backoff!.next(Math.max(retryAfter, serverRetry));
-    logger.warn("Listener for {name} reconnecting in {wait} ms: {error}", {
+    logger.warn("Listener for {name} on {url} reconnecting in {wait} ms: {error}", {
       ...where,
       wait,
       attempt: backoff!.attempt,
@@ -296,6 +301,21 @@ export interface ListenAllOptions extends Omit<ListenOptions, "stream"> {
  */
 export async function listenAll(options: ListenAllOptions): Promise<void> {
   const { streams, readiness, signal, ...shared } = options;
+  if (streams.length === 1) {
+    // The usual worker, one name: its loop needs no stop, readiness or
+    // abort link of its own, which a host with a thousand of them pays for
+    // a thousand times (see bench/scale.ts).
+    let failed = false;
+    try {
+      await listen({ ...shared, stream: streams[0]!, readiness, signal });
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      readiness?.set(false, failed ? "failed" : "stopped");
+    }
+    return;
+  }
   const stop = new AbortController();
   const unlink = linkAbort(signal, stop);
   const parts = streams.map(() => new ListenerReadiness());

@@ -30,8 +30,11 @@ export interface PublishInit {
  * Handed to a worker's handler with each event. `signal` aborts when the
  * worker gives up waiting for the handler (the drain timeout ran out, or the
  * worker failed), so long work can stop early.
+ *
+ * @typeParam Reply What `reply()` takes: the worker's reply schema's input
+ * type, `unknown` without one.
  */
-export interface Publisher {
+export interface Publisher<Reply = unknown> {
   /** The event being handled. */
   readonly event: EventEnvelope;
   /** Aborts when the handler should stop. */
@@ -42,11 +45,29 @@ export interface Publisher {
    * Publishes the response to the event: the derived response name
    * (`x.request` → `x.response`), the same `correlationId`.
    *
+   * With a reply schema the reply is checked first and published as the
+   * schema's output; one that does not match is not published and rejects
+   * with a `NonRetryableError` coded `invalid_reply` (let it propagate: the
+   * requester then gets that error response).
+   *
    * @throws {TypeError} when the event has no `correlationId`.
    */
-  reply(payload: unknown, init?: PublishInit): Promise<PublishResult>;
+  reply(payload: Reply, init?: PublishInit): Promise<PublishResult>;
   /** Publishes an error response (`error: { code, message }`) to the event. */
   replyError(code: string, message: string, init?: PublishInit): Promise<PublishResult>;
+}
+
+/** Response names by request name: a worker replies to the few names it listens to. */
+const responseNames = new Map<string, string>();
+
+function responseNameOf(requestName: string): string {
+  let name = responseNames.get(requestName);
+  if (name === undefined) {
+    name = responseNameFor(requestName);
+    // Bounded, for a publisher handed events of arbitrary names.
+    if (responseNames.size < 1024) responseNames.set(requestName, name);
+  }
+  return name;
 }
 
 /** The {@linkcode Publisher} of one event. */
@@ -73,37 +94,45 @@ export class EventPublisher implements Publisher {
     return this.#send({ name, payload }, init);
   }
 
-  async reply(payload: unknown, init: PublishInit = {}): Promise<PublishResult> {
-    return await this.#send({ ...this.#responseHead(), payload }, init, true);
-  }
-
-  async replyError(
-    code: string,
-    message: string,
-    init: PublishInit = {},
-  ): Promise<PublishResult> {
-    return await this.#send({ ...this.#responseHead(), error: { code, message } }, init, true);
-  }
-
-  #responseHead(): EventEnvelope {
+  reply(payload: unknown, init: PublishInit = {}): Promise<PublishResult> {
     const correlationId = this.event.correlationId;
-    if (correlationId === undefined) {
-      throw new TypeError(
-        `Cannot reply to ${this.event.name} ${this.event.id ?? ""}: the event has no correlationId`,
-      );
-    }
-    return { name: responseNameFor(this.event.name), correlationId };
+    if (correlationId === undefined) return Promise.reject(this.#noCorrelationId());
+    return this.#send(
+      { name: responseNameOf(this.event.name), correlationId, payload },
+      init,
+      true,
+    );
+  }
+
+  replyError(code: string, message: string, init: PublishInit = {}): Promise<PublishResult> {
+    const correlationId = this.event.correlationId;
+    if (correlationId === undefined) return Promise.reject(this.#noCorrelationId());
+    const error = { code, message };
+    return this.#send({ name: responseNameOf(this.event.name), correlationId, error }, init, true);
+  }
+
+  #noCorrelationId(): TypeError {
+    return new TypeError(
+      `Cannot reply to ${this.event.name} ${this.event.id ?? ""}: the event has no correlationId`,
+    );
   }
 
   #send(head: EventEnvelope, init: PublishInit, isReply = false): Promise<PublishResult> {
-    const { signal, ...fields } = init;
-    // The head goes last: a reply's name and correlationId are not the caller's to change.
-    return sendTraced(
-      this.#transport,
-      { ...fields, ...head, source: fields.source ?? this.#source },
-      { signal },
-      // A reply's send span links to the request's.
-      isReply ? producerLinks(this.event.metadata) : undefined,
-    );
+    try {
+      const { signal, ...fields } = init;
+      // The head goes last: a reply's name and correlationId are not the caller's to change.
+      return sendTraced(
+        this.#transport,
+        { ...fields, ...head, source: fields.source ?? this.#source },
+        { signal },
+        // A reply's send span links to the request's (none to look for without a traceparent).
+        isReply && this.event.metadata?.traceparent !== undefined
+          ? producerLinks(this.event.metadata)
+          : undefined,
+      );
+    } catch (error) {
+      // Bad input rejects, as from an async method.
+      return Promise.reject(error);
+    }
   }
 }

@@ -24,8 +24,10 @@ export class ReadinessChangeEvent extends Event {
 
 /**
  * Readiness of one or more listeners: `false` until a stream answered 2xx,
- * and `false` again before every reconnect wait. Listeners of the `change`
- * event must not throw (runtimes report such throws as uncaught errors).
+ * and `false` again before every reconnect wait, with the failure kept as
+ * `lastFailure` (and a `failure` event dispatched for each). Listeners of
+ * the `change` and `failure` events must not throw (runtimes report such
+ * throws as uncaught errors).
  *
  * @example Log every flip and wait for the first ready
  * ```ts ignore
@@ -41,6 +43,7 @@ export class ReadinessChangeEvent extends Event {
 export class ListenerReadiness extends EventTarget {
   #ready = false;
   #reason = "not started";
+  #lastFailure: string | undefined;
 
   /** Whether the listener is established now. */
   get ready(): boolean {
@@ -52,12 +55,38 @@ export class ListenerReadiness extends EventTarget {
     return this.#reason;
   }
 
+  /**
+   * The description of the last failure reported with
+   * {@linkcode ListenerReadiness.fail} (e.g. `TransientError: Cannot open
+   * stream: the network request failed (ECONNREFUSED 127.0.0.1:8080)`), kept
+   * after the listener is ready again; `undefined` while none happened.
+   */
+  get lastFailure(): string | undefined {
+    return this.#lastFailure;
+  }
+
   /** Sets the state; dispatches `change` only when it flips. */
   set(ready: boolean, reason: string): void {
     if (ready === this.#ready) return;
     this.#ready = ready;
     this.#reason = reason;
     this.dispatchEvent(new ReadinessChangeEvent(ready, reason));
+  }
+
+  /**
+   * Records a failure of the listener and makes it not ready with the
+   * failure as reason. Unlike {@linkcode ListenerReadiness.set}, every call
+   * counts: a listener that fails again while not ready updates
+   * `lastFailure` (and `reason`) and dispatches a `failure` event.
+   */
+  fail(failure: string): void {
+    this.#lastFailure = failure;
+    if (this.#ready) {
+      this.set(false, failure);
+    } else {
+      this.#reason = failure;
+    }
+    this.dispatchEvent(new Event("failure"));
   }
 
   /**
@@ -138,9 +167,20 @@ export function aggregateReadiness(
     const ready = parts.every((part) => part.ready);
     target.set(ready, event?.reason ?? (ready ? "all listeners ready" : "waiting for listeners"));
   };
-  for (const part of parts) part.addEventListener("change", update);
+  // A part's failure is the target's too: `/readyz` shows the last one of any.
+  const forward = (event: Event) => {
+    const failure = (event.target as ListenerReadiness).lastFailure;
+    if (failure !== undefined) target.fail(failure);
+  };
+  for (const part of parts) {
+    part.addEventListener("change", update);
+    part.addEventListener("failure", forward);
+  }
   update();
   return () => {
-    for (const part of parts) part.removeEventListener("change", update);
+    for (const part of parts) {
+      part.removeEventListener("change", update);
+      part.removeEventListener("failure", forward);
+    }
   };
 }

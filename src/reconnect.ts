@@ -62,13 +62,13 @@ export class Backoff {
    * Creates the schedule.
    *
    * @param options bounds; `min` must be positive and not above `max`.
-   * @param random source in `[0, 1)`, injectable for tests.
+   * @param random source in `[0, 1)`, injectable for tests (`Math.random` by default).
    * @throws {RangeError} when the bounds are not usable.
    */
-  constructor(options: ReconnectOptions = {}, random: () => number = Math.random) {
-    this.min = options.min ?? DEFAULT_RECONNECT.min;
-    this.max = options.max ?? Math.max(DEFAULT_RECONNECT.max, this.min);
-    this.healthyAfter = options.healthyAfter ?? DEFAULT_RECONNECT.healthyAfter;
+  constructor(options?: ReconnectOptions, random?: () => number) {
+    this.min = options?.min ?? DEFAULT_RECONNECT.min;
+    this.max = options?.max ?? Math.max(DEFAULT_RECONNECT.max, this.min);
+    this.healthyAfter = options?.healthyAfter ?? DEFAULT_RECONNECT.healthyAfter;
     if (!(this.min > 0) || !Number.isFinite(this.min)) {
       throw new RangeError(`Cannot use reconnect min: current value is ${this.min}, expected > 0`);
     }
@@ -82,7 +82,7 @@ export class Backoff {
         `Cannot use reconnect healthyAfter: current value is ${this.healthyAfter}, expected >= 0`,
       );
     }
-    this.#random = random;
+    this.#random = random ?? Math.random;
   }
 
   /** How many waits were drawn since the last reset. */
@@ -94,11 +94,11 @@ export class Backoff {
    * Draws the next wait in ms. `floor` is a server-requested minimum
    * (`Retry-After`, SSE `retry:`) that wins when it is longer.
    */
-  next(floor = 0): number {
+  next(floor?: number): number {
     const cap = Math.min(this.max, this.min * MULTIPLIER ** (this.#attempt + this.#step));
     this.#attempt++;
     const drawn = Math.round(this.min + this.#random() * (cap - this.min));
-    return Math.max(drawn, floor);
+    return Math.max(drawn, floor ?? 0);
   }
 
   /**

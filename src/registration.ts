@@ -28,6 +28,7 @@ import type { ListenPolicy } from "./listener.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import type { Delivery, EventTransport } from "./transport.ts";
 import { runWorker, type WorkerHandler } from "./worker.ts";
+import { assertEventSchemas, type EventSchemas, type PayloadOf, type ReplyOf } from "./schema.ts";
 
 /** Fields every registration has. */
 export interface RegistrationBase {
@@ -52,8 +53,12 @@ export interface RegistrationBase {
   drainTimeout?: number | undefined;
 }
 
-/** A registration that listens to event names and hands each event to `handler`. */
-export interface ListenerRegistration
+/**
+ * A registration that listens to event names and hands each event to `handler`.
+ *
+ * @typeParam S The `schema` option's type, which types the handler.
+ */
+export interface ListenerRegistration<S extends EventSchemas = EventSchemas>
   extends RegistrationBase, Pick<ListenPolicy, "reconnect" | "tokenRefresh"> {
   /** Event names to listen to; one stream per name. */
   names: readonly string[];
@@ -75,8 +80,13 @@ export interface ListenerRegistration
   source?: string | undefined;
   /** Most handlers running at once. @default {1} */
   concurrency?: number | undefined;
+  /**
+   * Standard Schemas for the payload and the replies, which type and check
+   * `event.payload` and `publisher.reply()` (see `runWorker`).
+   */
+  schema?: S | undefined;
   /** Handles one event; throwing answers the requester with an error response. */
-  handler: WorkerHandler;
+  handler: WorkerHandler<PayloadOf<S>, ReplyOf<S>>;
   /** The `process` span of each event (see `runWorker`'s `tracing`). */
   tracing?: { producer?: "link" | "parent" | undefined } | false | undefined;
   /** Middlewares around the handler, outermost first (see `runWorker`). */
@@ -155,6 +165,8 @@ export interface RunRegistration extends RegistrationBase {
   run(context: WorkerContext): void | Promise<void>;
   /** Not allowed together with `run`. */
   handler?: never;
+  /** Not allowed together with `run`: a schema types a handler. */
+  schema?: never;
 }
 
 /** What an integration module exports: a listener with a handler, or a `run()` function. */
@@ -168,12 +180,17 @@ const DELIVERIES: readonly string[] = ["broadcast", "unicast"];
  * integration module gets type inference for its handler (or `run`) and
  * fails on import, not at the first event.
  *
- * @typeParam R The registration's own type, kept for the caller.
+ * With a `schema`, the handler's `event.payload` is the payload schema's
+ * output type and `publisher.reply()` takes the reply schema's input type,
+ * inferred with no annotations.
+ *
+ * @typeParam S The `schema` option's type.
  * @param registration The registration to check.
  * @returns The same object.
  * @throws {TypeError} When a field has the wrong type, the name is not
  * URL-safe, `handler` and `run` are both given (or neither), or an event
- * name is invalid.
+ * name is invalid, or `schema.payload` / `schema.reply` is not a Standard
+ * Schema (or `schema` is given with `run`).
  * @throws {RangeError} When `concurrency`, `drainTimeout`, `idempotency.ttl` or
  * `lossy.buffer` is out of range.
  * @throws {RangeError} When a `retry` number is out of range (`attempts: 0`,
@@ -194,6 +211,24 @@ const DELIVERIES: readonly string[] = ["broadcast", "unicast"];
  * });
  * ```
  *
+ * @example A typed worker: zod checks the payload and the reply
+ * ```ts
+ * import { defineWorker } from "@bus/integration";
+ * import { z } from "zod";
+ *
+ * export default defineWorker({
+ *   name: "adder",
+ *   names: ["example.add.request"],
+ *   delivery: "unicast",
+ *   schema: {
+ *     payload: z.object({ a: z.number(), b: z.number() }),
+ *     reply: z.object({ sum: z.number() }),
+ *   },
+ *   // event.payload is { a: number; b: number }; reply() takes { sum: number }.
+ *   handler: (event, publisher) => publisher.reply({ sum: event.payload.a + event.payload.b }),
+ * });
+ * ```
+ *
  * @example A registration that runs its own loop
  * ```ts ignore
  * import { defineWorker } from "@bus/integration";
@@ -211,7 +246,14 @@ const DELIVERIES: readonly string[] = ["broadcast", "unicast"];
  * });
  * ```
  */
-export function defineWorker<R extends WorkerRegistration>(registration: R): R {
+export function defineWorker<S extends EventSchemas = EventSchemas>(
+  registration: ListenerRegistration<S>,
+): ListenerRegistration<S>;
+/** A `run()` registration, returned as it was given. */
+export function defineWorker<R extends RunRegistration>(registration: R): R;
+/** A registration of either kind, e.g. one typed {@linkcode WorkerRegistration}. */
+export function defineWorker<R extends WorkerRegistration>(registration: R): R;
+export function defineWorker(registration: WorkerRegistration): WorkerRegistration {
   assertRegistration(registration);
   return registration;
 }
@@ -222,8 +264,9 @@ export function defineWorker<R extends WorkerRegistration>(registration: R): R {
  */
 export function assertRegistration(
   value: unknown,
-  where = "registration",
+  where?: string,
 ): asserts value is WorkerRegistration {
+  where ??= "registration";
   const fail = (problem: string) => new TypeError(`Cannot use ${where}: ${problem}`);
   if (typeof value !== "object" || value === null) {
     throw fail(`expected an object, got ${value === null ? "null" : typeof value}`);
@@ -243,6 +286,7 @@ export function assertRegistration(
     );
   }
   if (hasRun && typeof reg.run !== "function") throw named("run is not a function");
+  if (hasRun && reg.schema !== undefined) throw named("schema needs a handler, not run");
   if (reg.required !== undefined && typeof reg.required !== "boolean") {
     throw named(`required is ${JSON.stringify(reg.required)}, expected true or false`);
   }
@@ -286,6 +330,7 @@ export function assertRegistration(
   assertLossyOptions(reg.lossy, prefix);
   resolveRetryPolicy(reg.retry as RetryOptions | undefined, prefix);
   assertDeadLetterOptions(reg.deadLetter, prefix);
+  assertEventSchemas(reg.schema, prefix);
 }
 
 function isNonNegative(value: unknown): boolean {
@@ -374,6 +419,7 @@ export async function runRegistration(
     group,
     consumer: reg.consumer,
     source: reg.source ?? reg.consumer ?? group ?? reg.name,
+    schema: reg.schema,
     handler: reg.handler,
     middlewares: reg.middlewares,
     concurrency: reg.concurrency,

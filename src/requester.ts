@@ -26,6 +26,8 @@ import { ListenerReadiness } from "./readiness.ts";
 import { listenResponses } from "./response_listener.ts";
 import { sendTraced } from "./tracing/send.ts";
 import type { EventTransport } from "./transport.ts";
+import { assertSchema, type ResponseOf, type StandardSchema } from "./schema.ts";
+import { type GatherResultOf, settleGathered, settleParsed } from "./response_schema.ts";
 
 /** Options of {@linkcode Requester}. */
 export interface RequesterOptions extends ListenPolicy {
@@ -41,8 +43,12 @@ export interface RequesterOptions extends ListenPolicy {
   source?: string | undefined;
 }
 
-/** Per-request options of {@linkcode Requester.request}. */
-export interface RequestOptions {
+/**
+ * Per-request options of {@linkcode Requester.request}.
+ *
+ * @typeParam S The `schema` option's type, which types the response.
+ */
+export interface RequestOptions<S extends StandardSchema | undefined = undefined> {
   /** Overrides the requester's default timeout, in ms. */
   timeout?: number | undefined;
   /** Aborts the request (its publish too); it then rejects with `signal.reason`. */
@@ -56,10 +62,23 @@ export interface RequestOptions {
    * once. A non-empty string.
    */
   idempotencyKey?: string | undefined;
+  /**
+   * A Standard Schema (zod, valibot, arktype, …) the response's payload must
+   * match: `request()` then resolves with the schema's output and rejects
+   * with {@linkcode InvalidResponseError} when it does not match; `gather()`
+   * reports each mismatching response in `invalid`. An async schema is
+   * awaited.
+   */
+  schema?: S;
 }
 
-/** Options of {@linkcode Requester.gather}. */
-export interface GatherOptions extends RequestOptions {
+/**
+ * Options of {@linkcode Requester.gather}.
+ *
+ * @typeParam S The `schema` option's type, which types the responses.
+ */
+export interface GatherOptions<S extends StandardSchema | undefined = undefined>
+  extends RequestOptions<S> {
   /** `source`s expected to answer; the gather completes early once all have. */
   expectedResponders?: readonly string[] | undefined;
   /**
@@ -124,6 +143,13 @@ export class Requester {
     forget: (entry) => this.#forget(entry),
   };
   readonly #recentlySettled = new Set<string>();
+  /**
+   * The same IDs in the order they settled, as a ring whose oldest slot is
+   * reused: JavaScriptCore's Set iterator walks past every deleted slot, so
+   * finding the oldest with `values().next()` grew costly on Bun.
+   */
+  readonly #settledRing: Array<string | undefined> = new Array(RECENT_SETTLED);
+  #ringNext = 0;
   readonly #stop = new AbortController();
   readonly #listening: Promise<void>;
   readonly #unlinkSignal: () => void;
@@ -183,15 +209,43 @@ export class Requester {
    * (including time spent waiting for the response listener).
    * @throws {RangeError} at once when `maxPending` requests are pending.
    * @throws {RequesterClosedError} when the requester is closed (or closes meanwhile).
+   * @throws {InvalidResponseError} when the payload does not match `options.schema`.
+   * @throws {TypeError} at once when `options.schema` is not a Standard Schema.
+   *
+   * @example A typed request
+   * ```ts
+   * import type { Requester } from "@bus/integration";
+   * import { z } from "zod";
+   *
+   * export async function add(requester: Requester, a: number, b: number): Promise<number> {
+   *   const { sum } = await requester.request("example.add.request", { a, b }, {
+   *     schema: z.object({ sum: z.number() }),
+   *   });
+   *   return sum;
+   * }
+   * ```
    */
-  request(name: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
+  request<S extends StandardSchema | undefined = undefined>(
+    name: string,
+    payload: unknown,
+    options: RequestOptions<S> = {},
+  ): Promise<ResponseOf<S>> {
+    const { schema } = options;
     return this.#start(
       name,
       payload,
       options,
-      (correlationId, timeout, resolve, reject) =>
-        new PendingRequest(correlationId, timeout, this.#owner, resolve, reject),
-    );
+      (correlationId, timeout, resolve: (value: unknown) => void, reject) =>
+        new PendingRequest(
+          correlationId,
+          timeout,
+          this.#owner,
+          schema === undefined
+            ? resolve
+            : (value) => settleParsed(schema, value, correlationId, resolve, reject),
+          reject,
+        ),
+    ) as Promise<ResponseOf<S>>;
   }
 
   /**
@@ -199,26 +253,35 @@ export class Requester {
    * its correlation ID. Resolves as soon as every expected responder (by
    * `source`) answered, or at the timeout once `minResponses` arrived;
    * otherwise rejects with {@linkcode GatherTimeoutError} naming the silent
-   * responders.
+   * responders. With `options.schema`, each success's payload is checked:
+   * it resolves with {@linkcode TypedGatherResult}, whose `invalid` lists
+   * the responses that did not match.
    */
-  gather(name: string, payload: unknown, options: GatherOptions = {}): Promise<GatherResult> {
+  gather<S extends StandardSchema | undefined = undefined>(
+    name: string,
+    payload: unknown,
+    options: GatherOptions<S> = {},
+  ): Promise<GatherResultOf<S>> {
     const expected = new Set(options.expectedResponders ?? []);
     const minResponses = options.minResponses ?? Math.max(expected.size, 1);
+    const { schema } = options;
     return this.#start(
       name,
       payload,
       options,
-      (correlationId, timeout, resolve, reject) =>
+      (correlationId, timeout, resolve: (value: GatherResult) => void, reject) =>
         new PendingGather(
           correlationId,
           timeout,
           this.#owner,
           expected,
           minResponses,
-          resolve,
+          schema === undefined
+            ? resolve
+            : (value) => settleGathered(schema, value, correlationId, resolve, reject),
           reject,
         ),
-    );
+    ) as Promise<GatherResultOf<S>>;
   }
 
   /**
@@ -239,7 +302,7 @@ export class Requester {
   #start<T>(
     name: string,
     payload: unknown,
-    options: RequestOptions,
+    options: RequestOptions<StandardSchema | undefined>,
     makeEntry: (
       correlationId: string,
       timeout: number,
@@ -256,6 +319,7 @@ export class Requester {
         );
       }
       if (options.signal?.aborted) throw options.signal.reason;
+      assertSchema(options.schema, "Cannot send request: schema");
       if (
         options.idempotencyKey !== undefined &&
         (typeof options.idempotencyKey !== "string" || options.idempotencyKey === "")
@@ -288,7 +352,12 @@ export class Requester {
     return settled;
   }
 
-  async #publish(entry: PendingEntry, name: string, payload: unknown, options: RequestOptions) {
+  async #publish(
+    entry: PendingEntry,
+    name: string,
+    payload: unknown,
+    options: RequestOptions<StandardSchema | undefined>,
+  ) {
     // Never publish before the response listener is up, or the response may
     // pass by unseen. The wait ends with the request (timeout or abort).
     if (!this.readiness.ready) await this.#waitReady(entry);
@@ -329,11 +398,11 @@ export class Requester {
   #forget(entry: PendingEntry): void {
     if (this.#pending.get(entry.correlationId) !== entry) return;
     this.#pending.delete(entry.correlationId);
+    const oldest = this.#settledRing[this.#ringNext];
+    if (oldest !== undefined) this.#recentlySettled.delete(oldest);
+    this.#settledRing[this.#ringNext] = entry.correlationId;
+    this.#ringNext = (this.#ringNext + 1) % RECENT_SETTLED;
     this.#recentlySettled.add(entry.correlationId);
-    if (this.#recentlySettled.size > RECENT_SETTLED) {
-      const oldest = this.#recentlySettled.values().next().value;
-      if (oldest !== undefined) this.#recentlySettled.delete(oldest);
-    }
   }
 
   #rejectAll(error: unknown): void {

@@ -15,6 +15,7 @@ import { describeError } from "./errors.ts";
 import { compose, type HandlerMiddleware, type Pipeline } from "./handling/compose.ts";
 import { measureProcessing, type ProcessMetrics } from "./handling/metrics.ts";
 import { traceProcessing } from "./handling/tracing.ts";
+import { whileTelemetryLive } from "./handling/telemetry_gate.ts";
 import { systemOf } from "./tracing/conventions.ts";
 import type { HandlerContext } from "./handling/context.ts";
 import { replyOnFailure } from "./handling/error_reply.ts";
@@ -26,6 +27,7 @@ import {
 import { assertOrderingKey, KeyedQueue, orderingKeyOf } from "./keyed_queue.ts";
 import { assertLossyOptions, type LossyOptions, reportDrop } from "./lossy.ts";
 import { logFailuresOf } from "./handling/log_failures.ts";
+import { eventLog } from "./handling/log_events.ts";
 import { countOutcomes, WorkerStats } from "./handling/stats.ts";
 import {
   assertDeadLetterOptions,
@@ -47,13 +49,35 @@ import {
 import { EventPublisher, type Publisher } from "./publisher.ts";
 import { delay, settlesWithin } from "./async.ts";
 import { Slots } from "./slots.ts";
+import {
+  assertEventSchemas,
+  type EventSchemas,
+  type PayloadOf,
+  type ReplyOf,
+  type TypedEnvelope,
+} from "./schema.ts";
+import { validatedHandler } from "./handling/validate.ts";
 import type { Delivery, EventTransport, Settlement } from "./transport.ts";
 
-/** Handles one event; throwing answers the requester with an error response. */
-export type WorkerHandler = (event: EventEnvelope, publisher: Publisher) => unknown;
+/**
+ * Handles one event; throwing answers the requester with an error response.
+ *
+ * @typeParam Payload The type of `event.payload`: the payload schema's
+ * output, `unknown` without a schema.
+ * @typeParam Reply What `publisher.reply()` takes: the reply schema's
+ * input, `unknown` without one.
+ */
+export type WorkerHandler<Payload = unknown, Reply = unknown> = (
+  event: TypedEnvelope<Payload>,
+  publisher: Publisher<Reply>,
+) => unknown;
 
-/** Options of {@linkcode runWorker}. */
-export interface WorkerOptions extends ListenPolicy {
+/**
+ * Options of {@linkcode runWorker}.
+ *
+ * @typeParam S The `schema` option's type, which types the handler.
+ */
+export interface WorkerOptions<S extends EventSchemas = EventSchemas> extends ListenPolicy {
   /** The (shared) transport, e.g. an `EventsClient`. */
   transport: EventTransport;
   /** Event names to listen to; one stream per name. */
@@ -68,8 +92,16 @@ export interface WorkerOptions extends ListenPolicy {
   replay?: boolean | undefined;
   /** `source` of published events. @default {consumer ?? group} */
   source?: string | undefined;
+  /**
+   * Standard Schemas (zod, valibot, arktype, …) for the payload and the
+   * replies: `event.payload` is typed and checked (a mismatch is answered
+   * `invalid_payload`, dead-lettered, never retried), `publisher.reply()`
+   * is typed and checked (a mismatch is answered `invalid_reply`). The
+   * check runs after `middlewares`, right before the handler.
+   */
+  schema?: S | undefined;
   /** The handler. */
-  handler: WorkerHandler;
+  handler: WorkerHandler<PayloadOf<S>, ReplyOf<S>>;
   /**
    * Middlewares run around the handler, outermost first, inside the
    * worker's own (counting, failure logging, the error response, dead
@@ -171,7 +203,9 @@ const logger = getLogger(["bus-integration", "worker"]);
  * });
  * ```
  */
-export async function runWorker(options: WorkerOptions): Promise<void> {
+export async function runWorker<S extends EventSchemas = EventSchemas>(
+  options: WorkerOptions<S>,
+): Promise<void> {
   if (options.names.length === 0) {
     throw new TypeError("Cannot run worker: names is empty");
   }
@@ -181,20 +215,24 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   assertLossyOptions(options.lossy, "Cannot run worker");
   const policy = resolveRetryPolicy(options.retry, "Cannot run worker");
   assertDeadLetterOptions(options.deadLetter, "Cannot run worker");
+  assertEventSchemas(options.schema, "Cannot run worker");
   const slots = new Slots(options.concurrency ?? 1);
   const stats = options.stats ?? new WorkerStats();
+  // Asked once: with debug off, an event costs no log record at all.
+  const events = eventLog();
   const source = options.source ?? options.consumer ?? options.group;
   const stopHandlers = new AbortController();
   // Aborts when the listeners end: in-process retry waits stop then.
   const stopping = new AbortController();
   const shared = [
     // Outermost: everything the event causes happens inside its span.
-    ...(options.tracing === false ? [] : [traceProcessing({
+    // Skipped per event while no SDK is registered: a no-op span still costs.
+    ...(options.tracing === false ? [] : [whileTelemetryLive(traceProcessing({
       system: systemOf(options.transport),
       group: options.group,
       consumer: options.consumer,
       producer: options.tracing?.producer,
-    })]),
+    }))]),
     ...(options.metrics === undefined ? [] : [measureProcessing(options.metrics)]),
     countOutcomes(stats),
     logFailuresOf(policy.attempts),
@@ -220,13 +258,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const handle = async (event: EventEnvelope, settler: EventSettler) => {
     const pipeline = pipelineFor(settler.redelivers);
     const stopWorking = keepWorking(settler);
+    const started = events?.start() ?? 0;
     let settlement: Settlement;
     for (let attempt = settler.attempt;; attempt++) {
       const context = contextFor(event, attempt);
       // Counted, logged and answered by the pipeline already.
-      const failure = await pipeline.run(event, context).then(() => undefined, (error) => ({
-        error,
-      }));
+      const failure = await pipeline.run(event, context).then(succeeded, failed);
       settlement = context.settlement ??
         (failure ? { type: "dead", reason: describeError(failure.error) } : DONE);
       // A transport that redelivers waits itself (JetStream `nak(delay)`);
@@ -240,8 +277,10 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       }
     }
     stopWorking();
+    events?.handled(event, started, settlement);
     // The slot is held until the transport knows, so a drain waits for acks too.
     await settler.settle(settlement).catch(() => {});
+    events?.settled(event, settlement);
   };
 
   // The queue frees the slot once `handle` ends.
@@ -357,7 +396,7 @@ function workerPipeline(
   return {
     run: compose(
       [...outer, retry(policy, options.random), ...(options.middlewares ?? [])],
-      (event, context) => options.handler(event, context.publisher),
+      validatedHandler(options.schema, options.handler),
     ),
     async giveUp(event, context, error) {
       const cause = error ?? new Error("Cannot retry the event: the worker stopped");
@@ -370,6 +409,11 @@ function workerPipeline(
     },
   };
 }
+
+// Shared by every event, so an attempt's outcome costs no closures.
+const succeeded = (): undefined => undefined;
+const failed = (error: unknown): { error: unknown } => ({ error });
+const noop = (): void => {};
 
 /** Whose idempotency keys a worker's are: its unicast group, else (broadcast) its own. */
 function idempotencyScope(options: WorkerOptions, source: string | undefined): string {
@@ -397,7 +441,7 @@ async function drain(slots: Slots, timeout: number, stopHandlers: AbortControlle
  */
 function keepWorking(settler: EventSettler): () => void {
   const interval = settler.workingInterval;
-  if (!settler.redelivers || interval === undefined || !(interval > 0)) return () => {};
+  if (!settler.redelivers || interval === undefined || !(interval > 0)) return noop;
   const timer: ReturnType<typeof setInterval> = setInterval(() => {
     settler.working().catch(() => {});
   }, interval);

@@ -131,9 +131,9 @@ Deno.test("bus-integration host serves the echo example, reports ready and stops
     assert.deepEqual(await requester.request("example.echo.request", "ping"), { echo: "ping" });
     // The reply can arrive before the handler returned and was counted.
     const deadline = Date.now() + 5_000;
-    let report = await waitForStatus(`http://127.0.0.1:${port}/healthz`, 200);
+    let report = await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200);
     while (report.registrations[0]?.handled !== 1 && Date.now() < deadline) {
-      report = await waitForStatus(`http://127.0.0.1:${port}/healthz`, 200);
+      report = await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200);
     }
     assert.equal(report.registrations[0]?.handled, 1);
 

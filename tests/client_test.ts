@@ -28,6 +28,20 @@ Deno.test("EventsClient accepts the site root and the collection URL", async () 
   assert.throws(() => new EventsClient({ baseUrl: "ftp://x.test" }), TypeError);
 });
 
+Deno.test("EventsClient refuses a base URL with user info, without echoing it", () => {
+  for (
+    const baseUrl of ["https://alice:s3cret@bus.test", "https://s3cret@bus.test/api/v1/events"]
+  ) {
+    assert.throws(
+      () => new EventsClient({ baseUrl }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        /user name or password; pass the token as `token`/.test(error.message) &&
+        !/s3cret|alice/.test(error.message),
+    );
+  }
+});
+
 Deno.test("EventsClient.publish() validates the name before sending anything", async () => {
   const script = scriptedFetch([{ status: 202 }]);
   const client = new EventsClient({ baseUrl: "http://bus.test", fetch: script.fetch });

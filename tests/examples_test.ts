@@ -58,6 +58,28 @@ Deno.test("examples/request_reply.ts runs as written", async () => {
   );
 });
 
+const TYPED_EXAMPLES = {
+  "examples/typed_zod.ts": [
+    "quote: tea-100g 9.00",
+    "error response: invalid_payload Cannot handle example.quote.request: the payload does not match the schema: payload.quantity: Too small: expected number to be >0",
+  ],
+  "examples/typed_valibot.ts": [
+    "greeting: HELLO, ADA!",
+    "error response: invalid_reply Cannot reply to example.greet.request: the reply does not match the schema: reply.greeting: Invalid length: Expected <=24 but received 46",
+  ],
+};
+for (const [example, lines] of Object.entries(TYPED_EXAMPLES)) {
+  Deno.test(`${example} runs as written: a typed worker and a typed request`, async () => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net=127.0.0.1", "--allow-env", example],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.equal(new TextDecoder().decode(output.stdout), [...lines, ""].join("\n"));
+  });
+}
+
 Deno.test("examples/standalone_worker.ts survives a server restart and drains on SIGTERM", async () => {
   const api = createEventsApi({ heartbeatMs: 0 });
   let served = await api.serve({ hostname: "127.0.0.1", port: 0 });

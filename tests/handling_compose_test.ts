@@ -65,3 +65,43 @@ Deno.test("compose() with no middlewares runs only the handler, passing event an
   await compose([], (e, c) => got.push(e, c))(event, context);
   assert.deepEqual(got, [event, context]);
 });
+
+Deno.test("compose() resolves with undefined for sync, async and thenable handlers alike", async () => {
+  const context = {} as HandlerContext;
+  const event = { name: "job.run" };
+  for (
+    const handler of [() => 1, async () => await Promise.resolve(2), () => ({
+      then: (ok: (v: number) => void) => ok(3),
+    })]
+  ) {
+    assert.equal(await compose([], handler)(event, context), undefined);
+  }
+});
+
+Deno.test("compose() rejects, never throws, when a step or the handler throws synchronously", async () => {
+  const context = {} as HandlerContext;
+  const event = { name: "job.run" };
+  const throwing = () => {
+    throw new Error("sync boom");
+  };
+  const fromHandler = compose([], throwing);
+  const fromStep = compose([throwing as unknown as HandlerMiddleware], () => {});
+  for (const pipeline of [fromHandler, fromStep]) {
+    let result: Promise<void> | undefined;
+    assert.doesNotThrow(() => result = pipeline(event, context));
+    await assert.rejects(result!, /sync boom/);
+  }
+});
+
+Deno.test("compose() lets a JavaScript middleware that returns nothing still yield a promise", async () => {
+  const seen: string[] = [];
+  const sloppy = ((_event: unknown, _context: unknown, next: () => Promise<void>) => {
+    seen.push("step");
+    void next();
+  }) as unknown as HandlerMiddleware;
+  await compose([sloppy], () => void seen.push("handler"))(
+    { name: "job.run" },
+    {} as HandlerContext,
+  );
+  assert.deepEqual(seen, ["step", "handler"]);
+});

@@ -439,3 +439,60 @@ Deno.test("Host shares one store between its registrations unless one sets its o
   assert.equal(runs, 1);
   assert.equal(registrations.reduce((sum, one) => sum + one.duplicates, 0), 3);
 });
+
+Deno.test("idempotency() answers the same through an asynchronous store as through the in-memory one", async () => {
+  const run = async (store: IdempotencyStore) => {
+    const transport = new MemoryTransport();
+    let runs = 0;
+    const pipeline = compose([idempotency({ store, ttl: 60_000, scope: "billing" })], async (
+      _event,
+      context,
+    ) => {
+      runs++;
+      await context.publisher.reply({ runs });
+    });
+    const metadata = { [IDEMPOTENCY_KEY]: "k" };
+    const events: EventEnvelope[] = ["1", "2", "3"].map((id) => ({
+      id,
+      name: REQUEST,
+      correlationId: `c-${id}`,
+      metadata,
+    }));
+    // The first two at once (the second waits for the first), the third after.
+    const contextOf = (event: EventEnvelope): HandlerContext => ({
+      publisher: new EventPublisher(transport, event, new AbortController().signal, "billing"),
+      signal: new AbortController().signal,
+      attempt: 1,
+      settlement: undefined,
+    });
+    await Promise.all(events.slice(0, 2).map((event) => pipeline(event, contextOf(event))));
+    await pipeline(events[2]!, contextOf(events[2]!));
+    return {
+      runs,
+      replies: transport.published.map(({ correlationId, payload }) => ({
+        correlationId,
+        payload,
+      })),
+    };
+  };
+  const memory = new MemoryIdempotencyStore();
+  const seen: string[] = [];
+  const delayed: IdempotencyStore = {
+    claim: async (key, owner, ttl) => {
+      seen.push(key);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return await memory.claim(key, owner, ttl);
+    },
+    complete: async (key, outcome, ttl) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      await memory.complete(key, outcome, ttl);
+    },
+    settled: (key, signal) => memory.settled(key, signal),
+  };
+  const direct = await run(new MemoryIdempotencyStore());
+  const viaInterface = await run(delayed);
+  assert.deepEqual(viaInterface, direct);
+  assert.equal(direct.runs, 1);
+  assert.equal(direct.replies.length, 3);
+  assert.ok(seen.every((key) => key === `billing\u0000${REQUEST}\u0000k`), "the scoped key");
+});

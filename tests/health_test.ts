@@ -1,9 +1,16 @@
 /**
  * `healthResponse`: the `/healthz` and `/readyz` answers of a host for each
- * status and readiness, and everything else.
+ * status and readiness, and everything else; `hostReason()`: why a host is
+ * not ready.
  */
 import assert from "node:assert/strict";
-import { healthResponse, type HostReport, type HostStatus } from "../src/health.ts";
+import {
+  healthResponse,
+  hostReason,
+  type HostReport,
+  type HostStatus,
+  type RegistrationReport,
+} from "../src/health.ts";
 
 const BASE = "http://127.0.0.1:8080";
 const STATUSES: HostStatus[] = ["idle", "running", "stopping", "stopped", "failed"];
@@ -12,11 +19,13 @@ function report(status: HostStatus, ready: boolean): HostReport {
   return {
     status,
     ready,
+    reason: ready ? "every required registration is ready" : 'registration "echo" is starting',
     transport: "EventsClient(http://127.0.0.1:8080/api/v1/events)",
     registrations: [{
       name: "echo",
       state: ready ? "ready" : "starting",
       required: true,
+      url: "http://127.0.0.1:8080/api/v1/events",
       handled: 3,
       failed: 1,
       inFlight: 0,
@@ -62,16 +71,69 @@ Deno.test("healthResponse() answers /readyz 200 when ready and 503 when not, wha
   }
 });
 
-Deno.test("healthResponse() sends the report as uncached JSON on both paths", async () => {
-  for (const path of ["/healthz", "/readyz"]) {
-    for (const [status, ready] of [["running", true], ["failed", false]] as const) {
-      const body = report(status, ready);
-      const response = healthResponse(get(path), body);
+Deno.test("healthResponse() sends the report on /readyz and only liveness on /healthz, as uncached JSON", async () => {
+  for (
+    const [status, ready] of [["running", true], ["failed", false], ["stopping", false]] as const
+  ) {
+    const body = report(status, ready);
+    const readyz = healthResponse(get("/readyz"), body);
+    const healthz = healthResponse(get("/healthz"), body);
+    for (const response of [readyz, healthz]) {
       assert.equal(response.headers.get("content-type"), "application/json");
       assert.equal(response.headers.get("cache-control"), "no-store");
-      assert.deepEqual(await response.json(), body, `${path} ${status}`);
     }
+    assert.deepEqual(await readyz.json(), body, `/readyz ${status}`);
+    assert.deepEqual(
+      await healthz.json(),
+      { alive: status !== "failed", status },
+      `/healthz ${status}`,
+    );
   }
+});
+
+function registration(
+  name: string,
+  state: RegistrationReport["state"],
+  extra: Partial<RegistrationReport> = {},
+): RegistrationReport {
+  return {
+    ...report("running", false).registrations[0]!,
+    name,
+    state,
+    lastError: null,
+    reason: "not started",
+    ...extra,
+  };
+}
+
+Deno.test("hostReason() names the first required registration that is not ready, with its last failure", () => {
+  const failure =
+    "TransientError: Cannot open stream: the network request failed (ECONNREFUSED 127.0.0.1:9)";
+  const registrations = [
+    registration("ready-one", "ready"),
+    registration("optional", "starting", { required: false, lastError: "Error: ignored" }),
+    registration("echo", "starting", { lastError: failure, reason: failure }),
+  ];
+  assert.equal(
+    hostReason("running", false, registrations),
+    `registration "echo" is starting: ${failure}`,
+  );
+  assert.equal(
+    hostReason("running", false, [
+      registration("echo", "reconnecting", { reason: "stream ended" }),
+    ]),
+    'registration "echo" is reconnecting: stream ended',
+    "the readiness reason when there is no failure",
+  );
+});
+
+Deno.test("hostReason() says why when the host itself is not running or everything is ready", () => {
+  const echo = [registration("echo", "starting")];
+  assert.equal(hostReason("running", true, echo), "every required registration is ready");
+  assert.equal(hostReason("idle", false, echo), "the host has not started");
+  assert.equal(hostReason("stopping", false, echo), "the host is stopping");
+  assert.equal(hostReason("stopped", false, echo), "the host is stopped");
+  assert.equal(hostReason("failed", false, [registration("echo", "ready")]), "the host failed");
 });
 
 Deno.test("healthResponse() ignores the query string and the host when matching the path", async () => {

@@ -197,8 +197,8 @@ Deno.test("Host.run() rejects naming a registration whose stream gets 401, after
   await until(() => stateOf(host, "steady") === "stopped", 5_000, "steady stopped");
   assert.equal(running.settled, false, "run() waits for the in-flight handler");
   assert.equal(stateOf(host, "bad"), "failed");
-  const during = await probe(host, "/healthz");
-  assert.equal(during.status, 200, "alive while draining");
+  assert.equal((await probe(host, "/healthz")).status, 200, "alive while draining");
+  const during = await probe(host, "/readyz");
   assert.equal(during.body?.registrations.find((r) => r.name === "slow")?.inFlight, 1);
 
   slowRelease.open();
@@ -211,7 +211,8 @@ Deno.test("Host.run() rejects naming a registration whose stream gets 401, after
     return true;
   });
   assert.deepEqual(slowDone, ["in flight"]);
-  const after = await probe(host, "/healthz");
+  assert.equal((await probe(host, "/healthz")).status, 503);
+  const after = await probe(host, "/readyz");
   assert.equal(after.status, 503);
   assert.equal(after.body?.status, "failed");
   assert.deepEqual(
@@ -290,12 +291,14 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
   assert.deepEqual(ready.body, {
     status: "running",
     ready: false,
+    reason: 'registration "gated" is starting: not started',
     transport: String(server.client),
     registrations: [
       {
         name: "listener",
         state: "ready",
         required: true,
+        url: server.client.url,
         handled: 0,
         failed: 0,
         inFlight: 0,
@@ -311,6 +314,7 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
         name: "gated",
         state: "starting",
         required: true,
+        url: server.client.url,
         handled: 0,
         failed: 0,
         inFlight: 0,
@@ -360,7 +364,7 @@ Deno.test("Host.fetch() answers /healthz and /readyz through idle, starting, rea
   assert.equal(health.status, 503);
   assert.equal(ready.status, 503);
   assert.equal(health.body?.status, "stopped");
-  assert.deepEqual(health.body?.registrations.map((r) => r.state), ["stopped", "stopped"]);
+  assert.deepEqual(ready.body?.registrations.map((r) => r.state), ["stopped", "stopped"]);
 });
 
 Deno.test("Host.fetch() serves over HTTP when mounted on a server", async () => {

@@ -107,3 +107,38 @@ Deno.test("MemoryIdempotencyStore() rejects a maxEntries that is not an integer 
     );
   }
 });
+
+Deno.test("MemoryIdempotencyStore keeps keys with and without NULs apart", async () => {
+  const { store } = clocked();
+  const keys = [
+    "a",
+    "\u0000a",
+    "\u0000\u0000a",
+    "g\u0000n\u0000a",
+    "g\u0000n\u0000\u0000a",
+    "g\u0000na",
+  ];
+  for (const key of keys) {
+    assert.deepEqual(await store.claim(key, `owner of ${key}`, 100), { status: "claimed" }, key);
+  }
+  assert.equal(store.size, keys.length);
+  await store.complete("g\u0000n\u0000a", OUTCOME, 100);
+  for (const key of keys.filter((key) => key !== "g\u0000n\u0000a")) {
+    assert.deepEqual(await store.claim(key, "someone else", 100), { status: "pending" }, key);
+  }
+});
+
+Deno.test("MemoryIdempotencyStore evicts the least recently used key across scopes and names", async () => {
+  const { store } = clocked(2);
+  await store.claim("billing\u0000pay.request\u0000k1", "e1", 1_000);
+  await store.claim("audit\u0000log.request\u0000k1", "e2", 1_000);
+  await store.complete("billing\u0000pay.request\u0000k1", OUTCOME, 1_000);
+  // A hit makes the billing key the most recently used: audit's goes first.
+  assert.equal((await store.claim("billing\u0000pay.request\u0000k1", "e3", 1_000)).status, "done");
+  await store.claim("plain", "e4", 1_000);
+  assert.equal(store.size, 2);
+  assert.equal((await store.claim("billing\u0000pay.request\u0000k1", "e5", 1_000)).status, "done");
+  assert.deepEqual(await store.claim("audit\u0000log.request\u0000k1", "e6", 1_000), {
+    status: "claimed",
+  }, "audit's key was evicted");
+});

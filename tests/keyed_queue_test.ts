@@ -183,3 +183,32 @@ Deno.test("KeyedQueue() rejects a limit that is not a positive integer", () => {
     );
   }
 });
+
+Deno.test("KeyedQueue.push() starts an item synchronously, never counted as queued, when its key and a slot are free", async () => {
+  const { queue, started, counters, end } = harness(2, 10);
+  const pushed = queue.push("a", "a1");
+  assert.deepEqual(started, ["a1"], "started before push() settled");
+  await pushed;
+  void queue.push(undefined, "x1");
+  assert.deepEqual(started, ["a1", "x1"]);
+  assert.equal(counters.maxQueued, 0);
+  // The same key is busy now: the next one waits in its lane, counted.
+  await queue.push("a", "a2");
+  assert.equal(counters.queued, 1);
+  assert.deepEqual(started, ["a1", "x1"]);
+  await end("a1");
+  assert.deepEqual(started, ["a1", "x1", "a2"]);
+  await end("a2");
+  await end("x1");
+  assert.equal(queue.busyKeys, 0);
+});
+
+Deno.test("KeyedQueue.push() rejects with the reason when its signal already aborted, even with a free slot", async () => {
+  const { queue, started, slots } = harness(2, 10);
+  const controller = new AbortController();
+  controller.abort(new Error("stopped"));
+  await assert.rejects(queue.push("a", "a1", controller.signal), /stopped/);
+  assert.deepEqual(started, []);
+  assert.equal(queue.busyKeys, 0);
+  assert.equal(slots.inUse, 0);
+});

@@ -218,3 +218,23 @@ Deno.test("EventPublisher.publish() rejects with signal.reason when the signal a
   assert.equal(server.api.stats.published, 0);
   assert.deepEqual(await stored(server, "demo.audit"), []);
 });
+
+Deno.test("EventPublisher.reply() publishes the envelope as it is without an SDK and traced once one is registered", async () => {
+  const { MemoryTransport } = await import("./_memory_transport.ts");
+  const { installOtel } = await import("./_otel.ts");
+  const transport = new MemoryTransport();
+  const publisher = new EventPublisher(transport, REQUEST, new AbortController().signal, "w-1");
+  await publisher.reply({ n: 1 });
+  assert.equal(transport.published[0]!.metadata, undefined, "no trace context without an SDK");
+  {
+    await using otel = installOtel();
+    await publisher.reply({ n: 2 });
+    assert.deepEqual(otel.spans().map((span) => span.name), ["send demo.job.response"]);
+    assert.match(transport.published[1]!.metadata?.traceparent ?? "", /^00-[0-9a-f]{32}-/);
+  }
+  await publisher.reply({ n: 3 });
+  assert.equal(transport.published[2]!.metadata, undefined, "untraced again once it is disabled");
+  assert.deepEqual(transport.published.map((event) => event.payload), [{ n: 1 }, { n: 2 }, {
+    n: 3,
+  }]);
+});

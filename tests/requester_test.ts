@@ -144,3 +144,27 @@ Deno.test("Requester rejects bad options up front", () => {
     /timeout: current value is 0/,
   );
 });
+
+Deno.test("Requester remembers the last 4096 settled requests: an older one's response counts as unknown", async () => {
+  const { MemoryTransport } = await import("./_memory_transport.ts");
+  const { until } = await import("./_poll.ts");
+  const transport = new MemoryTransport();
+  await using req = new Requester({ transport, responseNames: ["ring.test.response"] });
+  await req.readiness.waitReady();
+  const controller = new AbortController();
+  const count = 4096 + 4;
+  const requests = Array.from(
+    { length: count },
+    () => req.request("ring.test.request", null, { signal: controller.signal }).catch(() => {}),
+  );
+  await until(() => transport.published.length === count, 5_000, "every request published");
+  // Settled in the order they were made.
+  controller.abort(new Error("stop"));
+  await Promise.all(requests);
+  const ids = transport.published.map((event) => event.correlationId!);
+  for (const correlationId of [ids[3]!, ids[4]!, ids[count - 1]!]) {
+    await transport.publish({ name: "ring.test.response", correlationId, payload: null });
+  }
+  await until(() => req.stats.late + req.stats.unknown === 3, 5_000, "every response seen");
+  assert.deepEqual({ late: req.stats.late, unknown: req.stats.unknown }, { late: 2, unknown: 1 });
+});

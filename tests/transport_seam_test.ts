@@ -201,6 +201,9 @@ Deno.test("Host runs registrations on an in-memory transport and reports them", 
   assert.equal(await requester.request("seam.host.request", "ping"), "ping");
   await transport.publish({ name: "seam.host.tick", payload: 1 });
   await until(() => seen.length === 1, 5_000, "the audit registration's event");
+  // The reply can arrive before the echo handler returned and was counted.
+  const echoHandled = () => host.report().registrations.find((r) => r.name === "echo")?.handled;
+  await until(() => echoHandled() === 1, 5_000, "the echo registration's count");
   const report = host.report();
   assert.equal(report.ready, true);
   assert.equal(report.registrations.find((r) => r.name === "echo")?.handled, 1);

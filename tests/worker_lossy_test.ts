@@ -172,7 +172,7 @@ Deno.test("runWorker() with lossy goes on when onDrop throws", async () => {
   await worker.stop();
 });
 
-Deno.test("Host reports dropped events per registration in /healthz", async () => {
+Deno.test("Host reports dropped events per registration in /readyz", async () => {
   const transport = new MemoryTransport();
   const controller = new AbortController();
   const slow = gate();
@@ -193,7 +193,7 @@ Deno.test("Host reports dropped events per registration in /healthz", async () =
   await host.readiness.waitReady();
   for (let i = 0; i < 10; i++) await transport.publish({ name: "metrics.sample", payload: i });
   await until(() => host.report().registrations[0]!.dropped === 7);
-  const body = await (await host.fetch(new Request("http://health/healthz"))).json();
+  const body = await (await host.fetch(new Request("http://health/readyz"))).json();
   assert.deepEqual(
     body.registrations.map((
       { name, dropped }: { name: string; dropped: number },

@@ -121,7 +121,9 @@ export async function runHostCommand(
     try {
       await running;
     } catch (error) {
+      // One line (the formatter renders the error as `name: message`); the stack at debug only.
       logger.fatal("Host failed: {error}", { error });
+      logger.debug("Host failed at: {stack}", { stack: (error as Error)?.stack });
       return EXIT_FAILURE;
     }
     logger.info("Host stopped cleanly");

@@ -13,7 +13,10 @@ import {
   getJsonLinesFormatter,
   getTextFormatter,
   type LogLevel,
+  type LogRecord,
+  type TextFormatter,
 } from "@logtape/logtape";
+import { loggableValue, messageText } from "../log_fields.ts";
 import type { LogFormat, LogLevelName } from "./args.ts";
 
 /** `console.error` writes to stderr on Deno, Node and Bun alike. */
@@ -27,17 +30,42 @@ const ALL_TO_STDERR = {
 } as const;
 
 /**
+ * The CLI's formatter for `format`. Errors read as `name: message` in the
+ * message of both; JSON lines carry each error property as fields
+ * (`{name, message, code?, status?, cause?, stack?}`), with the stack only
+ * at `debug` and `trace`.
+ */
+export function logFormatter(format: LogFormat, level: LogLevelName): TextFormatter {
+  if (format !== "json") {
+    return getTextFormatter({
+      value: (value, inspect) =>
+        typeof value === "string" || value instanceof Error ? messageText(value) : inspect(value),
+    });
+  }
+  const json = getJsonLinesFormatter();
+  const stack = level === "debug" || level === "trace";
+  return (record: LogRecord) => {
+    let rendered = "";
+    record.message.forEach((part, index) => rendered += index % 2 === 0 ? part : messageText(part));
+    const properties: Record<string, unknown> = {};
+    for (const key in record.properties) {
+      properties[key] = loggableValue(record.properties[key], { stack });
+    }
+    return json({ ...record, message: [rendered], properties });
+  };
+}
+
+/**
  * Sends every category at `level` and above to stderr, as text lines or
- * JSON lines; LogTape's own meta logger only from warnings.
+ * JSON lines (see {@linkcode logFormatter}); LogTape's own meta logger only
+ * from warnings.
  */
 export async function configureLogging(format: LogFormat, level: LogLevelName): Promise<void> {
   await configure({
     reset: true,
     sinks: {
       stderr: getConsoleSink({
-        formatter: format === "json"
-          ? getJsonLinesFormatter()
-          : getTextFormatter({ value: "bare" }),
+        formatter: logFormatter(format, level),
         levelMap: ALL_TO_STDERR,
       }),
     },

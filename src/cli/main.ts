@@ -166,9 +166,11 @@ const consoleOutput: CliOutput = {
  */
 export async function main(
   args: readonly string[],
-  env: Readonly<Record<string, string | undefined>> = readEnv(),
-  output: CliOutput = consoleOutput,
+  env?: Readonly<Record<string, string | undefined>>,
+  output?: CliOutput,
 ): Promise<number> {
+  env ??= readEnv();
+  output ??= consoleOutput;
   const parsed = parseCommandLine(args);
   if (!parsed.ok) {
     output.err(`bus-integration: ${parsed.problem}`);

@@ -12,6 +12,7 @@ import { EventsClient } from "../client.ts";
 import type { ClientEnvOptions } from "../env/contract.ts";
 import { lookupVariable } from "../env/token_sources.ts";
 import { ConfigError } from "../errors.ts";
+import { withoutCredentials } from "../dialed_url.ts";
 import type { EventTransport } from "../transport.ts";
 import type { NatsEnvOptions } from "../nats/env.ts";
 import type { ConfigEntry } from "./config.ts";
@@ -91,5 +92,8 @@ export function transportTarget(
   transport: TransportConfig,
   client: () => ClientEnvOptions,
 ): string {
-  return transport.kind === "http" ? client().baseUrl : `NATS ${transport.nats.servers.join(",")}`;
+  // A URL may carry a user and password (`https://user:pw@…`): never into the log.
+  return transport.kind === "http"
+    ? withoutCredentials(client().baseUrl)
+    : `NATS ${transport.nats.servers.map(withoutCredentials).join(",")}`;
 }

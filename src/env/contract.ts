@@ -108,8 +108,9 @@ export interface ListenerEnvOptions {
  * ```
  */
 export function listenerOptionsFromEnv(
-  env: Readonly<Record<string, string | undefined>> = readEnv(),
+  env?: Readonly<Record<string, string | undefined>>,
 ): ListenerEnvOptions {
+  env ??= readEnv();
   const reconnect = booleanVariable(env, RETRY, true);
   const min = durationVariable(env, RETRY_MIN, "1s");
   const max = durationVariable(env, RETRY_MAX, "30s");
@@ -214,11 +215,12 @@ export interface ClientEnvLookupOptions {
  * ```
  */
 export async function clientOptionsFromEnv(
-  env: Readonly<Record<string, string | undefined>> = readEnv(),
-  options: ClientEnvLookupOptions = {},
+  env?: Readonly<Record<string, string | undefined>>,
+  options?: ClientEnvLookupOptions,
 ): Promise<ClientEnvOptions> {
+  env ??= readEnv();
   const baseUrl = baseUrlFromEnv(env);
-  return { baseUrl, ...await findToken(env, TOKEN_SOURCES, options.tokenFile) };
+  return { baseUrl, ...await findToken(env, TOKEN_SOURCES, options?.tokenFile) };
 }
 
 const URL_FORM = "an http(s) URL, e.g. https://bus.example.test or " +

@@ -156,17 +156,23 @@ export function deadLetter(setup: DeadLetterSetup): HandlerMiddleware {
   // with the same envelope object, and a weak map forgets abandoned ones.
   const started = new WeakMap<EventEnvelope, { first: number; last: number }>();
   return async (event, context, next) => {
+    // Only an attempt settled `retry` stores its times, for the next one: an
+    // event handled at its first attempt costs one look-up, no write.
+    const now = Date.now();
+    const earlier = started.get(event);
+    const first = earlier?.first ?? now;
     // A settlement decided before the pipeline runs (the worker giving up a
     // retry it can no longer wait for) is not an attempt of its own.
-    const times = started.get(event) ?? { first: Date.now(), last: Date.now() };
-    if (context.settlement === undefined) times.last = Date.now();
-    started.set(event, times);
+    const last = context.settlement === undefined ? now : earlier?.last ?? now;
     try {
       await next();
-      started.delete(event);
+      if (earlier !== undefined) started.delete(event);
     } catch (error) {
-      if (context.settlement?.type === "retry") throw error;
-      started.delete(event);
+      if (context.settlement?.type === "retry") {
+        started.set(event, { first, last });
+        throw error;
+      }
+      if (earlier !== undefined) started.delete(event);
       const payload: DeadLetterPayload = {
         envelope: event,
         attempts: context.attempt,
@@ -174,8 +180,8 @@ export function deadLetter(setup: DeadLetterSetup): HandlerMiddleware {
           ? context.settlement.reason
           : describeError(error),
         error: errorFields(error, setup.options.includeStack === true),
-        firstAttemptAt: new Date(times.first).toISOString(),
-        lastAttemptAt: new Date(times.last).toISOString(),
+        firstAttemptAt: new Date(first).toISOString(),
+        lastAttemptAt: new Date(last).toISOString(),
         ...setup.worker,
       };
       const name = deadLetterNameFor(event, setup.options);

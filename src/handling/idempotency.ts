@@ -14,12 +14,15 @@ import { getLogger } from "@logtape/logtape";
 import type { EventEnvelope } from "../envelope.ts";
 import { describeError } from "../errors.ts";
 import {
+  claimScoped,
+  completeScoped,
   IDEMPOTENCY_KEY,
   type IdempotencyClaim,
   type IdempotencyOutcome,
   type IdempotencyStore,
   MemoryIdempotencyStore,
   type RecordedReply,
+  scopedPrefix,
 } from "../idempotency_store.ts";
 import type { Publisher, PublishInit } from "../publisher.ts";
 import type { PublishResult } from "../transport.ts";
@@ -90,6 +93,26 @@ export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
  */
 export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddleware {
   const { store, ttl, scope, stats } = options;
+  // The in-memory store answers synchronously and by the key's parts: no
+  // scoped string and no promise per event. Any other store gets the
+  // scoped string through the interface.
+  const memory = store instanceof MemoryIdempotencyStore ? store : undefined;
+  const prefixes = new Map<string, string>();
+  const prefixOf = (name: string) => {
+    let prefix = prefixes.get(name);
+    if (prefix === undefined) {
+      prefix = scopedPrefix(scope, name);
+      // Bounded by the names a worker listens to, plus the few a caller may pass.
+      if (prefixes.size < 1024) prefixes.set(name, prefix);
+    }
+    return prefix;
+  };
+  const claim = (prefix: string, key: string, owner: string) =>
+    memory ? claimScoped(memory, prefix, key, owner, ttl) : store.claim(prefix + key, owner, ttl);
+  const complete = (prefix: string, key: string, outcome: IdempotencyOutcome) =>
+    memory
+      ? completeScoped(memory, prefix, key, outcome, ttl)
+      : store.complete(prefix + key, outcome, ttl);
   // Not async itself: an event without a key costs one call, not a promise.
   return (event, context, next) => {
     const key = idempotencyKeyOf(event);
@@ -101,23 +124,24 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
     next: () => Promise<void>,
     key: string,
   ): Promise<void> {
-    // NUL never occurs in event names or group names, so the parts cannot run together.
-    const scoped = `${scope}\u0000${event.name}\u0000${key}`;
+    const prefix = prefixOf(event.name);
     for (;;) {
-      let claim: IdempotencyClaim;
+      let found: IdempotencyClaim;
       try {
-        claim = await store.claim(scoped, ownerOf(event), ttl);
+        const claimed = claim(prefix, key, ownerOf(event));
+        // Awaited only when the store is asynchronous.
+        found = claimed instanceof Promise ? await claimed : claimed;
       } catch (error) {
         await answerUnavailable(event, context.publisher, error);
         throw error;
       }
-      if (claim.status === "claimed") break;
-      if (claim.status === "done") {
+      if (found.status === "claimed") break;
+      if (found.status === "done") {
         if (stats) stats.duplicates++;
-        await replay(claim.outcome, context.publisher);
+        await replay(found.outcome, context.publisher);
         return;
       }
-      await store.settled(scoped, context.signal);
+      await store.settled(prefix + key, context.signal);
     }
     const recorder = new RecordingPublisher(context.publisher);
     context.publisher = recorder;
@@ -128,7 +152,8 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
       if (context.settlement?.type !== "retry") {
         const replies = recorder.replies;
         try {
-          await store.complete(scoped, replies.length === 0 ? NO_REPLIES : { replies }, ttl);
+          const completed = complete(prefix, key, replies.length === 0 ? NO_REPLIES : { replies });
+          if (completed instanceof Promise) await completed;
         } catch (error) {
           // The event itself was handled; only its duplicates may now run again.
           logger.warn("Cannot record the outcome of idempotency key {key}: {error}", {

@@ -184,8 +184,9 @@ function shownServers(value: string): string {
  * ```
  */
 export async function natsOptionsFromEnv(
-  env: Readonly<Record<string, string | undefined>> = readEnv(),
+  env?: Readonly<Record<string, string | undefined>>,
 ): Promise<NatsEnvOptions> {
+  env ??= readEnv();
   const url = lookupVariable(env, NATS_ENV.url);
   if (url === undefined) {
     throw new ConfigError(NATS_ENV.url, undefined, "a NATS server URL, e.g. nats://127.0.0.1:4222");

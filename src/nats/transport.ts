@@ -154,7 +154,8 @@ export class NatsTransport implements EventTransport {
    * @throws {TransientError} When the connection is down or JetStream does not answer.
    * @throws {BadRequestError} When the event exceeds the server's `max_payload`.
    */
-  async publish(event: EventEnvelope, options: PublishOptions = {}): Promise<PublishResult> {
+  async publish(event: EventEnvelope, options?: PublishOptions): Promise<PublishResult> {
+    options ??= {};
     this.#assertOpen("publish event");
     const result = await publishEvent(
       {
@@ -213,6 +214,11 @@ export class NatsTransport implements EventTransport {
   /** Closes the transport at the end of an `await using` block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** The server the connection is on (`host:port`, no credentials): what `/readyz` shows it dials. */
+  get url(): string {
+    return this.#servers;
   }
 
   /** A summary without credentials, for logs: the server only. */

@@ -24,6 +24,7 @@ import {
   type SubscriptionParts,
   withStream,
 } from "./subscription.ts";
+import { settleSpans } from "../tracing/settle.ts";
 
 const ACK = new TextEncoder().encode("+ACK");
 
@@ -107,6 +108,11 @@ export async function openUnicast(
       },
       context,
       info.config.max_deliver ?? context.options.maxDeliver,
+      settleSpans({
+        system: "nats",
+        group: options.group ?? DEFAULT_GROUP,
+        consumer: options.consumer,
+      }),
     );
   } catch (error) {
     throw mapNatsError(error, "open stream");
@@ -120,9 +126,16 @@ class UnicastSubscription extends NatsSubscription {
   readonly #maxDeliver: number;
   readonly #termReason: boolean;
   readonly #replies: Replies;
+  readonly #traced: ReturnType<typeof settleSpans>;
 
-  constructor(parts: SubscriptionParts, context: OpenContext, maxDeliver: number) {
+  constructor(
+    parts: SubscriptionParts,
+    context: OpenContext,
+    maxDeliver: number,
+    traced: ReturnType<typeof settleSpans>,
+  ) {
     super(parts);
+    this.#traced = traced;
     this.#replies = context.replies;
     this.workingInterval = context.options.ackWait / 2;
     this.#maxDeliver = maxDeliver;
@@ -139,7 +152,7 @@ class UnicastSubscription extends NatsSubscription {
         // Confirmed (the server answers an ack sent with a reply subject),
         // so that a settled event is never delivered again, even when the
         // server restarts right after.
-        await this.#confirmedAck(message);
+        await this.#traced("ack", event, () => this.#confirmedAck(message));
         this.stats.acked++;
         return;
       case "retry": {
@@ -150,15 +163,23 @@ class UnicastSubscription extends NatsSubscription {
             "Terminating {name} {id}: delivered {deliveries} times, the maxDeliver limit",
             { name: event.name, id: event.id, deliveries, maxDeliver: this.#maxDeliver },
           );
-          this.#term(message, `maxDeliver (${this.#maxDeliver}) reached`);
+          await this.#traced(
+            "term",
+            event,
+            () => this.#term(message, `maxDeliver (${this.#maxDeliver}) reached`),
+          );
           return;
         }
-        message.nak(settlement.delay > 0 ? settlement.delay : undefined);
+        await this.#traced(
+          "nak",
+          event,
+          () => message.nak(settlement.delay > 0 ? settlement.delay : undefined),
+        );
         this.stats.retried++;
         return;
       }
       case "dead":
-        this.#term(message, settlement.reason);
+        await this.#traced("term", event, () => this.#term(message, settlement.reason));
         return;
     }
   }

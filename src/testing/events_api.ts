@@ -151,8 +151,8 @@ export interface EventsApi {
  * }
  * ```
  */
-export function createEventsApi(options: EventsApiOptions = {}): EventsApi {
-  return new ReferenceEventsApi(options);
+export function createEventsApi(options?: EventsApiOptions): EventsApi {
+  return new ReferenceEventsApi(options ?? {});
 }
 
 /** Per-listener bookkeeping: the streams it must end when it closes. */

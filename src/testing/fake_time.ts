@@ -103,13 +103,13 @@ export class FakeTime implements Disposable {
   }
 
   /** Moves time forward by `ms`, running the timers due, without letting promises settle between them. */
-  tick(ms = 0): void {
-    this.#clock.tick(ms);
+  tick(ms?: number): void {
+    this.#clock.tick(ms ?? 0);
   }
 
   /** Moves time forward by `ms`, letting promise callbacks run before and after each timer. */
-  async tickAsync(ms = 0): Promise<void> {
-    await this.#clock.tickAsync(ms);
+  async tickAsync(ms?: number): Promise<void> {
+    await this.#clock.tickAsync(ms ?? 0);
   }
 
   /** Runs the next timer (moving time to it); `false` when none is scheduled. */

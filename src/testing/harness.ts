@@ -16,6 +16,7 @@ import { ListenerReadiness } from "../readiness.ts";
 import { runRegistration, type WorkerRegistration } from "../registration.ts";
 import { Requester, type RequestOptions } from "../requester.ts";
 import type { PublishResult } from "../transport.ts";
+import type { ResponseOf, StandardSchema } from "../schema.ts";
 import { createEventsApi, type EventsApi, type EventsApiOptions } from "./events_api.ts";
 
 /** Options of {@linkcode testWorker}. */
@@ -52,9 +53,15 @@ export interface WorkerHarness extends AsyncDisposable {
    * once the handler has finished (so `stats` counts it); rejects with
    * `ResponseError` on an error response and `RequestTimeoutError` when
    * none comes. The response name is derived from `name` (`x.request` →
-   * `x.response`).
+   * `x.response`). With `options.schema` it resolves with the schema's
+   * output and rejects with `InvalidResponseError` when the reply does not
+   * match.
    */
-  request(name: string, payload: unknown, options?: RequestOptions): Promise<unknown>;
+  request<S extends StandardSchema | undefined = undefined>(
+    name: string,
+    payload: unknown,
+    options?: RequestOptions<S>,
+  ): Promise<ResponseOf<S>>;
   /** Every event stored under `name` so far (replies, dead letters, anything the worker published). */
   events(name: string): Promise<EventEnvelope[]>;
   /** Stops the worker (draining in-flight handlers) and the in-memory API. Idempotent. */
@@ -84,8 +91,9 @@ export interface WorkerHarness extends AsyncDisposable {
  */
 export async function testWorker(
   registration: WorkerRegistration,
-  options: TestWorkerOptions = {},
+  options?: TestWorkerOptions,
 ): Promise<WorkerHarness> {
+  options ??= {};
   const api = createEventsApi({ heartbeatMs: 0, ...options.api });
   const token = options.api?.auth === false ? undefined : await api.mintToken();
   const transport = new EventsClient({

@@ -12,6 +12,7 @@ import { context, type Link, SpanKind, SpanStatusCode, trace } from "@openteleme
 import type { EventEnvelope } from "../envelope.ts";
 import type { EventTransport, PublishOptions, PublishResult } from "../transport.ts";
 import { withTraceContext } from "./carrier.ts";
+import { telemetryLive } from "./live.ts";
 import {
   ATTR,
   DURATION_BUCKETS,
@@ -39,11 +40,28 @@ const instruments = instrumentsFor((meter) => ({
  * `metadata` so the consumer can link to it. `links` lets a reply link to
  * its request.
  */
-export async function sendTraced(
+export function sendTraced(
   transport: EventTransport,
   event: EventEnvelope,
   options?: PublishOptions,
   links?: Link[],
+): Promise<PublishResult> {
+  // Without any SDK part the span, instruments and trace context are all
+  // no-ops: publish straight away (asked per call, so an SDK registered
+  // later is picked up).
+  if (telemetryLive()) return sendWithSpan(transport, event, options, links);
+  try {
+    return transport.publish(event, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+async function sendWithSpan(
+  transport: EventTransport,
+  event: EventEnvelope,
+  options: PublishOptions | undefined,
+  links: Link[] | undefined,
 ): Promise<PublishResult> {
   const system = systemOf(transport);
   const attributes = {

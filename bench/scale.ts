@@ -1,0 +1,337 @@
+/**
+ * What a host with many listeners costs its process: a `Host` with N
+ * registrations (default 1,000), each listening to one event name on one
+ * shared transport, against a server in another process — the reference
+ * Events API (`bench/scale_server.ts`, always on Deno) or, with
+ * `--transport nats`, a `nats-server`.
+ *
+ * Reports, for the client process alone:
+ *
+ * - RSS and heap per listener: after all N are open, against a baseline
+ *   taken before opening them (each after a full GC where the runtime
+ *   allows one: `--expose-gc` on Deno and Node, always on Bun), and the
+ *   same for the floor in a fresh process of the same runtime
+ *   (`bench/scale_floor.ts`): N bare `fetch` streams, or N bare nats.js
+ *   ordered consumers;
+ * - how long the host took to become ready with all N open;
+ * - publish latency p50/p99 with N open against the same with 1 open,
+ *   pooled over `--rounds` rounds that take turns;
+ * - CPU time per second while idle with N open, in % of one core;
+ * - heap per pending `requester.request()` nobody answers;
+ * - the server's own resident set per listener (from `ps`).
+ *
+ * Its last line is one JSON object: `runtime`, `transport`, `listeners`,
+ * `rssKiBPerListener`, `heapKiBPerListener`, `openSeconds`,
+ * `publishP99Ratio`, `idleCpuPercent`, then `publishP50Ratio`,
+ * `floorRssKiBPerListener`, `floorHeapKiBPerListener`,
+ * `pendingHeapBytesPerRequest` and `serverRssKiBPerListener`. A host that
+ * is not ready within `--open-timeout` seconds fails the run (exit 1),
+ * naming the registrations still waiting and why; a bad flag exits 2.
+ *
+ * Runs on Deno (`deno task bench:scale`), and on Node and Bun as one
+ * bundle (`bash bench/run_scale.sh` builds it and runs every runtime).
+ *
+ * Usage: `<runtime> scale.{ts,js} [--listeners N] [--transport http|nats]
+ * [--samples N] [--rounds N] [--idle-seconds S] [--pending N] [--open-timeout S]`
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console -- a benchmark reports on stdout
+
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+// The package's own name, so the npm build can compile this file for Node and Bun.
+import { defineWorker, EventsClient, type EventTransport, Host, Requester } from "@bus/integration";
+import { connectNats } from "@bus/integration/nats";
+import { type NatsServer, startNatsServer } from "../tests/_nats_server.ts";
+import {
+  canCollect,
+  cpuMicros,
+  type Memory,
+  memory,
+  percentile,
+  residentBytesOf,
+} from "./scale_probe.ts";
+import { parseScaleArgs, type ScaleSettings, UsageError } from "./scale_args.ts";
+
+const versions = process.versions as Record<string, string | undefined>;
+const runtime = versions.deno
+  ? "deno"
+  : versions.bun
+  ? "bun"
+  : `node${versions.node?.split(".")[0]}`;
+
+/** A server in another process and a transport connected to it. */
+interface Target {
+  transport: EventTransport;
+  /** The Events API's site root, or the NATS server's URL. */
+  url: string;
+  serverPid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `scale_server.ts` on Deno from source, whatever runs the client,
+ * so that every runtime's figures are taken against the same server; resolves
+ * with the URL it prints.
+ */
+function startEventsApiProcess(): Promise<{ child: ChildProcess; url: string }> {
+  // From bench/ and from the bundle in .bench-out/ alike.
+  const script = fileURLToPath(new URL("../bench/scale_server.ts", import.meta.url));
+  const command = "deno";
+  const args = ["run", "--allow-net=127.0.0.1", "--allow-env", script];
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("Cannot start the reference server: no URL within 30 s"));
+    }, 30_000);
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (text: string) => {
+      output += text;
+      const line = output.split("\n").find((candidate) => candidate.startsWith("http"));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      resolve({ child, url: line.trim() });
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Cannot start the reference server: it exited with status ${code}`));
+    });
+  });
+}
+
+async function connect(settings: ScaleSettings): Promise<Target> {
+  if (settings.transport === "http") {
+    const { child, url } = await startEventsApiProcess();
+    return {
+      transport: new EventsClient({ baseUrl: url }),
+      url,
+      serverPid: child.pid,
+      stop: async () => {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGKILL");
+        await exited;
+      },
+    };
+  }
+  let server: NatsServer | undefined;
+  const url = process.env.NATS_URL ?? (server = await startNatsServer()).url;
+  const transport = await connectNats({ servers: url, stream: "SCALE", subjectPrefix: "scale" });
+  return {
+    transport,
+    url,
+    serverPid: server?.pid,
+    stop: async () => {
+      await transport.close();
+      await transport.connection.close();
+      await server?.[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** A host whose `count` registrations each listen to `scale.l<i>` and do nothing. */
+function hostOf(transport: EventTransport, count: number, signal: AbortSignal): Host {
+  const registrations = Array.from(
+    { length: count },
+    (_, i) => defineWorker({ name: `l${i}`, names: [`scale.l${i}`], handler: () => {} }),
+  );
+  return new Host({ transport, registrations, signal });
+}
+
+/** Runs a host until `use` returns; rejects when it is not ready within `timeoutSeconds`. */
+async function withHost<T>(
+  transport: EventTransport,
+  count: number,
+  timeoutSeconds: number,
+  use: (host: Host, openSeconds: number) => Promise<T>,
+): Promise<T> {
+  const stop = new AbortController();
+  const host = hostOf(transport, count, stop.signal);
+  const started = performance.now();
+  const running = host.run();
+  const late = AbortSignal.timeout(timeoutSeconds * 1000);
+  try {
+    await Promise.race([host.readiness.waitReady(late), running]);
+    if (!host.readiness.ready) throw new Error("Cannot open the listeners: the host stopped");
+  } catch (error) {
+    const waiting = host.report().registrations.filter((entry) => entry.state !== "ready");
+    stop.abort();
+    await running.catch(() => {});
+    const reasons = new Map<string, number>();
+    for (const entry of waiting) {
+      // One line per kind of failure: the stream names and URLs differ, the failures do not.
+      const reason = (entry.lastError ?? entry.reason).replace(/https?:\/\/\S+/g, "<url>");
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    }
+    throw new Error(
+      `Cannot open ${count} listeners within ${timeoutSeconds} s: ${waiting.length} not ready (${
+        [...reasons].map(([reason, n]) => `${n}× ${reason}`).join("; ")
+      })`,
+      { cause: error },
+    );
+  }
+  const openSeconds = (performance.now() - started) / 1000;
+  try {
+    return await use(host, openSeconds);
+  } finally {
+    stop.abort();
+    await running;
+  }
+}
+
+/** Publish latencies in ms of `samples` publishes one after another, after a warm-up. */
+async function publishLatencies(transport: EventTransport, samples: number): Promise<number[]> {
+  for (let i = 0; i < 50; i++) await transport.publish({ name: "scale.l0", payload: i });
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await transport.publish({ name: "scale.l0", payload: i });
+    latencies.push(performance.now() - started);
+  }
+  return latencies;
+}
+
+/** CPU time per wall-clock time over `seconds` of doing nothing, in % of one core. */
+async function idleCpuPercent(seconds: number): Promise<number> {
+  const cpuBefore = cpuMicros();
+  const wallBefore = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const wall = (performance.now() - wallBefore) * 1000;
+  return ((cpuMicros() - cpuBefore) / wall) * 100;
+}
+
+/**
+ * Heap per pending request: `count` requests to a name nobody answers, held
+ * until every publish has returned, against the heap before them. They go
+ * out `PUBLISH_BATCH` at a time, each batch once the one before has been
+ * published: thousands of publishes at once would have the runtime's fetch
+ * pool open as many sockets, whose heap is the pool's, not the requests'.
+ */
+const PUBLISH_BATCH = 32;
+
+async function pendingHeapBytes(transport: EventTransport, count: number): Promise<number> {
+  let published = 0;
+  // Counts publishes as they return, so that only the pending entries remain when measured.
+  const counting: EventTransport = {
+    get canRefreshCredentials() {
+      return transport.canRefreshCredentials;
+    },
+    publish: (event, options) => transport.publish(event, options).finally(() => published++),
+    open: (options) => transport.open(options),
+    close: () => Promise.resolve(),
+  };
+  const requester = new Requester({
+    transport: counting,
+    responseNames: ["scale.reply"],
+    maxPending: count,
+    timeout: 600_000,
+  });
+  await requester.readiness.waitReady();
+  const before = await memory();
+  const pending: Promise<unknown>[] = [];
+  while (pending.length < count) {
+    const batch = Math.min(PUBLISH_BATCH, count - pending.length);
+    for (let i = 0; i < batch; i++) {
+      pending.push(requester.request("scale.nobody", null).catch(() => {}));
+    }
+    while (published < pending.length) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const after = await memory();
+  await requester.close();
+  await Promise.all(pending);
+  return (after.heap - before.heap) / count;
+}
+
+const kib = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Runs `bench/scale_floor` in a fresh process of this runtime; resolves with its figures. */
+function floorBytes(url: string, count: number): Promise<Memory> {
+  const here = fileURLToPath(import.meta.url);
+  const script = here.replace(/scale\.(ts|m?js)$/, "scale_floor.$1");
+  const [command, args] = versions.deno
+    ? ["deno", ["run", "--allow-net=127.0.0.1", "--allow-env", "--v8-flags=--expose-gc", script]]
+    : [process.execPath, versions.bun ? [script] : ["--expose-gc", script]];
+  return new Promise((resolve, reject) => {
+    execFile(command, [...args, url, String(count)], (error, stdout) => {
+      if (error) reject(new Error("Cannot measure the floor", { cause: error }));
+      else resolve(JSON.parse(stdout.trim().split("\n").at(-1)!));
+    });
+  });
+}
+
+async function main(settings: ScaleSettings): Promise<void> {
+  const { listeners, samples, openTimeout } = settings;
+  const target = await connect(settings);
+  const { transport } = target;
+  try {
+    if (!canCollect) {
+      console.log(`${runtime}: no forced GC (run with --expose-gc): figures noisier`);
+    }
+    const one: number[] = [];
+    const many: number[] = [];
+    const onePhase = (into: number[]) =>
+      withHost(transport, 1, openTimeout, async () => {
+        into.push(...await publishLatencies(transport, samples));
+      });
+    // A round not counted: the first publishes of a process run cold.
+    await onePhase([]);
+    await onePhase(one);
+    const before = await memory();
+    const serverBefore = residentBytesOf(target.serverPid);
+    const first = await withHost(transport, listeners, openTimeout, async (_, open) => {
+      const after = await memory();
+      const serverAfter = residentBytesOf(target.serverPid);
+      many.push(...await publishLatencies(transport, samples));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const idle = await idleCpuPercent(settings.idleSeconds);
+      return { after, serverAfter, open, idle };
+    });
+    // More rounds, one open and N open in turn, so that a noisy spell on a
+    // shared machine falls on both sides of the ratio.
+    for (let round = 1; round < settings.rounds; round++) {
+      await onePhase(one);
+      await withHost(transport, listeners, openTimeout, async () => {
+        many.push(...await publishLatencies(transport, samples));
+      });
+    }
+    const pending = await pendingHeapBytes(transport, settings.pending);
+    const floor = await floorBytes(target.url, listeners);
+    const p = (values: number[], q: number) => percentile(values, q);
+    console.log(
+      `${runtime} ${settings.transport}: publish with 1 open p50 ${p(one, 0.5).toFixed(2)} ms` +
+        ` p99 ${p(one, 0.99).toFixed(2)} ms; with ${listeners} open p50 ${
+          p(many, 0.5).toFixed(2)
+        } ms p99 ${p(many, 0.99).toFixed(2)} ms`,
+    );
+    console.log(JSON.stringify({
+      runtime,
+      transport: settings.transport,
+      listeners,
+      rssKiBPerListener: kib((first.after.rss - before.rss) / listeners),
+      heapKiBPerListener: kib((first.after.heap - before.heap) / listeners),
+      openSeconds: round(first.open, 3),
+      publishP99Ratio: round(p(many, 0.99) / p(one, 0.99), 2),
+      idleCpuPercent: round(first.idle, 2),
+      publishP50Ratio: round(p(many, 0.5) / p(one, 0.5), 2),
+      floorRssKiBPerListener: kib(floor.rss),
+      floorHeapKiBPerListener: kib(floor.heap),
+      pendingHeapBytesPerRequest: Math.round(pending),
+      serverRssKiBPerListener: kib((first.serverAfter - serverBefore) / listeners),
+    }));
+  } finally {
+    await transport.close();
+    await target.stop();
+  }
+}
+
+try {
+  await main(parseScaleArgs(process.argv.slice(2)));
+  process.exit(0);
+} catch (error) {
+  console.error(error instanceof UsageError ? error.message : error);
+  process.exit(error instanceof UsageError ? 2 : 1);
+}

@@ -1,0 +1,79 @@
+/**
+ * The floor of a listener for `bench/scale.ts`, in a fresh process of the
+ * runtime under test, with no library code: over HTTP, N bare `fetch`
+ * streams, each with a read pending, as a hand-rolled client would hold
+ * them (what the runtime's own connections cost); over NATS, N bare
+ * nats.js ordered consumers on one connection, each consumed, on the
+ * stream `SCALE` the benchmark created. Prints one JSON line, the RSS and
+ * heap each costs in bytes against the memory before them.
+ *
+ * A process of its own because memory a runtime freed stays in its
+ * allocator: measured in the benchmark's process, either side of the
+ * comparison would reuse what the other left.
+ *
+ * Usage: `<runtime> scale_floor.{ts,mjs} <http://… or nats://…> <listeners>`
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console -- the JSON line is the answer
+
+import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
+import process from "node:process";
+import { memory } from "./scale_probe.ts";
+
+const [url, countText] = process.argv.slice(2);
+const count = Number(countText);
+if (url === undefined || !(Number.isInteger(count) && count > 0)) {
+  console.error("Usage: scale_floor <http://… or nats://…> <listeners>");
+  process.exit(2);
+}
+
+/** Opens `count` bare fetch streams; resolves once all answered. */
+async function fetchStreams(): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${url}/api/v1/events/stream?name=scale.floor${i}`, {
+      headers: { accept: "application/x-ndjson" },
+    });
+    kept.push(response.body!.getReader().read().catch(() => {}));
+  }
+}
+
+/** Opens `count` ordered consumers, each consumed; resolves once all exist. */
+async function orderedConsumers(nc: NatsConnection): Promise<void> {
+  const js = jetstream(nc);
+  for (let i = 0; i < count; i++) {
+    const consumer = await js.consumers.get("SCALE", {
+      filter_subjects: `scale.floor${i}`,
+      deliver_policy: DeliverPolicy.New,
+    });
+    const messages = await consumer.consume({ max_messages: 256 });
+    kept.push((async () => {
+      for await (const message of messages) kept.push(message);
+    })());
+  }
+}
+
+const kept: unknown[] = [];
+let open: () => Promise<void>;
+if (url.startsWith("nats:")) {
+  const nc = await connect({ servers: url });
+  // One request first, so that the connection itself is in the baseline.
+  await jetstream(nc).publish("scale.floor", "");
+  open = () => orderedConsumers(nc);
+} else {
+  await (await fetch(`${url}/api/v1/events`, {
+    method: "POST",
+    body: JSON.stringify({ name: "scale.floor" }),
+  })).body?.cancel();
+  open = fetchStreams;
+}
+const before = await memory();
+await open();
+const after = await memory();
+console.log(JSON.stringify({
+  rss: (after.rss - before.rss) / count,
+  heap: (after.heap - before.heap) / count,
+}));
+process.exit(0);

@@ -1,0 +1,81 @@
+/**
+ * How errors appear in log records: `name: message` inside a rendered
+ * message, and structured fields (`{name, message, code?, cause?,
+ * stack?}`) in a record's properties — never `{}`, which is what
+ * `JSON.stringify` makes of an `Error`.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { describeError } from "./errors.ts";
+
+/** An error as structured log fields. */
+export interface ErrorFields {
+  /** The class name, e.g. `AuthError`. */
+  name: string;
+  /** The message (the library's never carry a token). */
+  message: string;
+  /** The error's machine-readable `code`, when it has a string or number one. */
+  code?: string | number;
+  /** The HTTP status, when the error carries one (`EventsApiError`). */
+  status?: number;
+  /** What caused it, as fields too; a non-error cause as its string. */
+  cause?: ErrorFields | string;
+  /** The stack trace, only when asked for (debug level). */
+  stack?: string;
+}
+
+/** Options of {@linkcode errorFields}. */
+export interface ErrorFieldsOptions {
+  /**
+   * Whether to include the stack traces.
+   *
+   * @default {false}
+   */
+  stack?: boolean | undefined;
+}
+
+/** How deep a `cause` chain is followed. */
+const MAX_CAUSES = 4;
+
+/** `error` as {@linkcode ErrorFields}; see the module doc. */
+export function errorFields(
+  error: Error,
+  options: ErrorFieldsOptions = {},
+  depth = 0,
+): ErrorFields {
+  const fields: ErrorFields = { name: error.name, message: error.message };
+  const { code, status, cause } = error as Error & Record<string, unknown>;
+  if (typeof code === "string" || typeof code === "number") fields.code = code;
+  if (typeof status === "number") fields.status = status;
+  if (cause !== undefined && cause !== null && depth < MAX_CAUSES) {
+    fields.cause = cause instanceof Error ? errorFields(cause, options, depth + 1) : String(cause);
+  }
+  if (options.stack && error.stack !== undefined) fields.stack = error.stack;
+  return fields;
+}
+
+/**
+ * A property value as it should be logged as JSON: an `Error` as
+ * {@linkcode ErrorFields}, anything else as it is.
+ */
+export function loggableValue(value: unknown, options: ErrorFieldsOptions = {}): unknown {
+  return value instanceof Error ? errorFields(value, options) : value;
+}
+
+/**
+ * A value as it reads inside a rendered log message: a string as it is,
+ * an `Error` as `name: message` (with its cause, see `describeError`),
+ * anything else as JSON (or its string when JSON cannot say it).
+ */
+export function messageText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return describeError(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
