@@ -170,7 +170,7 @@ export {
   type RecordedReply,
 } from "./src/idempotency_store.ts";
 export type { DropInfo, LossyOptions } from "./src/lossy.ts";
-export { WorkerStats } from "./src/handling/stats.ts";
+export { type RecentDeadLetter, WorkerStats } from "./src/handling/stats.ts";
 export { type NameMetrics, ProcessMetrics } from "./src/handling/metrics.ts";
 export {
   type HostLiveness,

@@ -19,6 +19,7 @@ import {
   type WorkerOptions,
 } from "../mod.ts";
 import { createEventsApi } from "../testing.ts";
+import { z } from "zod";
 
 const EVENTS = 20_000;
 const api = createEventsApi({ auth: false, heartbeatMs: 0, historyLimit: EVENTS });
@@ -85,6 +86,21 @@ const options = { group: "worker", n: 30, warmup: 5 } as const;
 Deno.bench("client.stream() alone (floor)", { ...options, baseline: true }, floor);
 Deno.bench("runWorker() concurrency 1", options, async () => await worker(1));
 Deno.bench("runWorker() concurrency 16", options, async () => await worker(16));
+Deno.bench(
+  "runWorker() concurrency 16, zod payload schema",
+  options,
+  async () =>
+    await worker(16, "bench.work", {
+      schema: {
+        payload: z.object({
+          host: z.string(),
+          script: z.string(),
+          args: z.array(z.string()),
+          attempt: z.number(),
+        }),
+      },
+    }),
+);
 
 const reliable = { group: "reliable", n: 30, warmup: 5 } as const;
 Deno.bench(

@@ -137,14 +137,14 @@ export class ResponseError extends Error {
   /** Creates the error from a response envelope's `error`. */
   constructor(
     error: ResponseErrorBody,
-    context: { correlationId?: string | undefined; source?: string | undefined } = {},
+    context?: { correlationId?: string | undefined; source?: string | undefined },
     options?: ErrorOptions,
   ) {
     super(error.message, options);
     this.name = "ResponseError";
     this.code = error.code;
-    this.correlationId = context.correlationId;
-    this.source = context.source;
+    this.correlationId = context?.correlationId;
+    this.source = context?.source;
   }
 
   /** The wire form of this error, for publishing it in a response envelope. */

@@ -11,6 +11,8 @@
  * @module
  */
 
+import type { RecentDeadLetter } from "./handling/stats.ts";
+
 /**
  * Where a registration is:
  * - `starting`: not ready yet since it started;
@@ -54,6 +56,8 @@ export interface RegistrationReport {
   deadLettered: number;
   /** Dead letters that could not be published. */
   deadLetterFailed: number;
+  /** The last dead letters it published, newest first (at most 10). */
+  recentDeadLetters: RecentDeadLetter[];
   /**
    * The last handler or listener failure with its cause, or `null`: while
    * a registration is still starting, why it cannot connect (`…(ECONNREFUSED

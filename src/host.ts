@@ -248,6 +248,7 @@ export class Host {
       retried: entry.stats.retried,
       deadLettered: entry.stats.deadLettered,
       deadLetterFailed: entry.stats.deadLetterFailed,
+      recentDeadLetters: [...entry.stats.recentDeadLetters],
       lastError: entry.stats.lastError ?? null,
       reason: entry.readiness.reason,
     }));

@@ -231,15 +231,15 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
    *
    * @throws {RangeError} unless `maxEntries` is an integer >= 1.
    */
-  constructor(options: MemoryIdempotencyStoreOptions = {}) {
-    const maxEntries = options.maxEntries ?? DEFAULT_IDEMPOTENCY_ENTRIES;
+  constructor(options?: MemoryIdempotencyStoreOptions) {
+    const maxEntries = options?.maxEntries ?? DEFAULT_IDEMPOTENCY_ENTRIES;
     if (typeof maxEntries !== "number" || !Number.isInteger(maxEntries) || maxEntries < 1) {
       throw new RangeError(
         `Cannot use maxEntries: current value is ${String(maxEntries)}, expected an integer >= 1`,
       );
     }
     this.maxEntries = maxEntries;
-    this.#now = options.now ?? Date.now;
+    this.#now = options?.now ?? Date.now;
   }
 
   /** Keys held now (lapsed ones count until they are looked up or evicted). */

@@ -228,8 +228,9 @@ export class Requester {
   request<S extends StandardSchema | undefined = undefined>(
     name: string,
     payload: unknown,
-    options: RequestOptions<S> = {},
+    options?: RequestOptions<S>,
   ): Promise<ResponseOf<S>> {
+    options ??= {};
     const { schema } = options;
     return this.#start(
       name,
@@ -260,8 +261,9 @@ export class Requester {
   gather<S extends StandardSchema | undefined = undefined>(
     name: string,
     payload: unknown,
-    options: GatherOptions<S> = {},
+    options?: GatherOptions<S>,
   ): Promise<GatherResultOf<S>> {
+    options ??= {};
     const expected = new Set(options.expectedResponders ?? []);
     const minResponses = options.minResponses ?? Math.max(expected.size, 1);
     const { schema } = options;

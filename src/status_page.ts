@@ -30,6 +30,7 @@ export function escapeHtml(text: string): string {
 const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#1b1f24;background:#fff}
 h1{font-size:1.3rem;margin:0 0 .25rem}
+h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
 p.meta{color:#57606a;margin:0 0 1rem}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #d0d7de;vertical-align:top}
@@ -61,6 +62,35 @@ function row(registration: RegistrationReport): string {
   return `<tr>${cells.join("")}</tr>`;
 }
 
+/** The recent dead letters of every registration, newest first, as table rows. */
+function deadLetterRows(report: HostReport): string[] {
+  return report.registrations
+    .flatMap((registration) =>
+      registration.recentDeadLetters.map((letter) => ({ registration: registration.name, letter }))
+    )
+    .sort((a, b) => b.letter.at.localeCompare(a.letter.at))
+    .map(({ registration, letter }) =>
+      `<tr><td>${escapeHtml(letter.at)}</td><td>${escapeHtml(registration)}</td><td>${
+        escapeHtml(letter.name)
+      } ${escapeHtml(letter.id ?? "")}</td><td class="n">${letter.attempts}</td><td>${
+        escapeHtml(letter.deadLetter)
+      }</td><td class="error">${escapeHtml(letter.reason)}</td></tr>`
+    );
+}
+
+/** The "Recent dead letters" section: what failed for good, and where to redrive it from. */
+function deadLetterSection(report: HostReport): string {
+  const rows = deadLetterRows(report);
+  if (rows.length === 0) return '<h2>Recent dead letters</h2>\n<p class="meta">none</p>';
+  return `<h2>Recent dead letters</h2>
+<table>
+<thead><tr><th>at</th><th>registration</th><th>event</th><th>attempts</th><th>dead letter</th><th>reason</th></tr></thead>
+<tbody>
+${rows.join("\n")}
+</tbody>
+</table>`;
+}
+
 /**
  * The page for `report`; `transport` names what the host dials (a URL with
  * no credentials).
@@ -89,6 +119,7 @@ export function statusPage(report: HostReport, transport: string): string {
 ${report.registrations.map(row).join("\n")}
 </tbody>
 </table>
+${deadLetterSection(report)}
 </body>
 </html>
 `;

@@ -34,6 +34,7 @@ function report(status: HostStatus, ready: boolean): HostReport {
       retried: 0,
       deadLettered: 0,
       deadLetterFailed: 0,
+      recentDeadLetters: [],
       lastError: ready ? null : "TransientError: stream ended",
       reason: ready ? "stream open" : "TransientError: stream ended",
     }],

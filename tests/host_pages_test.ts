@@ -52,6 +52,7 @@ async function runningHost() {
   await assert.rejects(requester.request("pages.job.request", "fail"), ResponseError);
   // The error reply goes out before the failure is counted.
   await until(() => host.report().registrations[0]!.failed === 1);
+  await until(() => host.report().registrations[0]!.deadLettered === 1);
   return {
     host,
     async [Symbol.asyncDispose]() {
@@ -103,6 +104,17 @@ Deno.test("Host.fetch() serves a self-refreshing status page with escaped failur
   const html = await response.text();
   assert.match(html, /<meta http-equiv="refresh" content="5">/);
   assert.match(html, /Error: &lt;b&gt;bad&lt;\/b&gt; job/, "the failure is escaped");
+  const [letter] = running.host.report().registrations[0]!.recentDeadLetters;
+  assert.equal(letter?.deadLetter, "pages.job.request.dead-letter");
+  assert.equal(letter?.attempts, 1);
+  assert.match(
+    html,
+    new RegExp(
+      `<td>jobs</td><td>pages\\.job\\.request ${letter!.id}</td><td class="n">1</td>` +
+        `<td>pages\\.job\\.request\\.dead-letter</td><td class="error">attempt 1 of 1 failed: Error: &lt;b&gt;bad`,
+    ),
+    "the recent dead letter, escaped",
+  );
   assert.doesNotMatch(html, /<b>bad<\/b>/);
   assert.doesNotMatch(
     html,
@@ -142,6 +154,8 @@ Deno.test({
       /<td>jobs<\/td><td class="state ready">ready<\/td><td class="n">2<\/td><td class="n">1<\/td>/,
     );
     assert.match(dom, /transport EventsClient\(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/events\)/);
+    assert.match(dom, /<h2>Recent dead letters<\/h2>/);
+    assert.match(dom, /<td>pages\.job\.request\.dead-letter<\/td>/);
   } finally {
     await served.shutdown();
   }

@@ -161,16 +161,23 @@ Deno.test("importsOf() reads static, type-only, re-exported and dynamic imports"
   ]);
 });
 
-Deno.test("mod.ts reaches no npm package but LogTape and the OpenTelemetry API", async () => {
+/** The modules `entry`'s import graph reaches, as `deno info` resolves them. */
+async function moduleGraph(
+  entry: string,
+): Promise<Array<{ specifier: string; npmPackage?: string }>> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "mod.ts"],
+    args: ["info", "--json", entry],
     stdout: "piped",
     stderr: "piped",
   }).output();
   assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
-    modules: Array<{ specifier: string; kind?: string; npmPackage?: string }>;
-  };
+  return (JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    modules: Array<{ specifier: string; npmPackage?: string }>;
+  }).modules;
+}
+
+Deno.test("mod.ts reaches no npm package but LogTape and the OpenTelemetry API", async () => {
+  const info = { modules: await moduleGraph("mod.ts") };
   // `npmPackages` lists the whole lock file; the modules are the graph.
   const packages = new Set(
     info.modules.flatMap((m) => m.npmPackage ? [m.npmPackage.replace(/(?<=.)@[^@]*$/, "")] : []),
@@ -186,17 +193,10 @@ Deno.test("mod.ts reaches no npm package but LogTape and the OpenTelemetry API",
 });
 
 Deno.test("decode.ts reaches only the decoders and the leaves, and no npm package", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "decode.ts"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
-    modules: Array<{ specifier: string; npmPackage?: string }>;
-  };
   const root = new URL("../", import.meta.url).href;
-  const reached = info.modules.map((m) => m.npmPackage ?? m.specifier.replace(root, ""));
+  const reached = (await moduleGraph("decode.ts")).map((m) =>
+    m.npmPackage ?? m.specifier.replace(root, "")
+  );
   const beyond = reached.filter((module) =>
     module !== "decode.ts" &&
     !/^src\/(decode\/[a-z0-9_]+|envelope|errors|failure_cause|content_type)\.ts$/.test(module)

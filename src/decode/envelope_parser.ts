@@ -72,9 +72,10 @@ export class EnvelopeParser implements ByteParser {
   constructor(
     framing: StreamFraming,
     maxLineBytes: number,
-    callbacks: EnvelopeParserCallbacks = {},
+    callbacks?: EnvelopeParserCallbacks,
     lastEventId?: string,
   ) {
+    callbacks ??= {};
     this.#onInvalid = callbacks.onInvalid;
     this.#sse = framing === "sse";
     this.#resumeId = lastEventId;

@@ -69,7 +69,8 @@ export class EnvelopeDecoderStream extends TransformStream<Uint8Array, EventEnve
    * @throws {TypeError} When `framing` is neither `"ndjson"` nor `"sse"`.
    * @throws {RangeError} When `maxLineBytes` is not a positive integer.
    */
-  constructor(framing: StreamFraming, options: EnvelopeDecoderOptions = {}) {
+  constructor(framing: StreamFraming, options?: EnvelopeDecoderOptions) {
+    options ??= {};
     if (framing !== "ndjson" && framing !== "sse") {
       throw new TypeError(
         `Cannot create decoder: framing must be "ndjson" or "sse", current value is ${

@@ -206,7 +206,8 @@ export class NdjsonParser implements ByteParser {
  */
 export class NdjsonParserStream extends TransformStream<Uint8Array, unknown> {
   /** Creates the stream; throws `RangeError` for a bad `maxLineBytes`. */
-  constructor(options: NdjsonParserOptions = {}) {
+  constructor(options?: NdjsonParserOptions) {
+    options ??= {};
     const max = maxLineBytesOf(options);
     super(parserTransformer<unknown>((controller) =>
       new NdjsonParser(max, {

@@ -98,7 +98,8 @@ export class SseParser implements ByteParser {
    * UTF-8 bytes. `lastEventId` seeds the last-event-ID buffer: the ID the
    * stream was opened with, so that events without an `id` keep it.
    */
-  constructor(maxLineBytes: number, callbacks: SseParserCallbacks, lastEventId = "") {
+  constructor(maxLineBytes: number, callbacks: SseParserCallbacks, lastEventId?: string) {
+    lastEventId ??= "";
     this.#max = maxLineBytes;
     this.#cheapUnits = Math.floor(maxLineBytes / 3);
     this.#carry = new CarryOver(maxLineBytes);
@@ -446,7 +447,8 @@ function value(text: string, at: number, end: number): string {
  */
 export class SseParserStream extends TransformStream<Uint8Array, SseMessage> {
   /** Creates the stream; throws `RangeError` for a bad `maxLineBytes`. */
-  constructor(options: SseParserOptions = {}) {
+  constructor(options?: SseParserOptions) {
+    options ??= {};
     const max = maxLineBytesOf(options);
     super(parserTransformer<SseMessage>((controller) =>
       new SseParser(max, {

@@ -105,8 +105,8 @@ const logger = getLogger(["bus-integration", "worker"]);
  * deadLetterNameFor({ name: "job.run.request" }); // "job.run.request.dead-letter"
  * ```
  */
-export function deadLetterNameFor(event: EventEnvelope, options: DeadLetterOptions = {}): string {
-  return options.name ?? `${event.name}${DEAD_LETTER_SUFFIX}`;
+export function deadLetterNameFor(event: EventEnvelope, options?: DeadLetterOptions): string {
+  return options?.name ?? `${event.name}${DEAD_LETTER_SUFFIX}`;
 }
 
 /**
@@ -191,7 +191,13 @@ export function deadLetter(setup: DeadLetterSetup): HandlerMiddleware {
           correlationId: event.correlationId,
           metadata: traceContextOf(event),
         });
-        setup.stats.deadLettered++;
+        setup.stats.deadLetterPublished({
+          at: new Date().toISOString(),
+          ...where,
+          deadLetter: name,
+          attempts: context.attempt,
+          reason: payload.reason,
+        });
         logger.info("Dead-lettered {name} {id} as {deadLetter} after {attempts} attempts", {
           ...where,
           deadLetter: name,

@@ -9,6 +9,27 @@
 import { describeError } from "../errors.ts";
 import type { HandlerMiddleware } from "./compose.ts";
 
+/** How many {@linkcode WorkerStats.recentDeadLetters} a worker keeps. */
+export const RECENT_DEAD_LETTERS = 10;
+
+/** A dead letter a worker published, as its status page lists it. */
+export interface RecentDeadLetter {
+  /** When it was published (ISO 8601). */
+  at: string;
+  /** The event's name. */
+  name: string;
+  /** The event's id. */
+  id: string | undefined;
+  /** The event's correlation id. */
+  correlationId: string | undefined;
+  /** The dead letter's event name (what `redrive` reads). */
+  deadLetter: string;
+  /** Attempts made. */
+  attempts: number;
+  /** Why it failed for good: `name: message` of the last error. */
+  reason: string;
+}
+
 /** Live counters of a worker. */
 export class WorkerStats {
   /** Handlers that returned. */
@@ -37,6 +58,8 @@ export class WorkerStats {
   maxQueued = 0;
   /** The last handler or listener failure, for health reports. */
   lastError: string | undefined = undefined;
+  /** The last {@linkcode RECENT_DEAD_LETTERS} dead letters published, newest first. */
+  readonly recentDeadLetters: RecentDeadLetter[] = [];
   #idle: Array<() => void> = [];
 
   /**
@@ -47,6 +70,13 @@ export class WorkerStats {
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Counts a published dead letter and keeps it among the recent ones. */
+  deadLetterPublished(deadLetter: RecentDeadLetter): void {
+    this.deadLettered++;
+    this.recentDeadLetters.unshift(deadLetter);
+    if (this.recentDeadLetters.length > RECENT_DEAD_LETTERS) this.recentDeadLetters.pop();
   }
 
   /** Marks one handler finished; wakes {@linkcode WorkerStats.idle} waiters at zero. */
