@@ -46,6 +46,7 @@ export {
   DEFAULT_DRAIN_TIMEOUT,
   ORDERING_BACKLOG_PER_SLOT,
   runWorker,
+  TELEMETRY_RECHECK,
   type WorkerHandler,
   type WorkerOptions,
 } from "./src/worker.ts";

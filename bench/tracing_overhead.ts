@@ -16,7 +16,7 @@ import { EventsClient, runWorker, type WorkerOptions } from "../mod.ts";
 import { createEventsApi } from "../testing.ts";
 import { compose } from "../src/handling/compose.ts";
 import type { HandlerContext } from "../src/handling/context.ts";
-import { whileTelemetryLive } from "../src/handling/telemetry_gate.ts";
+import { telemetryLive } from "../src/tracing/live.ts";
 import { traceProcessing } from "../src/handling/tracing.ts";
 
 const EVENTS = 20_000;
@@ -108,15 +108,21 @@ for (const name of Object.keys(CASES) as Case[]) {
 }
 
 // The same question at the level of one event through the pipeline alone,
-// where the load of the machine matters less: no middleware, the worker's
-// gated process span, and the process span without the gate.
+// where the load of the machine matters less: no middleware; no middleware
+// after asking whether an SDK is registered (the worker asks every
+// TELEMETRY_RECHECK events); and the process span run without an SDK.
 const event = { name: NAME, id: "1", correlationId: "c1" };
 const context = { attempt: 1, settlement: undefined } as unknown as HandlerContext;
 const tracing = traceProcessing({ system: "bus", group: "g", consumer: "c" });
+const plain = compose([], () => {});
+const traced = compose([tracing], () => {});
 const pipelines = {
-  "no middleware": compose([], () => {}),
-  "process span, gated (the worker's)": compose([whileTelemetryLive(tracing)], () => {}),
-  "process span, ungated": compose([tracing], () => {}),
+  "no middleware": plain,
+  "telemetryLive() asked, then no middleware": (
+    e: typeof event,
+    c: HandlerContext,
+  ) => (telemetryLive() ? traced : plain)(e, c),
+  "process span, no SDK": traced,
 };
 const PER_ROUND = 20_000;
 const nanos = new Map<string, number[]>(Object.keys(pipelines).map((name) => [name, []]));

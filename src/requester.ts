@@ -372,7 +372,7 @@ export class Requester {
       metadata: options.idempotencyKey === undefined
         ? options.metadata
         : { ...options.metadata, [IDEMPOTENCY_KEY]: options.idempotencyKey },
-    }, { signal: options.signal });
+    }, { signal: options.signal, discardId: true });
   }
 
   /** Waits for readiness until `entry` settles, whichever is first. */

@@ -32,6 +32,15 @@ export interface PublishResult {
 export interface PublishOptions {
   /** Aborts the request; the call rejects with `signal.reason`. */
   signal?: AbortSignal | undefined;
+  /**
+   * The caller has no use for the event's id: a transport may resolve with
+   * `id: undefined` and skip reading it (over HTTP, the answer's body is
+   * not read). Acceptance is confirmed all the same. `Requester` sets it
+   * for its requests while no tracing SDK wants the id on the send span.
+   *
+   * @default {false}
+   */
+  discardId?: boolean | undefined;
 }
 
 /** What to subscribe to, and from where: the options of {@linkcode EventTransport.open}. */

@@ -15,7 +15,7 @@ import { describeError } from "./errors.ts";
 import { compose, type HandlerMiddleware, type Pipeline } from "./handling/compose.ts";
 import { measureProcessing, type ProcessMetrics } from "./handling/metrics.ts";
 import { traceProcessing } from "./handling/tracing.ts";
-import { whileTelemetryLive } from "./handling/telemetry_gate.ts";
+import { telemetryLive } from "./tracing/live.ts";
 import { systemOf } from "./tracing/conventions.ts";
 import type { HandlerContext } from "./handling/context.ts";
 import { replyOnFailure } from "./handling/error_reply.ts";
@@ -224,27 +224,39 @@ export async function runWorker<S extends EventSchemas = EventSchemas>(
   const stopHandlers = new AbortController();
   // Aborts when the listeners end: in-process retry waits stop then.
   const stopping = new AbortController();
+  // Outermost: everything the event causes happens inside its span.
+  const processSpan = options.tracing === false ? undefined : traceProcessing({
+    system: systemOf(options.transport),
+    group: options.group,
+    consumer: options.consumer,
+    producer: options.tracing?.producer,
+  });
   const shared = [
-    // Outermost: everything the event causes happens inside its span.
-    // Skipped per event while no SDK is registered: a no-op span still costs.
-    ...(options.tracing === false ? [] : [whileTelemetryLive(traceProcessing({
-      system: systemOf(options.transport),
-      group: options.group,
-      consumer: options.consumer,
-      producer: options.tracing?.producer,
-    }))]),
     ...(options.metrics === undefined ? [] : [measureProcessing(options.metrics)]),
     countOutcomes(stats),
     logFailuresOf(policy.attempts),
     // Outside the error response, so a first handling's error reply is recorded too.
     ...idempotencySteps(options.idempotency, idempotencyScope(options, source), stats),
   ];
-  const pipelines = new Map<boolean, WorkerPipeline>();
+  // One pipeline per (redelivers, traced). Without an SDK a no-op process
+  // span still costs a step per event, so the untraced pipeline runs while
+  // none is registered. An SDK may come later, but asking costs about as
+  // much as the rest of an untraced event's overhead, so it is asked every
+  // TELEMETRY_RECHECK events rather than each.
+  const pipelines: Array<WorkerPipeline | undefined> = [];
+  let traced = false;
+  let untilRecheck = 0;
   const pipelineFor = (redelivers: boolean) => {
-    let found = pipelines.get(redelivers);
+    if (--untilRecheck < 0) {
+      untilRecheck = TELEMETRY_RECHECK - 1;
+      traced = processSpan !== undefined && telemetryLive();
+    }
+    const slot = (redelivers ? 2 : 0) + (traced ? 1 : 0);
+    let found = pipelines[slot];
     if (found === undefined) {
-      found = workerPipeline(options, policy, { shared, stats, source, redelivers });
-      pipelines.set(redelivers, found);
+      const steps = traced && processSpan !== undefined ? [processSpan, ...shared] : shared;
+      found = workerPipeline(options, policy, { shared: steps, stats, source, redelivers });
+      pipelines[slot] = found;
     }
     return found;
   };
@@ -409,6 +421,13 @@ function workerPipeline(
     },
   };
 }
+
+/**
+ * Events between two checks whether an OpenTelemetry SDK is registered: an
+ * SDK registered after a worker started gets spans from at most this many
+ * events later.
+ */
+export const TELEMETRY_RECHECK = 64;
 
 // Shared by every event, so an attempt's outcome costs no closures.
 const succeeded = (): undefined => undefined;

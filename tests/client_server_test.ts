@@ -37,6 +37,27 @@ Deno.test("client publishes and the server stamps id, identity and defaults", as
   assert.deepEqual(event!.payload, { n: 1 });
 });
 
+Deno.test("client publish with discardId resolves without the id and still throws when refused", async () => {
+  await using server = await startServer();
+  const results = [];
+  for (let n = 0; n < 20; n++) {
+    results.push(
+      await server.client.publish({ name: "demo.quiet", payload: n }, { discardId: true }),
+    );
+  }
+  assert.deepEqual(results[0], { id: undefined, name: "demo.quiet" });
+  const events = await take(
+    server.client.stream({ name: "demo.quiet", replay: true, follow: false }),
+    20,
+  );
+  assert.deepEqual(events.map((event) => event.payload), [...Array(20).keys()]);
+  server.api.faults.failNext("publish", { status: 503 });
+  await assert.rejects(
+    server.client.publish({ name: "demo.quiet" }, { discardId: true }),
+    TransientError,
+  );
+});
+
 Deno.test("client broadcast: three listeners each get every event", async () => {
   await using server = await startServer();
   const listeners = [0, 1, 2].map(() => server.client.open({ name: "demo.fanout" }));

@@ -84,7 +84,8 @@ async function sendWithSpan(
   try {
     const result = await transport.publish(
       metadata === event.metadata ? event : { ...event, metadata },
-      options,
+      // The span records the message id, so it is read even when not wanted.
+      options?.discardId === true ? { ...options, discardId: false } : options,
     );
     if (result.id !== undefined) span.setAttribute(ATTR.messageId, result.id);
     sent.add(1, attributes);
