@@ -112,6 +112,37 @@ async function waitForStatus(url: string, status: number, timeout = 30_000): Pro
   throw new Error(`Timed out waiting for ${status} from ${url}; last: ${last}`);
 }
 
+/**
+ * A requester for `tests/fixtures/cli_slow_worker.ts` and the events it
+ * publishes when a handler starts (`started`); `stopWatching()` ends both.
+ */
+async function watchSlowWorker(server: TestServer) {
+  const requester = new Requester({
+    transport: server.client,
+    responseNames: ["tests.cli.slow.response"],
+    timeout: 20_000,
+  });
+  const watching = new AbortController();
+  const started: EventEnvelope[] = [];
+  const stream = await server.client.open({
+    name: "tests.cli.slow.started",
+    signal: watching.signal,
+  });
+  const reading = (async () => {
+    try {
+      for await (const event of stream) started.push(event);
+    } catch {
+      // aborted at the end
+    }
+  })();
+  const stopWatching = async () => {
+    watching.abort();
+    await reading;
+    await requester.close();
+  };
+  return { requester, started, stopWatching };
+}
+
 Deno.test("bus-integration host serves the echo example, reports ready and stops on SIGTERM with 0", async () => {
   await using server = await startServer();
   const port = freePort();
@@ -163,24 +194,7 @@ Deno.test("bus-integration host drains an in-flight slow handler on SIGTERM, the
     ],
     serverEnv(server),
   );
-  const requester = new Requester({
-    transport: server.client,
-    responseNames: ["tests.cli.slow.response"],
-    timeout: 20_000,
-  });
-  const watching = new AbortController();
-  const started: EventEnvelope[] = [];
-  const stream = await server.client.open({
-    name: "tests.cli.slow.started",
-    signal: watching.signal,
-  });
-  const reading = (async () => {
-    try {
-      for await (const event of stream) started.push(event);
-    } catch {
-      // aborted at the end
-    }
-  })();
+  const { requester, started, stopWatching } = await watchSlowWorker(server);
   try {
     await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200);
     const answer = requester.request("tests.cli.slow.request", { ms: 1_500 });
@@ -198,9 +212,7 @@ Deno.test("bus-integration host drains an in-flight slow handler on SIGTERM, the
     assert.ok(records.some((r) => /Draining 1 in-flight handlers/.test(r.message)));
     assert.ok(records.some((r) => r.message === "Host stopped cleanly"));
   } finally {
-    watching.abort();
-    await reading;
-    await requester.close();
+    await stopWatching();
     await cli.cleanup();
   }
 });
@@ -383,24 +395,7 @@ Deno.test("bus-integration host drains and exits when the process that started i
     ],
     serverEnv(server),
   );
-  const requester = new Requester({
-    transport: server.client,
-    responseNames: ["tests.cli.slow.response"],
-    timeout: 20_000,
-  });
-  const watching = new AbortController();
-  const started: EventEnvelope[] = [];
-  const stream = await server.client.open({
-    name: "tests.cli.slow.started",
-    signal: watching.signal,
-  });
-  const reading = (async () => {
-    try {
-      for await (const event of stream) started.push(event);
-    } catch {
-      // aborted at the end
-    }
-  })();
+  const { requester, started, stopWatching } = await watchSlowWorker(server);
   let hostPid: number | undefined;
   let hostExited = false;
   parent.ended.then(() => hostExited = true);
@@ -427,9 +422,7 @@ Deno.test("bus-integration host drains and exits when the process that started i
     assert.equal(messages.at(-1), "Host stopped cleanly", parent.stderr);
   } finally {
     if (hostPid !== undefined && !hostExited) killIfThere(hostPid);
-    watching.abort();
-    await reading;
-    await requester.close();
+    await stopWatching();
     await parent.cleanup();
   }
 });
