@@ -4,7 +4,7 @@
  * dead-letter payloads are reported.
  */
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { captureLogs } from "./_log_capture.ts";
 import {
   deadLetterNameFor,
   type DeadLetterPayload,
@@ -169,26 +169,17 @@ Deno.test("deadLetter() settles retry after redeliverAfter when the dead letter 
 });
 
 Deno.test("deadLetter() logs an event it cannot dead-letter as lost where nothing redelivers", async () => {
-  const records: LogRecord[] = [];
-  await configure({
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [{ category: ["bus-integration"], sinks: ["memory"], lowestLevel: "error" }],
-    reset: true,
-  });
-  try {
-    const { transport, stats, attempt } = setup();
-    transport.publish = () => Promise.reject(new Error("bus down"));
-    const dead: Settlement = { type: "dead", reason: "attempt 1 of 1" };
-    const context = await attempt(REQUEST, 1, { error: new Error("x"), settlement: dead });
-    assert.equal(context.settlement, dead);
-    assert.equal(stats.deadLetterFailed, 1);
-    assert.equal(records.length, 1);
-    assert.equal(records[0]!.level, "error");
-    assert.match(String(records[0]!.message.join("")), /the event is lost/);
-    assert.equal(records[0]!.properties.id, "41", "the record names the event to find it by");
-  } finally {
-    await reset();
-  }
+  await using records = await captureLogs("error");
+  const { transport, stats, attempt } = setup();
+  transport.publish = () => Promise.reject(new Error("bus down"));
+  const dead: Settlement = { type: "dead", reason: "attempt 1 of 1" };
+  const context = await attempt(REQUEST, 1, { error: new Error("x"), settlement: dead });
+  assert.equal(context.settlement, dead);
+  assert.equal(stats.deadLetterFailed, 1);
+  assert.equal(records.length, 1);
+  assert.equal(records[0]!.level, "error");
+  assert.match(String(records[0]!.message.join("")), /the event is lost/);
+  assert.equal(records[0]!.properties.id, "41", "the record names the event to find it by");
 });
 
 Deno.test("assertDeadLetterOptions() throws a TypeError naming the bad field", () => {

@@ -4,7 +4,7 @@
  * with a requester over the reference server on loopback.
  */
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { captureLogs } from "./_log_capture.ts";
 import * as v from "valibot";
 import { z } from "zod";
 import {
@@ -225,51 +225,39 @@ Deno.test("runWorker() lists at most MAX_LISTED_ISSUES issues, each cut, and cou
 });
 
 Deno.test("runWorker() answers a reply that breaks its schema invalid_reply, publishes no success and logs the bug", async () => {
-  const records: LogRecord[] = [];
-  await configure({
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [
-      { category: ["bus-integration", "worker"], sinks: ["memory"], lowestLevel: "error" },
-      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-    ],
-    reset: true,
-  });
-  try {
-    await using worker = await testWorker(defineWorker({
-      name: "adder",
-      names: ["validate.sum.request"],
-      delivery: "unicast",
-      retry: { attempts: 3, delay: 0 },
-      schema: { payload: Sum, reply: SumReply },
-      // A bug: the sum as a string. Only a cast gets it past the type check.
-      handler: (event, publisher) =>
-        publisher.reply({ sum: String(event.payload.a) as unknown as number }),
-    }));
-    await assert.rejects(
-      worker.request("validate.sum.request", { a: 1 }),
-      (error) =>
-        error instanceof ResponseError && error.code === INVALID_REPLY &&
-        error.message ===
-          "Cannot reply to validate.sum.request: the reply does not match the schema: " +
-            "reply.sum: Invalid input: expected number, received string",
-    );
-    const responses = await worker.events("validate.sum.response");
-    assert.equal(responses.length, 1, "only the error response");
-    assert.equal(responses[0]!.payload, undefined);
-    assert.equal(worker.stats.retried, 0, "a bug is not retried");
-    await until(() => worker.stats.deadLettered === 1);
-    const bug = records.find((record) => String(record.message.join("")).startsWith("Bug"));
-    assert.ok(bug, "logged as a bug in the worker");
-    assert.equal(bug.level, "error");
-    assert.equal(bug.properties.name, "validate.sum.request");
-    assert.equal(typeof bug.properties.id, "string");
-    assert.equal(
-      bug.properties.issues,
-      "reply.sum: Invalid input: expected number, received string",
-    );
-  } finally {
-    await reset();
-  }
+  await using records = await captureLogs("error", ["bus-integration", "worker"]);
+  await using worker = await testWorker(defineWorker({
+    name: "adder",
+    names: ["validate.sum.request"],
+    delivery: "unicast",
+    retry: { attempts: 3, delay: 0 },
+    schema: { payload: Sum, reply: SumReply },
+    // A bug: the sum as a string. Only a cast gets it past the type check.
+    handler: (event, publisher) =>
+      publisher.reply({ sum: String(event.payload.a) as unknown as number }),
+  }));
+  await assert.rejects(
+    worker.request("validate.sum.request", { a: 1 }),
+    (error) =>
+      error instanceof ResponseError && error.code === INVALID_REPLY &&
+      error.message ===
+        "Cannot reply to validate.sum.request: the reply does not match the schema: " +
+          "reply.sum: Invalid input: expected number, received string",
+  );
+  const responses = await worker.events("validate.sum.response");
+  assert.equal(responses.length, 1, "only the error response");
+  assert.equal(responses[0]!.payload, undefined);
+  assert.equal(worker.stats.retried, 0, "a bug is not retried");
+  await until(() => worker.stats.deadLettered === 1);
+  const bug = records.find((record) => String(record.message.join("")).startsWith("Bug"));
+  assert.ok(bug, "logged as a bug in the worker");
+  assert.equal(bug.level, "error");
+  assert.equal(bug.properties.name, "validate.sum.request");
+  assert.equal(typeof bug.properties.id, "string");
+  assert.equal(
+    bug.properties.issues,
+    "reply.sum: Invalid input: expected number, received string",
+  );
 });
 
 Deno.test("runWorker() publishes a matching reply as the reply schema's output", async () => {

@@ -5,7 +5,7 @@
  * are not envelopes.
  */
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { captureLogs } from "./_log_capture.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { delay, type EventSubscription, type InvalidInput } from "../mod.ts";
 import { connectNats, durableName, type NatsTransport } from "../nats.ts";
@@ -139,41 +139,29 @@ natsTest(
 natsTest(
   "settle() retry of the delivery that reaches maxDeliver terminates, counts and logs",
   async () => {
-    const records: LogRecord[] = [];
-    await configure({
-      sinks: { memory: (record) => records.push(record) },
-      loggers: [
-        { category: ["bus-integration", "nats"], sinks: ["memory"], lowestLevel: "error" },
-        { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-      ],
-      reset: true,
-    });
-    try {
-      await using server = await startNatsServer();
-      await using transport = await connectNats({ servers: server.url, maxDeliver: 3 });
-      const subscription = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
-      const { id } = await transport.publish({ name: "a.b" });
-      const attempts: number[] = [];
-      for (let delivery = 0; delivery < 3; delivery++) {
-        const event = await nextEvent(subscription);
-        assert.equal(event.id, id);
-        attempts.push(subscription.attempt(event));
-        await subscription.settle(event, { type: "retry", delay: 0 });
-      }
-      assert.deepEqual(attempts, [1, 2, 3]);
-      assert.equal(transport.stats.exhausted, 1);
-      assert.equal(transport.stats.terminated, 1);
-      assert.equal(transport.stats.retried, 2);
-      const info = await consumerInfo(transport, "g", "a.b");
-      assert.equal(info.num_ack_pending, 0, "terminated, not left pending");
-      const [record] = records;
-      assert.equal(records.length, 1);
-      assert.match(String(record!.message.join("")), /Terminating a\.b/);
-      assert.deepEqual([record!.properties.deliveries, record!.properties.maxDeliver], [3, 3]);
-      await subscription.close();
-    } finally {
-      await reset();
+    await using records = await captureLogs("error", ["bus-integration", "nats"]);
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url, maxDeliver: 3 });
+    const subscription = await transport.open({ name: "a.b", delivery: "unicast", group: "g" });
+    const { id } = await transport.publish({ name: "a.b" });
+    const attempts: number[] = [];
+    for (let delivery = 0; delivery < 3; delivery++) {
+      const event = await nextEvent(subscription);
+      assert.equal(event.id, id);
+      attempts.push(subscription.attempt(event));
+      await subscription.settle(event, { type: "retry", delay: 0 });
     }
+    assert.deepEqual(attempts, [1, 2, 3]);
+    assert.equal(transport.stats.exhausted, 1);
+    assert.equal(transport.stats.terminated, 1);
+    assert.equal(transport.stats.retried, 2);
+    const info = await consumerInfo(transport, "g", "a.b");
+    assert.equal(info.num_ack_pending, 0, "terminated, not left pending");
+    const [record] = records;
+    assert.equal(records.length, 1);
+    assert.match(String(record!.message.join("")), /Terminating a\.b/);
+    assert.deepEqual([record!.properties.deliveries, record!.properties.maxDeliver], [3, 3]);
+    await subscription.close();
   },
 );
 
