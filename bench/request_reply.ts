@@ -12,7 +12,9 @@
  *
  * Floor and library alternate for `rounds` rounds per level (each round's
  * ratio is taken within the round, so a busy machine slows both alike);
- * the figures are the medians, with the range of the ratios.
+ * the figures are the medians, with the range of the ratios. Each round
+ * also runs the library with the worker's replies passing `discardId` (a
+ * handler that never reads its reply's id), reported beside it.
  *
  * Usage: `<runtime> request_reply.{ts,js} [round trips per level] [rounds]`
  *
@@ -20,6 +22,7 @@
  */
 // deno-lint-ignore-file no-console
 
+import process from "node:process";
 // The package's own name, so the npm build can compile this file for Node and Bun.
 import { EventsClient, ListenerReadiness, Requester, runWorker } from "@bus/integration";
 import { createEventsApi } from "@bus/integration/testing";
@@ -45,8 +48,9 @@ async function drive(
   roundTrip: (n: number) => Promise<void>,
   count: number,
   inFlight: number,
-): Promise<{ perSecond: number; latencies: number[] }> {
+): Promise<{ perSecond: number; cpuPerTrip: number; latencies: number[] }> {
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
   let next = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: inFlight }, async () => {
@@ -57,8 +61,23 @@ async function drive(
       latencies.push(performance.now() - t);
     }
   }));
-  return { perSecond: count / ((performance.now() - started) / 1000), latencies };
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    perSecond: count / ((performance.now() - started) / 1000),
+    // This process's CPU time (the server's too) per round trip, in µs.
+    cpuPerTrip: (cpu.user + cpu.system) / count,
+    latencies,
+  };
 }
+
+/**
+ * Numbers the runs: each run of a case listens to names of its own, since
+ * the server may not notice that the streams of the run before were closed
+ * until it writes to them, and a unicast request it hands such a stale
+ * consumer is lost (a floor waited forever, a request waited for its
+ * timeout).
+ */
+let runs = 0;
 
 // ---- the floor: the same four transfers, no library ------------------------
 
@@ -92,22 +111,33 @@ async function floor(count: number, inFlight: number) {
   const stop = new AbortController();
   const waiting = new Map<string, () => void>();
   const stream = (name: string, extra = "") => `${base}/api/v1/events/stream?name=${name}${extra}`;
-  readLines(stream("floor.request", "&delivery=unicast&group=floor"), (line) => {
+  const tag = `floor${++runs}`;
+  readLines(stream(`${tag}.request`, `&delivery=unicast&group=${tag}`), (line) => {
     const event = JSON.parse(line);
-    post(JSON.stringify({ name: "floor.response", correlationId: event.correlationId }));
+    post(JSON.stringify({ name: `${tag}.response`, correlationId: event.correlationId }));
   }, stop.signal);
-  readLines(stream("floor.response"), (line) => {
+  readLines(stream(`${tag}.response`), (line) => {
     const event = JSON.parse(line);
     waiting.get(event.correlationId)?.();
     waiting.delete(event.correlationId);
   }, stop.signal);
-  while (api.stats.openStreams < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  // Both streams are open once a probe goes all the way round.
+  for (let probe = 0;; probe++) {
+    const id = `probe-${probe}`;
+    const back = new Promise<boolean>((resolve) => {
+      waiting.set(id, () => resolve(true));
+      setTimeout(() => resolve(false), 20);
+    });
+    post(JSON.stringify({ name: `${tag}.request`, correlationId: id }));
+    if (await back) break;
+    waiting.delete(id);
+  }
   const result = await drive(
     (n) =>
       new Promise<void>((resolve) => {
         const id = `${n}-${crypto.randomUUID()}`;
         waiting.set(id, resolve);
-        post(JSON.stringify({ name: "floor.request", correlationId: id, payload: n }));
+        post(JSON.stringify({ name: `${tag}.request`, correlationId: id, payload: n }));
       }),
     count,
     inFlight,
@@ -118,29 +148,36 @@ async function floor(count: number, inFlight: number) {
 
 // ---- the library: runWorker + Requester ------------------------------------
 
-async function library(count: number, inFlight: number) {
+/**
+ * The echo worker and requester; with `discardReplyIds` the worker's
+ * replies pass `discardId`, as a handler that never reads its reply's id
+ * may (the floor does not read its answers either).
+ */
+async function library(count: number, inFlight: number, discardReplyIds = false) {
+  const replyInit = discardReplyIds ? { discardId: true } : undefined;
+  const tag = `lib${++runs}`;
   const client = new EventsClient({ baseUrl: base });
   const stop = new AbortController();
   const workerReady = new ListenerReadiness();
   const worker = runWorker({
     transport: client,
-    names: ["lib.request"],
+    names: [`${tag}.request`],
     delivery: "unicast",
-    group: "lib",
+    group: tag,
     concurrency: 128,
     readiness: workerReady,
     signal: stop.signal,
-    handler: (event, publisher) => publisher.reply(event.payload),
+    handler: (event, publisher) => publisher.reply(event.payload, replyInit),
   });
   const requester = new Requester({
     transport: client,
-    responseNames: ["lib.response"],
+    responseNames: [`${tag}.response`],
     signal: stop.signal,
   });
   await workerReady.waitReady();
   await requester.readiness.waitReady();
   const result = await drive(
-    async (n) => void await requester.request("lib.request", n),
+    async (n) => void await requester.request(`${tag}.request`, n),
     count,
     inFlight,
   );
@@ -231,8 +268,9 @@ if (host.gc) {
   );
 }
 
-await floor(500, 16); // warm up both paths
+await floor(500, 16); // warm up every path
 await library(500, 16);
+await library(500, 16, true);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 const rows: string[][] = [];
 for (const inFlight of [1, 16, 128]) {
@@ -242,23 +280,51 @@ for (const inFlight of [1, 16, 128]) {
   const floors: number[] = [];
   const libraries: number[] = [];
   const ratios: number[] = [];
+  const discardRatios: number[] = [];
+  // Floor CPU per round trip over the library's: like the rate ratio on an
+  // idle machine (the work is CPU-bound in this process), but hardly moved
+  // by other processes taking turns on the cores, which the rates are.
+  const cpuRatios: number[] = [];
+  const discardCpuRatios: number[] = [];
   let floorLatencies: number[] = [];
   let libraryLatencies: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const f = await floor(count, inFlight);
-    const l = await library(count, inFlight);
+    // Each round starts with a different case, so none always runs first
+    // (on a warmer or colder machine) or last.
+    const cases = [
+      () => floor(count, inFlight),
+      () => library(count, inFlight),
+      () => library(count, inFlight, true),
+    ];
+    const results: Array<Awaited<ReturnType<typeof floor>>> = [];
+    for (let i = 0; i < cases.length; i++) {
+      const at = (i + round) % cases.length;
+      results[at] = await cases[at]!();
+    }
+    const [f, l, d] = results as [typeof results[0], typeof results[0], typeof results[0]];
     floors.push(f.perSecond);
     libraries.push(l.perSecond);
     ratios.push(l.perSecond / f.perSecond);
+    discardRatios.push(d.perSecond / f.perSecond);
+    cpuRatios.push(f.cpuPerTrip / l.cpuPerTrip);
+    discardCpuRatios.push(f.cpuPerTrip / d.cpuPerTrip);
     floorLatencies = floorLatencies.concat(f.latencies);
     libraryLatencies = libraryLatencies.concat(l.latencies);
   }
+  const spread = (values: number[]) =>
+    `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
   rows.push([
     `${inFlight} in flight`,
     median(floors).toFixed(0),
     median(libraries).toFixed(0),
     median(ratios).toFixed(2),
-    `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+    spread(ratios),
+    median(discardRatios).toFixed(2),
+    spread(discardRatios),
+    median(cpuRatios).toFixed(2),
+    spread(cpuRatios),
+    median(discardCpuRatios).toFixed(2),
+    spread(discardCpuRatios),
   ]);
   if (inFlight === 1) {
     console.log(
@@ -275,7 +341,11 @@ console.log(
 );
 for (const row of rows) {
   console.log(
-    `  ${row[0]!.padEnd(14)} floor ${row[1]}  library ${row[2]}  ×${row[3]} (rounds ${row[4]})`,
+    `  ${row[0]!.padEnd(14)} floor ${row[1]}  library ${row[2]}  ×${row[3]} (rounds ${
+      row[4]
+    }); replies with discardId ×${row[5]} (rounds ${row[6]})\n` +
+      `  ${"".padEnd(14)} by CPU per round trip: library ×${row[7]} (rounds ${row[8]});` +
+      ` replies with discardId ×${row[9]} (rounds ${row[10]})`,
   );
 }
 await api.close();

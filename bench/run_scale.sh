@@ -28,7 +28,8 @@ run() { # <label> <command…>: runs both transports, keeps the JSON lines
   shift
   for transport in http nats; do
     echo "== $label $transport" >&2
-    if "$@" --transport "$transport" "${flags[@]}" | tee /dev/stderr | tail -n 1 >>"$results.tmp"; then
+    # tee -a: without it tee truncates a stderr redirected to a file at every run.
+    if "$@" --transport "$transport" "${flags[@]}" | tee -a /dev/stderr | tail -n 1 >>"$results.tmp"; then
       cat "$results.tmp" >>"$results"
     else
       echo "$label $transport: failed (see above)" >&2
@@ -61,10 +62,14 @@ const columns = [
   ["floor RSS KiB", "floorRssKiBPerListener"], ["heap KiB/listener", "heapKiBPerListener"],
   ["floor heap KiB", "floorHeapKiBPerListener"], ["open s", "openSeconds"],
   ["publish p99 N/1", "publishP99Ratio"], ["p50 N/1", "publishP50Ratio"],
+  ["p99 N/1 95 % interval", "publishP99RatioInterval"], ["p99 N/1 per pair of rounds", "publishP99RatioRounds"],
   ["idle CPU %", "idleCpuPercent"], ["heap B/pending request", "pendingHeapBytesPerRequest"],
   ["server RSS KiB/listener", "serverRssKiBPerListener"],
 ];
 console.log(`| ${columns.map(([title]) => title).join(" | ")} |`);
 console.log(`|${columns.map(() => "---").join("|")}|`);
-for (const row of rows) console.log(`| ${columns.map(([, key]) => row[key] ?? "").join(" | ")} |`);
+// An interval reads low–high; the per-pair ratios one after another.
+const cell = (key, value) =>
+  Array.isArray(value) ? value.join(key.endsWith("Interval") ? "–" : " ") : value ?? "";
+for (const row of rows) console.log(`| ${columns.map(([, key]) => cell(key, row[key])).join(" | ")} |`);
 ' "$results"

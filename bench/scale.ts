@@ -14,8 +14,12 @@
  *   (`bench/scale_floor.ts`): N bare `fetch` streams, or N bare nats.js
  *   ordered consumers;
  * - how long the host took to become ready with all N open;
- * - publish latency p50/p99 with N open against the same with 1 open,
- *   pooled over `--rounds` rounds that take turns;
+ * - publish latency p50/p99 with N open against the same with 1 open:
+ *   `--rounds` pairs of rounds (N then 1, 1 then N, …), each of
+ *   `--samples` publishes after a full GC and an untimed warm-up; the
+ *   ratios pool every round, with a 95 % bootstrap interval of the p99
+ *   ratio (resampling whole pairs of rounds) and each pair's own p99
+ *   ratio to show the spread;
  * - CPU time per second while idle with N open, in % of one core;
  * - heap per pending `requester.request()` nobody answers;
  * - the server's own resident set per listener (from `ps`).
@@ -24,7 +28,9 @@
  * `rssKiBPerListener`, `heapKiBPerListener`, `openSeconds`,
  * `publishP99Ratio`, `idleCpuPercent`, then `publishP50Ratio`,
  * `floorRssKiBPerListener`, `floorHeapKiBPerListener`,
- * `pendingHeapBytesPerRequest` and `serverRssKiBPerListener`. A host that
+ * `pendingHeapBytesPerRequest`, `serverRssKiBPerListener`,
+ * `publishP99RatioInterval` (`[low, high]`), `publishP99RatioRounds` (one
+ * ratio per pair) and `publishSamples` (per side). A host that
  * is not ready within `--open-timeout` seconds fails the run (exit 1),
  * naming the registrations still waiting and why; a bad flag exits 2.
  *
@@ -46,7 +52,9 @@ import { defineWorker, EventsClient, type EventTransport, Host, Requester } from
 import { connectNats } from "@bus/integration/nats";
 import { type NatsServer, startNatsServer } from "../tests/_nats_server.ts";
 import {
+  bootstrapRatioInterval,
   canCollect,
+  collect,
   cpuMicros,
   type Memory,
   memory,
@@ -182,9 +190,17 @@ async function withHost<T>(
   }
 }
 
-/** Publish latencies in ms of `samples` publishes one after another, after a warm-up. */
+/** Publishes of each round that warm it up and are not timed. */
+const WARM_UP = 100;
+
+/**
+ * Publish latencies in ms of `samples` publishes one after another: after
+ * a full GC (where the runtime allows one), so that no round inherits the
+ * garbage of the one before, and a warm-up that is not timed.
+ */
 async function publishLatencies(transport: EventTransport, samples: number): Promise<number[]> {
-  for (let i = 0; i < 50; i++) await transport.publish({ name: "scale.l0", payload: i });
+  collect();
+  for (let i = 0; i < WARM_UP; i++) await transport.publish({ name: "scale.l0", payload: i });
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
     const started = performance.now();
@@ -271,41 +287,67 @@ async function main(settings: ScaleSettings): Promise<void> {
     if (!canCollect) {
       console.log(`${runtime}: no forced GC (run with --expose-gc): figures noisier`);
     }
-    const one: number[] = [];
-    const many: number[] = [];
-    const onePhase = (into: number[]) =>
-      withHost(transport, 1, openTimeout, async () => {
-        into.push(...await publishLatencies(transport, samples));
-      });
+    // One array of latencies per round, the i-th of each side from the same pair.
+    const oneRounds: number[][] = [];
+    const manyRounds: number[][] = [];
+    /** One timed round with `count` listeners open. */
+    const phase = (count: number) =>
+      withHost(transport, count, openTimeout, () => publishLatencies(transport, samples));
     // A round not counted: the first publishes of a process run cold.
-    await onePhase([]);
-    await onePhase(one);
+    await phase(1);
     const before = await memory();
     const serverBefore = residentBytesOf(target.serverPid);
-    const first = await withHost(transport, listeners, openTimeout, async (_, open) => {
-      const after = await memory();
-      const serverAfter = residentBytesOf(target.serverPid);
-      many.push(...await publishLatencies(transport, samples));
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const idle = await idleCpuPercent(settings.idleSeconds);
-      return { after, serverAfter, open, idle };
-    });
-    // More rounds, one open and N open in turn, so that a noisy spell on a
-    // shared machine falls on both sides of the ratio.
-    for (let round = 1; round < settings.rounds; round++) {
-      await onePhase(one);
-      await withHost(transport, listeners, openTimeout, async () => {
-        many.push(...await publishLatencies(transport, samples));
-      });
+    let opened: { after: Memory; serverAfter: number; open: number; idle: number } | undefined;
+    // Rounds of 1 open and N open, each pair in the opposite order of the
+    // one before (N, 1, 1, N, N, 1, …), so that a slow spell on a shared
+    // machine or a drift over the run falls on both sides of the ratio;
+    // each round's p99 ratio is taken within its pair. The first N-open
+    // round also takes the memory and idle readings.
+    for (let pair = 0; pair < settings.rounds; pair++) {
+      let oneRound: number[];
+      let manyRound: number[];
+      if (pair === 0) {
+        const measured = await withHost(transport, listeners, openTimeout, async (_, open) => {
+          const after = await memory();
+          const serverAfter = residentBytesOf(target.serverPid);
+          const latencies = await publishLatencies(transport, samples);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          const idle = await idleCpuPercent(settings.idleSeconds);
+          return { latencies, readings: { after, serverAfter, open, idle } };
+        });
+        opened = measured.readings;
+        manyRound = measured.latencies;
+        oneRound = await phase(1);
+      } else if (pair % 2 === 1) {
+        oneRound = await phase(1);
+        manyRound = await phase(listeners);
+      } else {
+        manyRound = await phase(listeners);
+        oneRound = await phase(1);
+      }
+      oneRounds.push(oneRound);
+      manyRounds.push(manyRound);
     }
+    const one = oneRounds.flat();
+    const many = manyRounds.flat();
+    const first = opened!; // --rounds is at least 1
     const pending = await pendingHeapBytes(transport, settings.pending);
     const floor = await floorBytes(target.url, listeners);
     const p = (values: number[], q: number) => percentile(values, q);
+    const p99Ratio = round(p(many, 0.99) / p(one, 0.99), 2);
+    const interval = bootstrapRatioInterval(manyRounds, oneRounds, 0.99)
+      .map((ratio) => round(ratio, 2));
+    const perRound = manyRounds.map((latencies, i) =>
+      round(p(latencies, 0.99) / p(oneRounds[i]!, 0.99), 2)
+    );
     console.log(
       `${runtime} ${settings.transport}: publish with 1 open p50 ${p(one, 0.5).toFixed(2)} ms` +
         ` p99 ${p(one, 0.99).toFixed(2)} ms; with ${listeners} open p50 ${
           p(many, 0.5).toFixed(2)
-        } ms p99 ${p(many, 0.99).toFixed(2)} ms`,
+        } ms p99 ${p(many, 0.99).toFixed(2)} ms (${settings.rounds} × ${samples} each);` +
+        ` p99 ratio ${p99Ratio}, 95 % bootstrap ${interval.join("–")}, per round ${
+          perRound.join(" ")
+        }`,
     );
     console.log(JSON.stringify({
       runtime,
@@ -314,13 +356,16 @@ async function main(settings: ScaleSettings): Promise<void> {
       rssKiBPerListener: kib((first.after.rss - before.rss) / listeners),
       heapKiBPerListener: kib((first.after.heap - before.heap) / listeners),
       openSeconds: round(first.open, 3),
-      publishP99Ratio: round(p(many, 0.99) / p(one, 0.99), 2),
+      publishP99Ratio: p99Ratio,
       idleCpuPercent: round(first.idle, 2),
       publishP50Ratio: round(p(many, 0.5) / p(one, 0.5), 2),
       floorRssKiBPerListener: kib(floor.rss),
       floorHeapKiBPerListener: kib(floor.heap),
       pendingHeapBytesPerRequest: Math.round(pending),
       serverRssKiBPerListener: kib((first.serverAfter - serverBefore) / listeners),
+      publishP99RatioInterval: interval,
+      publishP99RatioRounds: perRound,
+      publishSamples: many.length,
     }));
   } finally {
     await transport.close();

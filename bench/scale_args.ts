@@ -11,9 +11,12 @@ export interface ScaleSettings {
   listeners: number;
   /** Which server: the reference Events API or a `nats-server`. @default {"http"} */
   transport: "http" | "nats";
-  /** Publishes timed with 1 open and with N open, per round. @default {500} */
+  /** Publishes timed with 1 open and with N open, per round. @default {1000} */
   samples: number;
-  /** Rounds of 1 open then N open; the publish figures pool them. @default {3} */
+  /**
+   * Pairs of rounds, 1 open and N open, in alternating order; the publish
+   * figures pool them and report each pair's p99 ratio. @default {8}
+   */
   rounds: number;
   /** Idle time over which CPU is measured, in seconds. @default {5} */
   idleSeconds: number;
@@ -35,8 +38,8 @@ export class UsageError extends Error {
 const DEFAULTS: ScaleSettings = {
   listeners: 1000,
   transport: "http",
-  samples: 500,
-  rounds: 3,
+  samples: 1000,
+  rounds: 8,
   idleSeconds: 5,
   pending: 5000,
   openTimeout: 60,

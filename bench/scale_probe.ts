@@ -2,13 +2,14 @@
  * Process readings for `bench/scale.ts`, written with `node:` builtins so
  * the same code reads them on Deno, Node and Bun: memory after a full GC
  * where the runtime exposes one, CPU time, another process's resident set
- * (from `ps`), and percentiles.
+ * (from `ps`), percentiles, and a bootstrap interval of a ratio of them.
  *
  * @module
  */
 
 import { execFileSync } from "node:child_process";
 import process from "node:process";
+import { prng } from "../src/testing/prng.ts";
 
 type Globals = { gc?: () => void; Bun?: { gc(force: boolean): void } };
 const globals = globalThis as Globals;
@@ -16,8 +17,8 @@ const globals = globalThis as Globals;
 /** Whether a full GC can be forced (`--expose-gc` on Deno and Node; always on Bun). */
 export const canCollect: boolean = globals.gc !== undefined || globals.Bun !== undefined;
 
-/** Forces a full GC where the runtime allows it. */
-function collect(): void {
+/** Forces a full GC where the runtime allows it; does nothing elsewhere. */
+export function collect(): void {
   if (globals.Bun) globals.Bun.gc(true);
   else globals.gc?.();
 }
@@ -68,6 +69,51 @@ export function residentBytesOf(pid: number | undefined): number {
 
 /** The `p` quantile (0–1) of `values`, nearest rank. */
 export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  return quantileOfSorted([...values].sort((a, b) => a - b), p);
+}
+
+function quantileOfSorted(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+/**
+ * A bootstrap interval of `percentile(a, p) / percentile(b, p)` where `a`
+ * and `b` are samples taken in rounds, round `i` of `a` beside round `i` of
+ * `b`: each of `resamples` draws picks whole rounds with replacement (the
+ * same picks on both sides) and pools them, so a slow spell that spoiled a
+ * round widens the interval as it should (samples within a round are not
+ * independent draws). Returns the `level` central share (e.g. 0.95) of the
+ * drawn ratios. Draws come from a fixed-seed generator, so the same samples
+ * give the same interval.
+ */
+export function bootstrapRatioInterval(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  p: number,
+  { resamples = 400, level = 0.95 }: { resamples?: number; level?: number } = {},
+): [number, number] {
+  const rounds = Math.min(a.length, b.length);
+  if (rounds === 0) return [NaN, NaN];
+  const random = prng(0x5ca1e);
+  const ratios: number[] = [];
+  for (let i = 0; i < resamples; i++) {
+    const picks = Array.from({ length: rounds }, () => Math.floor(random() * rounds));
+    ratios.push(pooledQuantile(a, picks, p) / pooledQuantile(b, picks, p));
+  }
+  const tail = (1 - level) / 2;
+  return [percentile(ratios, tail), percentile(ratios, 1 - tail)];
+}
+
+/** The `p` quantile of the rounds `picks` names, pooled. */
+function pooledQuantile(rounds: readonly (readonly number[])[], picks: number[], p: number) {
+  let size = 0;
+  for (const pick of picks) size += rounds[pick]!.length;
+  const pooled = new Float64Array(size);
+  let at = 0;
+  for (const pick of picks) {
+    pooled.set(rounds[pick]!, at);
+    at += rounds[pick]!.length;
+  }
+  // A typed array sorts numerically, with no comparator calls.
+  return quantileOfSorted(pooled.sort(), p);
 }

@@ -60,6 +60,13 @@ export interface OpenEventStreamParts {
   onInvalid?: InvalidInputHandler | undefined;
   /** Aborts the request; the stream owns it from now on. */
   controller: AbortController;
+  /**
+   * The caller's signal: aborting it aborts `controller` and ends a pending
+   * read. The stream listens to it until it closes (one listener, where the
+   * caller linking it to `controller` and the stream listening to that
+   * would be two).
+   */
+  signal?: AbortSignal | undefined;
   /** The `Last-Event-ID` the request was sent with. */
   initialEventId: string | undefined;
   /**
@@ -94,6 +101,8 @@ export class OpenEventStream implements EventStream {
   readonly #initialEventId: string | undefined;
   readonly #settleOnTake: boolean;
   readonly #onClose: () => void;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort: (() => void) | undefined;
   // The decoder's batch, decoded from the current chunk, with the resume ID
   // after each envelope at the same index: the decoder owns both arrays and
   // decides the IDs. `#next` is the first envelope not yet handed out.
@@ -132,14 +141,19 @@ export class OpenEventStream implements EventStream {
     }, parts.initialEventId);
     this.#envelopes = this.#decoder.envelopes;
     this.#resumeIds = this.#decoder.resumeIds;
-    // Not every runtime errors a body that is being read when its request is
-    // aborted (Deno does not): cancelling it ends a pending read.
-    const signal = parts.controller.signal;
-    const onAbort = () => this.#source.cancel(signal.reason).catch(() => {});
-    signal.addEventListener("abort", onAbort, { once: true });
-    this.#source.closed.catch(() => {}).finally(() => {
-      signal.removeEventListener("abort", onAbort);
-    });
+    // Only the caller's signal or close() abort the controller, and close()
+    // cancels the body itself. Not every runtime errors a body that is being
+    // read when its request is aborted (Deno does not): cancelling it ends a
+    // pending read.
+    const signal = parts.signal;
+    if (signal === undefined) return;
+    this.#signal = signal;
+    const onAbort = () => {
+      this.#controller.abort(signal.reason);
+      this.#source.cancel(signal.reason).catch(() => {});
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", this.#onAbort = onAbort, { once: true });
   }
 
   get lastEventId(): string | undefined {
@@ -325,6 +339,7 @@ export class OpenEventStream implements EventStream {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
     this.#onClose();
     if (this.#next < this.#envelopes.length) this.#abandoned = true;
     this.#decoder.clear();

@@ -25,7 +25,7 @@ import {
   type RegistrationReport,
   type RegistrationState,
 } from "./health.ts";
-import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
+import { ListenerReadiness, observeReadiness, type ReadinessObserver } from "./readiness.ts";
 import { dialedUrl, transportSummary } from "./dialed_url.ts";
 import { assertRegistration, runRegistration, type WorkerRegistration } from "./registration.ts";
 import type { ListenPolicy } from "./listener.ts";
@@ -74,19 +74,94 @@ export interface HostOptions extends Omit<ListenPolicy, "readiness"> {
   required?: boolean | undefined;
 }
 
-/** A registration and what the host tracks about it. */
-interface Entry {
-  readonly registration: WorkerRegistration;
-  readonly required: boolean;
-  readonly readiness: ListenerReadiness;
-  readonly stats: WorkerStats;
-  readonly metrics: ProcessMetrics;
-  reconnects: number;
-  everReady: boolean;
-  outcome: "stopped" | "failed" | undefined;
+const logger = getLogger(["bus-integration", "host"]);
+
+/**
+ * The host's readiness, kept ready exactly while every required
+ * registration is (what `aggregateReadiness()` does) by counting the ready
+ * ones: told by each entry, so a registration's readiness carries no event
+ * listener of the host's, and a flip costs O(1) rather than a look at all
+ * of them.
+ */
+class RequiredReadiness {
+  readonly #target: ListenerReadiness;
+  readonly #parts: readonly ListenerReadiness[];
+  #ready = 0;
+  #active = false;
+
+  constructor(target: ListenerReadiness, parts: readonly ListenerReadiness[]) {
+    this.#target = target;
+    this.#parts = parts;
+  }
+
+  /** Starts following the parts, from their state now. */
+  start(): void {
+    this.#active = true;
+    this.#ready = this.#parts.filter((part) => part.ready).length;
+    const ready = this.#ready === this.#parts.length;
+    this.#target.set(ready, ready ? "all listeners ready" : "waiting for listeners");
+  }
+
+  /** Stops following them; the target keeps its state. */
+  stop(): void {
+    this.#active = false;
+  }
+
+  /** A required part flipped to `ready`. */
+  changed(ready: boolean, reason: string): void {
+    if (!this.#active) return;
+    this.#ready += ready ? 1 : -1;
+    this.#target.set(this.#ready === this.#parts.length, reason);
+  }
+
+  /** A required part failed: `/readyz` shows the last failure of any. */
+  failed(failure: string): void {
+    if (this.#active) this.#target.fail(failure);
+  }
 }
 
-const logger = getLogger(["bus-integration", "host"]);
+/**
+ * A registration and what the host tracks about it; it observes the
+ * registration's readiness itself (methods, not closures per registration).
+ */
+class Entry implements ReadinessObserver {
+  readonly readiness: ListenerReadiness = new ListenerReadiness();
+  readonly stats: WorkerStats = new WorkerStats();
+  readonly metrics: ProcessMetrics = new ProcessMetrics();
+  reconnects = 0;
+  everReady = false;
+  outcome: "stopped" | "failed" | undefined = undefined;
+
+  constructor(
+    readonly registration: WorkerRegistration,
+    readonly required: boolean,
+    readonly host: Host,
+    readonly aggregate: RequiredReadiness,
+  ) {
+    observeReadiness(this.readiness, this);
+  }
+
+  changed(ready: boolean, reason: string): void {
+    if (ready) this.everReady = true;
+    else if (this.everReady && this.host.status === "running") this.reconnects++;
+    logger.info("Registration {registration} is {state} ({reason})", {
+      registration: this.registration.name,
+      state: ready ? "ready" : "not ready",
+      reason,
+    });
+    if (this.required) this.aggregate.changed(ready, reason);
+  }
+
+  // A listener failure is the registration's last error too, while it still retries.
+  failed(failure: string): void {
+    this.stats.lastError = failure;
+    if (this.required) this.aggregate.failed(failure);
+  }
+}
+
+// Shared by every registration, so its outcome costs no closures.
+const ended = (): undefined => undefined;
+const failedWith = (error: unknown): { error: unknown } => ({ error });
 
 /**
  * Runs every registration concurrently on one shared transport until its signal
@@ -134,6 +209,7 @@ export class Host {
   readonly #retry: RetryOptions | undefined;
   readonly #stop = new AbortController();
   readonly #entryStops: AbortController[] = [];
+  readonly #required: RequiredReadiness;
   #status: HostStatus = "idle";
   #failure: RegistrationError | undefined;
 
@@ -181,30 +257,12 @@ export class Host {
       random: options.random,
       now: options.now,
     };
+    const parts: ListenerReadiness[] = [];
+    this.#required = new RequiredReadiness(this.readiness, parts);
     this.#entries = options.registrations.map((registration) => {
-      const entry: Entry = {
-        registration,
-        required: registration.required ?? options.required ?? true,
-        readiness: new ListenerReadiness(),
-        stats: new WorkerStats(),
-        metrics: new ProcessMetrics(),
-        reconnects: 0,
-        everReady: false,
-        outcome: undefined,
-      };
-      entry.readiness.addEventListener("change", (event) => {
-        if (event.ready) entry.everReady = true;
-        else if (entry.everReady && this.#status === "running") entry.reconnects++;
-        logger.info("Registration {registration} is {state} ({reason})", {
-          registration: registration.name,
-          state: event.ready ? "ready" : "not ready",
-          reason: event.reason,
-        });
-      });
-      // A listener failure is the registration's last error too, while it still retries.
-      entry.readiness.addEventListener("failure", () => {
-        entry.stats.lastError = entry.readiness.lastFailure;
-      });
+      const required = registration.required ?? options.required ?? true;
+      const entry = new Entry(registration, required, this, this.#required);
+      if (required) parts.push(entry.readiness);
       return entry;
     });
   }
@@ -309,20 +367,19 @@ export class Host {
       });
     }, { once: true });
     const unlink = linkAbort(this.#signal, stop);
-    const required = this.#entries.filter((entry) => entry.required).map((e) => e.readiness);
     const onHostChange = (event: { ready: boolean; reason: string }) =>
       logger.info("Host is {state} ({reason})", {
         state: event.ready ? "ready" : "not ready",
         reason: event.reason,
       });
     this.readiness.addEventListener("change", onHostChange);
-    const unaggregate = aggregateReadiness(this.readiness, required);
+    this.#required.start();
     logger.info("Host running {names}", { names: this.names });
     try {
       await Promise.all(this.#entries.map((entry) => this.#runEntry(entry)));
     } finally {
       unlink();
-      unaggregate();
+      this.#required.stop();
       this.readiness.set(false, this.#failure ? "failed" : "stopped");
       this.readiness.removeEventListener("change", onHostChange);
       this.#status = this.#failure ? "failed" : "stopped";
@@ -331,7 +388,8 @@ export class Host {
     logger.info("Host stopped");
   }
 
-  async #runEntry(entry: Entry): Promise<void> {
+  /** Runs one registration; resolves once it ended, whatever its outcome (kept on `entry`). */
+  #runEntry(entry: Entry): Promise<void> {
     const { registration } = entry;
     const signal = this.#entrySignal();
     const drainTimeout = registration.drainTimeout ?? this.#drainTimeout;
@@ -345,15 +403,22 @@ export class Host {
       drainTimeout,
       idempotency: this.#idempotency,
       retry: this.#retry,
-    }).then(() => undefined, (error: unknown) => ({ error }));
+    }).then(ended, failedWith);
     // runWorker() bounds its own drain; a run() function is trusted only so far.
     const result = registration.run === undefined
-      ? await work
-      : await withDrainDeadline(work, signal, drainTimeout, () => ({
+      ? work
+      : withDrainDeadline(work, signal, drainTimeout, () => ({
         error: new Error(
           `Cannot stop registration: run() did not return within the drain timeout of ${drainTimeout} ms`,
         ),
       }));
+    // Not an async function: a suspended frame per registration costs more than this one closure.
+    return result.then((outcome) => this.#ended(entry, signal, outcome));
+  }
+
+  /** Records how a registration ended; the first failure stops the others. */
+  #ended(entry: Entry, signal: AbortSignal, result: { error: unknown } | undefined): void {
+    const { registration } = entry;
     if (result === undefined || (signal.aborted && result.error === signal.reason)) {
       entry.outcome = "stopped";
       if (!signal.aborted) {

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { KeyTable, NO_INDEX } from "./key_table.ts";
+
 /** The metadata field that carries an event's idempotency key. */
 export const IDEMPOTENCY_KEY = "idempotencyKey";
 
@@ -97,57 +99,28 @@ export interface MemoryIdempotencyStoreOptions {
   now?: (() => number) | undefined;
 }
 
-/** One key of a {@linkcode MemoryIdempotencyStore}; completed in place. */
-class Entry {
-  expiresAt: number;
-  /** Who claimed it; `undefined` once completed. */
-  owner: string | undefined;
-  /** Set once completed; in flight while `undefined`. */
-  outcome: IdempotencyOutcome | undefined;
-  /** Callbacks of `settled()` calls waiting while in flight; made on the first wait. */
-  waiters: Array<() => void> | undefined = undefined;
-  /** The group it is kept in, under `key`, and the group's prefix. */
-  readonly group: Group;
-  readonly prefix: string;
-  readonly key: string;
-  /** Its neighbours in recency order (`older` towards the least recently used). */
-  older: Entry | undefined = undefined;
-  newer: Entry | undefined = undefined;
-
-  constructor(
-    group: Group,
-    prefix: string,
-    key: string,
-    expiresAt: number,
-    owner: string | undefined,
-    outcome: IdempotencyOutcome | undefined,
-  ) {
-    this.group = group;
-    this.prefix = prefix;
-    this.key = key;
-    this.expiresAt = expiresAt;
-    this.owner = owner;
-    this.outcome = outcome;
-  }
-
-  /** Wakes whoever waits for this entry. */
-  wake(): void {
-    const waiters = this.waiters;
-    if (waiters === undefined) return;
-    this.waiters = undefined;
-    for (const wake of waiters) wake();
-  }
-}
-
-/** The keys that share one scope and event name, by the event's own key. */
-type Group = Map<string, Entry>;
-
 // Claims are plain data, so one object (and one resolved promise) per answer serves every call.
 const CLAIMED_CLAIM: IdempotencyClaim = Object.freeze({ status: "claimed" });
 const PENDING_CLAIM: IdempotencyClaim = Object.freeze({ status: "pending" });
 const CLAIMED: Promise<IdempotencyClaim> = Promise.resolve(CLAIMED_CLAIM);
 const PENDING: Promise<IdempotencyClaim> = Promise.resolve(PENDING_CLAIM);
 const DONE: Promise<void> = Promise.resolve();
+
+/** The outcome of a handling that published no reply: most events', shared by all of them. */
+export const NO_REPLIES: IdempotencyOutcome = Object.freeze({ replies: Object.freeze([]) });
+const DONE_NO_REPLIES: IdempotencyClaim = Object.freeze({ status: "done", outcome: NO_REPLIES });
+
+/**
+ * Most scope-and-name prefixes a store gives a group id of its own; the
+ * keys of any further ones are kept whole under {@linkcode NO_GROUP}.
+ */
+const MAX_GROUPS = 4096;
+/** The group of keys kept whole. */
+export const NO_GROUP = -1;
+
+/** Where an entry of a {@linkcode MemoryIdempotencyStore} stands. */
+const IN_FLIGHT = 1;
+const COMPLETED = 2;
 
 /** The default {@linkcode MemoryIdempotencyStoreOptions.maxEntries}. */
 export const DEFAULT_IDEMPOTENCY_ENTRIES = 10_000;
@@ -168,38 +141,77 @@ export function scopedPrefix(scope: string, name: string): string {
 }
 
 /**
- * Claims `prefix + key` in `store` synchronously; see
- * {@linkcode MemoryIdempotencyStore.claim}. For the idempotency middleware:
- * it skips building the scoped key and a promise per event.
+ * The synchronous face of a {@linkcode MemoryIdempotencyStore}, for the
+ * idempotency middleware: keys are given as a group (the id of their
+ * scoped prefix, from `groupOf()`) and the event's own key, so no scoped
+ * string and no promise is built per event, and a claim's entry is
+ * completed by its index without looking the key up again.
  */
-export let claimScoped: (
-  store: MemoryIdempotencyStore,
-  prefix: string,
-  key: string,
-  owner: string,
-  ttl: number,
-) => IdempotencyClaim;
+export interface MemoryStoreAccess {
+  /**
+   * The group id of a scoped prefix (`scopedPrefix()`), or
+   * {@linkcode NO_GROUP} when the store has no room for more: use the
+   * `IdempotencyStore` interface for those keys.
+   */
+  groupOf(store: MemoryIdempotencyStore, prefix: string): number;
+  /**
+   * Claims a key: the entry's index (>= 0) when the caller holds it now,
+   * {@linkcode CLAIM_PENDING} when another owner does, or
+   * {@linkcode CLAIM_DONE} when it was handled (its outcome is then
+   * `lastOutcome()`).
+   */
+  claim(
+    store: MemoryIdempotencyStore,
+    group: number,
+    key: string,
+    owner: string,
+    ttl: number,
+  ): number;
+  /** The outcome the last `claim()` that returned {@linkcode CLAIM_DONE} found. */
+  lastOutcome(store: MemoryIdempotencyStore): IdempotencyOutcome;
+  /** The version of the entry at `index`, which changes whenever the index gets another key. */
+  versionAt(store: MemoryIdempotencyStore, index: number): number;
+  /**
+   * Completes a claimed key: in place when `index` still holds that
+   * `version`'s entry in flight, else by looking the key up (it was
+   * evicted while in flight).
+   */
+  complete(
+    store: MemoryIdempotencyStore,
+    index: number,
+    version: number,
+    group: number,
+    key: string,
+    outcome: IdempotencyOutcome,
+    ttl: number,
+  ): void;
+}
 
-/** Completes `prefix + key` in `store` synchronously; see {@linkcode MemoryIdempotencyStore.complete}. */
-export let completeScoped: (
-  store: MemoryIdempotencyStore,
-  prefix: string,
-  key: string,
-  outcome: IdempotencyOutcome,
-  ttl: number,
-) => void;
+/** {@linkcode MemoryStoreAccess.claim}: another owner holds the key. */
+export const CLAIM_PENDING = -1;
+/** {@linkcode MemoryStoreAccess.claim}: the key was handled; see `lastOutcome()`. */
+export const CLAIM_DONE = -2;
+
+/** See {@linkcode MemoryStoreAccess}; set once the store class is defined. */
+export let memoryStore: MemoryStoreAccess;
 
 /**
  * An {@linkcode IdempotencyStore} in this process's memory: at most
  * `maxEntries` keys, least recently used evicted first, each lapsing
- * `ttl` ms after it was claimed or completed. Replicas in one process
- * share outcomes by sharing one instance; replicas on many machines need a
- * shared store (the JetStream key-value one).
+ * `ttl` ms after it was claimed or completed (a claim the idempotency
+ * middleware makes is timed at the store's next clock reading, to save a
+ * reading per event: it lapses no sooner than `ttl` after it was made, and
+ * at most `ttl` after the first look-up that finds it in flight).
+ * Replicas in one process share outcomes by sharing one instance; replicas
+ * on many machines need a shared store (the JetStream key-value one).
  *
- * Keys are kept by their scope and event name first, then by the event's
- * own key (the part after the second NUL of a scoped key), so a key is
- * looked up by the string the event carried, never by a string built per
- * event; recency is a linked list through the entries.
+ * A key is looked up by its scope and event name (the part of a scoped key
+ * up to its second NUL) and its own characters, in a hash table of typed
+ * arrays: the characters of a Latin-1 key (UUIDs, ULIDs, hex digests) are
+ * kept as bytes, so the store keeps no string and no object per key on the
+ * heap, beyond the replies of those handlings that published some. About
+ * 100 bytes a UUID key; the arrays grow with the keys held, up to
+ * `maxEntries`.
  *
  * @example Share one store between two workers of a group
  * ```ts
@@ -212,19 +224,44 @@ export let completeScoped: (
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   static {
-    claimScoped = (store, prefix, key, owner, ttl) => store.#claim(prefix, key, owner, ttl);
-    completeScoped = (store, prefix, key, outcome, ttl) =>
-      store.#complete(prefix, key, outcome, ttl);
+    memoryStore = {
+      groupOf: (store, prefix) => store.#groupOf(prefix),
+      claim: (store, group, key, owner, ttl) => store.#claim(group, key, owner, ttl, false),
+      lastOutcome: (store) => store.#lastOutcome,
+      versionAt: (store, index) => store.#versions[index]!,
+      complete(store, index, version, group, key, outcome, ttl) {
+        if (store.#versions[index] === version && store.#states[index] === IN_FLIGHT) {
+          store.#completeAt(index, outcome, ttl);
+        } else {
+          store.#complete(group, key, outcome, ttl);
+        }
+      },
+    };
   }
 
   /** Most keys kept. */
   readonly maxEntries: number;
   readonly #now: () => number;
-  readonly #groups = new Map<string, Group>();
-  #size = 0;
-  /** The least recently used entry, then towards `#newest` through `newer`. */
-  #oldest: Entry | undefined = undefined;
-  #newest: Entry | undefined = undefined;
+  readonly #table: KeyTable;
+  /** Scoped prefixes by group id. */
+  readonly #groups = new Map<string, number>();
+  /** The key `#locate()` found the group of, without its prefix. */
+  #located = "";
+  // Per entry, by its index in the table:
+  #states = new Uint8Array(0);
+  #expiresAt = new Float64Array(0);
+  #versions = new Int32Array(0);
+  /**
+   * Who holds an entry in flight (the owner's id), or what a completed one
+   * answers (`undefined` for {@linkcode NO_REPLIES}).
+   */
+  readonly #values: Array<string | IdempotencyOutcome | undefined> = [];
+  /** Callbacks of `settled()` calls waiting for an entry in flight. */
+  readonly #waiters = new Map<number, Array<() => void>>();
+  #lastOutcome: IdempotencyOutcome = NO_REPLIES;
+  /** Claims not timed yet, by index (see `#claim()`); at most this many before the clock is read. */
+  readonly #untimedClaims = new Int32Array(64);
+  #untimedCount = 0;
 
   /**
    * Creates an empty store.
@@ -240,130 +277,228 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     }
     this.maxEntries = maxEntries;
     this.#now = options?.now ?? Date.now;
+    this.#table = new KeyTable(maxEntries);
+    this.#fit();
   }
 
   /** Keys held now (lapsed ones count until they are looked up or evicted). */
   get size(): number {
-    return this.#size;
+    return this.#table.size;
   }
 
   claim(key: string, owner: string, ttl: number): Promise<IdempotencyClaim> {
-    const split = splitAt(key);
-    const claim = this.#claim(key.slice(0, split), key.slice(split), owner, ttl);
-    return claim === CLAIMED_CLAIM
-      ? CLAIMED
-      : claim === PENDING_CLAIM
-      ? PENDING
-      : Promise.resolve(claim);
+    const group = this.#locate(key);
+    const found = this.#claim(group, this.#located, owner, ttl, true);
+    if (found >= 0) return CLAIMED;
+    if (found === CLAIM_PENDING) return PENDING;
+    const outcome = this.#lastOutcome;
+    return Promise.resolve(
+      outcome === NO_REPLIES ? DONE_NO_REPLIES : { status: "done", outcome },
+    );
   }
 
   complete(key: string, outcome: IdempotencyOutcome, ttl: number): Promise<void> {
-    const split = splitAt(key);
-    this.#complete(key.slice(0, split), key.slice(split), outcome, ttl);
+    const group = this.#locate(key);
+    this.#complete(group, this.#located, outcome, ttl);
     return DONE;
   }
 
   settled(key: string, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    const split = splitAt(key);
-    const entry = this.#live(key.slice(0, split), key.slice(split));
-    if (entry === undefined || entry.outcome !== undefined) return DONE;
+    const group = this.#locate(key);
+    const index = this.#live(group, this.#located);
+    if (index === NO_INDEX || this.#states[index] !== IN_FLIGHT) return DONE;
     return new Promise((resolve, reject) => {
       const wake = () => {
         signal.removeEventListener("abort", onAbort);
         resolve();
       };
       const onAbort = () => {
-        const index = entry.waiters?.indexOf(wake) ?? -1;
-        if (index >= 0) entry.waiters?.splice(index, 1);
+        const waiters = this.#waiters.get(index);
+        const at = waiters?.indexOf(wake) ?? -1;
+        if (at >= 0) waiters!.splice(at, 1);
         reject(signal.reason);
       };
-      (entry.waiters ??= []).push(wake);
+      const waiters = this.#waiters.get(index);
+      if (waiters === undefined) this.#waiters.set(index, [wake]);
+      else waiters.push(wake);
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
-  #claim(prefix: string, key: string, owner: string, ttl: number): IdempotencyClaim {
-    const entry = this.#live(prefix, key);
-    if (entry === undefined) {
-      this.#add(prefix, key, this.#now() + ttl, owner, undefined);
-      return CLAIMED_CLAIM;
+  /**
+   * The group id of `prefix`, or {@linkcode NO_GROUP} once
+   * {@linkcode MAX_GROUPS} prefixes have one (ids are never given back).
+   */
+  #groupOf(prefix: string): number {
+    let group = this.#groups.get(prefix);
+    if (group === undefined) {
+      if (this.#groups.size === MAX_GROUPS) return NO_GROUP;
+      group = this.#groups.size;
+      this.#groups.set(prefix, group);
     }
-    if (entry.outcome === undefined) return entry.owner === owner ? CLAIMED_CLAIM : PENDING_CLAIM;
+    return group;
+  }
+
+  /**
+   * The group of a scoped key (see `splitAt()`), leaving the rest of the
+   * key in `#located`; a key whose prefix has no group is kept whole under
+   * {@linkcode NO_GROUP}, so keys of any number of prefixes never collide.
+   */
+  #locate(key: string): number {
+    const split = splitAt(key);
+    const group = this.#groupOf(key.slice(0, split));
+    this.#located = group === NO_GROUP ? key : key.slice(split);
+    return group;
+  }
+
+  /**
+   * Claims a key. A fresh key's claim is `timed` now, or else (the
+   * middleware's claims, one clock reading fewer per event) at the store's
+   * next clock reading: the claim's own completion at the latest, or the
+   * first look-up that finds it. So it lapses no sooner than `ttl` after it
+   * was made.
+   */
+  #claim(group: number, key: string, owner: string, ttl: number, timed: boolean): number {
+    const table = this.#table;
+    const index = table.find(group, key);
+    if (index === NO_INDEX) {
+      if (timed) return this.#add(group, key, this.#clock() + ttl, owner, undefined);
+      const added = this.#add(group, key, -ttl, owner, undefined);
+      this.#untimed(added);
+      return added;
+    }
+    const now = this.#clock();
+    if (this.#expiresAt[index]! <= now) {
+      // Lapsed: the caller claims it in place, and whoever waited for it claims again.
+      this.#hold(index, now + ttl, owner);
+      table.touch(index);
+      this.#wake(index);
+      return index;
+    }
+    if (this.#states[index] === IN_FLIGHT) {
+      return this.#values[index] === owner ? index : CLAIM_PENDING;
+    }
     // A hit makes the key the most recently used.
-    this.#unlink(entry);
-    this.#append(entry);
-    return { status: "done", outcome: entry.outcome };
+    table.touch(index);
+    this.#lastOutcome = (this.#values[index] as IdempotencyOutcome | undefined) ?? NO_REPLIES;
+    return CLAIM_DONE;
   }
 
-  #complete(prefix: string, key: string, outcome: IdempotencyOutcome, ttl: number): void {
-    const expiresAt = this.#now() + ttl;
-    const entry = this.#groups.get(prefix)?.get(key);
-    if (entry === undefined) {
-      // Evicted while in flight: stored again as the newest.
-      this.#add(prefix, key, expiresAt, undefined, outcome);
-      return;
-    }
-    // The claim made it the newest already; completing does not move it.
-    entry.expiresAt = expiresAt;
-    entry.owner = undefined;
-    entry.outcome = outcome;
-    entry.wake();
+  #complete(group: number, key: string, outcome: IdempotencyOutcome, ttl: number): void {
+    const index = this.#table.find(group, key);
+    // Evicted while in flight: stored again as the newest.
+    if (index === NO_INDEX) this.#add(group, key, this.#clock() + ttl, undefined, outcome);
+    else this.#completeAt(index, outcome, ttl);
   }
 
-  /** The entry of `key` unless it lapsed (a lapsed one is dropped). */
-  #live(prefix: string, key: string): Entry | undefined {
-    const entry = this.#groups.get(prefix)?.get(key);
-    if (entry === undefined || entry.expiresAt > this.#now()) return entry;
-    this.#drop(entry);
-    return undefined;
+  /** Records `outcome` at `index`; the claim made it the newest already, completing does not move it. */
+  #completeAt(index: number, outcome: IdempotencyOutcome, ttl: number): void {
+    this.#states[index] = COMPLETED;
+    this.#expiresAt[index] = this.#clock() + ttl;
+    this.#values[index] = outcome.replies.length === 0 ? undefined : outcome;
+    this.#wake(index);
   }
 
+  /** The index of `key` unless it lapsed (a lapsed one is dropped). */
+  #live(group: number, key: string): number {
+    const index = this.#table.find(group, key);
+    if (index === NO_INDEX) return index;
+    // The clock first: reading it times the claims that wait for it.
+    const now = this.#clock();
+    if (this.#expiresAt[index]! > now) return index;
+    this.#drop(index);
+    return NO_INDEX;
+  }
+
+  /** Adds a key after a `find()` of it missed, evicting the least recently used when full. */
   #add(
-    prefix: string,
+    group: number,
     key: string,
     expiresAt: number,
     owner: string | undefined,
     outcome: IdempotencyOutcome | undefined,
-  ): void {
-    let group = this.#groups.get(prefix);
-    if (group === undefined) {
-      group = new Map();
-      this.#groups.set(prefix, group);
+  ): number {
+    const table = this.#table;
+    // The table places the key by the hash its last `find()` computed, which a drop leaves alone.
+    if (table.size === this.maxEntries) this.#drop(table.oldest);
+    const index = table.insert(group, key);
+    if (index >= this.#states.length) this.#fit();
+    this.#versions[index]!++;
+    if (owner === undefined) {
+      this.#states[index] = COMPLETED;
+      this.#expiresAt[index] = expiresAt;
+      this.#values[index] = outcome === undefined || outcome.replies.length === 0
+        ? undefined
+        : outcome;
+    } else {
+      this.#hold(index, expiresAt, owner);
     }
-    const entry = new Entry(group, prefix, key, expiresAt, owner, outcome);
-    group.set(key, entry);
-    this.#size++;
-    this.#append(entry);
-    while (this.#size > this.maxEntries) this.#drop(this.#oldest!);
+    return index;
   }
 
-  /** Forgets `entry`, waking whoever waits for it (they claim again). */
-  #drop(entry: Entry): void {
-    const group = entry.group;
-    if (group.get(entry.key) !== entry) return;
-    group.delete(entry.key);
-    if (group.size === 0) this.#groups.delete(entry.prefix);
-    this.#size--;
-    this.#unlink(entry);
-    entry.wake();
+  /** Marks `index` in flight for `owner` until `expiresAt`. */
+  #hold(index: number, expiresAt: number, owner: string): void {
+    this.#states[index] = IN_FLIGHT;
+    this.#expiresAt[index] = expiresAt;
+    this.#values[index] = owner;
   }
 
-  /** Makes `entry` the most recently used. */
-  #append(entry: Entry): void {
-    entry.older = this.#newest;
-    entry.newer = undefined;
-    if (this.#newest === undefined) this.#oldest = entry;
-    else this.#newest.newer = entry;
-    this.#newest = entry;
+  /** Forgets the entry at `index`, waking whoever waits for it (they claim again). */
+  #drop(index: number): void {
+    this.#values[index] = undefined;
+    this.#states[index] = 0;
+    this.#table.remove(index);
+    this.#wake(index);
   }
 
-  #unlink(entry: Entry): void {
-    if (entry.older === undefined) this.#oldest = entry.newer;
-    else entry.older.newer = entry.newer;
-    if (entry.newer === undefined) this.#newest = entry.older;
-    else entry.newer.older = entry.older;
-    entry.older = entry.newer = undefined;
+  #wake(index: number): void {
+    if (this.#waiters.size === 0) return;
+    const waiters = this.#waiters.get(index);
+    if (waiters === undefined) return;
+    this.#waiters.delete(index);
+    for (const wake of waiters) wake();
+  }
+
+  /** Reads the store's clock, first timing the claims that wait for it (see `#claim()`). */
+  #clock(): number {
+    const now = this.#now();
+    if (this.#untimedCount > 0) this.#time(now);
+    return now;
+  }
+
+  /** Marks the claim at `index`, whose `expiresAt` holds `-ttl`, to be timed at the next clock reading. */
+  #untimed(index: number): void {
+    if (this.#untimedCount === this.#untimedClaims.length) this.#time(this.#now());
+    this.#untimedClaims[this.#untimedCount++] = index;
+  }
+
+  /** Times the claims that waited for a clock reading as made at `now`. */
+  #time(now: number): void {
+    const claims = this.#untimedClaims;
+    const expiresAt = this.#expiresAt;
+    for (let i = 0; i < this.#untimedCount; i++) {
+      const index = claims[i]!;
+      // An index evicted and reused since holds another entry, timed already.
+      const ttl = -expiresAt[index]!;
+      if (ttl > 0 && this.#states[index] === IN_FLIGHT) expiresAt[index] = now + ttl;
+    }
+    this.#untimedCount = 0;
+  }
+
+  /** Grows the per-entry arrays to the table's capacity. */
+  #fit(): void {
+    const capacity = this.#table.capacity;
+    const states = new Uint8Array(capacity);
+    states.set(this.#states);
+    this.#states = states;
+    const expiresAt = new Float64Array(capacity);
+    expiresAt.set(this.#expiresAt);
+    this.#expiresAt = expiresAt;
+    const versions = new Int32Array(capacity);
+    versions.set(this.#versions);
+    this.#versions = versions;
+    while (this.#values.length < capacity) this.#values.push(undefined);
   }
 }
 

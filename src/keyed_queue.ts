@@ -194,12 +194,17 @@ export class KeyedQueue<T> {
   }
 
   #finish(key: string | undefined): void {
-    const lane = key === undefined ? undefined : this.#lanes.get(key);
-    if (lane !== undefined && lane.length > 0 && !this.#signal?.aborted) {
-      // Queue for a slot before giving this one back (see the class doc).
-      this.#startWhenSlotFree(key, lane.shift() as T, this.#signal);
-    } else {
-      this.#abandon(key);
+    if (key !== undefined) {
+      const lane = this.#lanes.get(key);
+      if (lane === NO_LANE) {
+        // The common case, nothing behind it: one look-up, one delete.
+        this.#lanes.delete(key);
+      } else if (lane !== undefined && lane.length > 0 && !this.#signal?.aborted) {
+        // Queue for a slot before giving this one back (see the class doc).
+        this.#startWhenSlotFree(key, lane.shift() as T, this.#signal);
+      } else {
+        this.#abandon(key);
+      }
     }
     this.#slots.release();
   }

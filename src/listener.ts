@@ -101,7 +101,7 @@ const DONE: Settlement = Object.freeze({ type: "done" });
 const logger = getLogger(["bus-integration", "listener"]);
 
 /** Why a listener stops retrying, or `undefined` when the failure is retryable. */
-function fatal(error: unknown, options: ListenOptions): unknown {
+function fatal(error: unknown, options: LoopOptions): unknown {
   if (error instanceof BadRequestError) return error;
   if (error instanceof AuthError) {
     return options.tokenRefresh && options.transport.canRefreshCredentials ? undefined : error;
@@ -119,21 +119,28 @@ function fatal(error: unknown, options: ListenOptions): unknown {
  * from the last envelope id. Resolves when aborted (or, with `reconnect: false` or
  * `follow: false`, when the stream ends); rejects with the error that made it
  * stop: `BadRequestError`, `AuthError` (unless token refresh applies), any
- * failure when reconnecting is off, or a rejection of `onEvent`.
+ * failure when reconnecting is off, or a rejection of `onEvent`. Either
+ * way `readiness` is left not ready.
  */
-export async function listen(options: ListenOptions): Promise<void> {
-  const { transport, stream: streamOptions, readiness, signal } = options;
+export function listen(options: ListenOptions): Promise<void> {
+  return listenTo(options.stream, options);
+}
+
+/** What {@linkcode listen} needs besides the stream. */
+type LoopOptions = Omit<ListenOptions, "stream">;
+
+/**
+ * {@linkcode listen}'s loop, with the stream apart from the options, so
+ * that `listenAll()` passes its own options object on as it is: a copy
+ * made with rest and spread gets a hidden class of its own in V8, about
+ * 300 bytes per listener of a host.
+ */
+async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions): Promise<void> {
+  const { transport, readiness, signal } = options;
   const backoff = options.reconnect === false
     ? undefined
     : new Backoff(options.reconnect, options.random);
   const now = options.now ?? Date.now;
-  const where = {
-    name: streamOptions.name,
-    url: dialedUrl(transport),
-    delivery: streamOptions.delivery ?? "broadcast",
-    group: streamOptions.group,
-    consumer: streamOptions.consumer,
-  };
   let lastEventId: string | undefined;
   let refreshCredentials = false;
   let serverRetry = 0;
@@ -144,7 +151,10 @@ export async function listen(options: ListenOptions): Promise<void> {
     let hinted = false;
     let failure: unknown;
     try {
-      logger.debug("Opening stream for {name}", { ...where, lastEventId });
+      logger.debug("Opening stream for {name}", {
+        ...streamFields(transport, streamOptions),
+        lastEventId,
+      });
       const stream = await transport.open({
         ...streamOptions,
         lastEventId,
@@ -154,7 +164,7 @@ export async function listen(options: ListenOptions): Promise<void> {
       openedAt = now();
       refreshCredentials = false;
       readiness?.set(true, "stream open");
-      logger.info("Stream open for {name}", where);
+      logger.info("Stream open for {name}", streamFields(transport, streamOptions));
       try {
         if (stream.nextBatch === undefined) {
           for await (const event of stream) {
@@ -187,7 +197,8 @@ export async function listen(options: ListenOptions): Promise<void> {
         serverRetry = stream.reconnectHint ?? serverRetry;
         hinted = stream.reconnectHint !== undefined;
       }
-      if (streamOptions.follow === false) return;
+      // However it ends, it ends not ready (a failure made it so already).
+      if (streamOptions.follow === false) return readiness?.set(false, "stopped");
       failure = new TransientError("Cannot keep listening: the stream ended", { code: "eof" });
     } catch (error) {
       failure = error;
@@ -199,10 +210,12 @@ export async function listen(options: ListenOptions): Promise<void> {
     else readiness?.fail(describeError(failure));
     const stop = backoff === undefined ? failure : fatal(failure, options);
     if (stop !== undefined) {
-      if (backoff === undefined && isEndOfStream(failure)) return;
+      if (backoff === undefined && isEndOfStream(failure)) {
+        return readiness?.set(false, "stopped");
+      }
       // Debug only: the caller gets `stop` and says it once (the CLI: one line).
       logger.debug("Listener for {name} on {url} stopped: {error}", {
-        ...where,
+        ...streamFields(transport, streamOptions),
         error: describeError(stop),
       });
       throw stop;
@@ -221,7 +234,7 @@ export async function listen(options: ListenOptions): Promise<void> {
     const retryAfter = failure instanceof TransientError ? failure.retryAfter ?? 0 : 0;
     const wait = backoff!.next(Math.max(retryAfter, serverRetry));
     logger.warn("Listener for {name} on {url} reconnecting in {wait} ms: {error}", {
-      ...where,
+      ...streamFields(transport, streamOptions),
       wait,
       attempt: backoff!.attempt,
       error: describeError(failure),
@@ -233,7 +246,21 @@ export async function listen(options: ListenOptions): Promise<void> {
     }
   }
   readiness?.set(false, "stopped");
-  logger.info("Listener for {name} stopped", where);
+  logger.info("Listener for {name} stopped", streamFields(transport, streamOptions));
+}
+
+/**
+ * What every log record of a listener says about its stream, made per
+ * record: a waiting listener keeps none of it (the URL is a string of its own).
+ */
+function streamFields(transport: EventTransport, stream: ListenStreamOptions) {
+  return {
+    name: stream.name,
+    url: dialedUrl(transport),
+    delivery: stream.delivery ?? "broadcast",
+    group: stream.group,
+    consumer: stream.consumer,
+  };
 }
 
 /** Whether `value` is a promise to wait for (what `onEvent` returns when it is async). */
@@ -299,23 +326,19 @@ export interface ListenAllOptions extends Omit<ListenOptions, "stream"> {
  * of them are; the first fatal error stops the others and is rethrown once
  * they have ended.
  */
-export async function listenAll(options: ListenAllOptions): Promise<void> {
+export function listenAll(options: ListenAllOptions): Promise<void> {
+  const { streams } = options;
+  // The usual worker, one name, is that one loop: no stop, readiness, abort
+  // link or suspended frame of its own, which a host with a thousand of
+  // them pays for a thousand times (see bench/scale.ts). `listen()` leaves
+  // its readiness not ready however it ends.
+  if (streams.length === 1) return listenTo(streams[0]!, options);
+  return listenEach(options);
+}
+
+/** {@linkcode listenAll} for several streams: one loop each, one stop and readiness for all. */
+async function listenEach(options: ListenAllOptions): Promise<void> {
   const { streams, readiness, signal, ...shared } = options;
-  if (streams.length === 1) {
-    // The usual worker, one name: its loop needs no stop, readiness or
-    // abort link of its own, which a host with a thousand of them pays for
-    // a thousand times (see bench/scale.ts).
-    let failed = false;
-    try {
-      await listen({ ...shared, stream: streams[0]!, readiness, signal });
-    } catch (error) {
-      failed = true;
-      throw error;
-    } finally {
-      readiness?.set(false, failed ? "failed" : "stopped");
-    }
-    return;
-  }
   const stop = new AbortController();
   const unlink = linkAbort(signal, stop);
   const parts = streams.map(() => new ListenerReadiness());

@@ -10,7 +10,7 @@
 import { type EventEnvelope, responseNameFor } from "./envelope.ts";
 import { producerLinks } from "./tracing/links.ts";
 import { sendTraced } from "./tracing/send.ts";
-import type { EventTransport, PublishResult } from "./transport.ts";
+import type { EventTransport, PublishOptions, PublishResult } from "./transport.ts";
 
 /** Envelope fields a publisher lets the caller set besides name and payload. */
 export interface PublishInit {
@@ -24,6 +24,17 @@ export interface PublishInit {
   timestamp?: string | undefined;
   /** Aborts the publish request. */
   signal?: AbortSignal | undefined;
+  /**
+   * The handler has no use for the published event's id: the call may
+   * resolve with `id: undefined` without reading it (over HTTP the
+   * answer's body is then not read, which makes a reply cheaper). The
+   * server's acceptance is confirmed all the same, and the id is still read
+   * while a tracing SDK records it on the send span. The worker's own error
+   * responses set it.
+   *
+   * @default {false}
+   */
+  discardId?: boolean | undefined;
 }
 
 /**
@@ -56,6 +67,9 @@ export interface Publisher<Reply = unknown> {
   /** Publishes an error response (`error: { code, message }`) to the event. */
   replyError(code: string, message: string, init?: PublishInit): Promise<PublishResult>;
 }
+
+/** The init of a call that passes none, told apart by identity. */
+const NO_INIT: PublishInit = Object.freeze({});
 
 /** Response names by request name: a worker replies to the few names it listens to. */
 const responseNames = new Map<string, string>();
@@ -90,11 +104,11 @@ export class EventPublisher implements Publisher {
     this.#source = source;
   }
 
-  publish(name: string, payload: unknown, init: PublishInit = {}): Promise<PublishResult> {
+  publish(name: string, payload: unknown, init: PublishInit = NO_INIT): Promise<PublishResult> {
     return this.#send({ name, payload }, init);
   }
 
-  reply(payload: unknown, init: PublishInit = {}): Promise<PublishResult> {
+  reply(payload: unknown, init: PublishInit = NO_INIT): Promise<PublishResult> {
     const correlationId = this.event.correlationId;
     if (correlationId === undefined) return Promise.reject(this.#noCorrelationId());
     return this.#send(
@@ -104,7 +118,7 @@ export class EventPublisher implements Publisher {
     );
   }
 
-  replyError(code: string, message: string, init: PublishInit = {}): Promise<PublishResult> {
+  replyError(code: string, message: string, init: PublishInit = NO_INIT): Promise<PublishResult> {
     const correlationId = this.event.correlationId;
     if (correlationId === undefined) return Promise.reject(this.#noCorrelationId());
     const error = { code, message };
@@ -119,12 +133,21 @@ export class EventPublisher implements Publisher {
 
   #send(head: EventEnvelope, init: PublishInit, isReply = false): Promise<PublishResult> {
     try {
-      const { signal, ...fields } = init;
-      // The head goes last: a reply's name and correlationId are not the caller's to change.
+      let event = head;
+      let options: PublishOptions | undefined;
+      if (init === NO_INIT) {
+        // The common call, with no init: the head is this call's own literal.
+        head.source = this.#source;
+      } else {
+        const { signal, discardId, ...fields } = init;
+        // The head goes last: a reply's name and correlationId are not the caller's to change.
+        event = { ...fields, ...head, source: fields.source ?? this.#source };
+        options = { signal, discardId };
+      }
       return sendTraced(
         this.#transport,
-        { ...fields, ...head, source: fields.source ?? this.#source },
-        { signal },
+        event,
+        options,
         // A reply's send span links to the request's (none to look for without a traceparent).
         isReply && this.event.metadata?.traceparent !== undefined
           ? producerLinks(this.event.metadata)

@@ -7,6 +7,35 @@
  * @module
  */
 
+/**
+ * Told of a {@linkcode ListenerReadiness}'s flips and failures before its
+ * listeners are: what a `Host` keeps per registration instead of event
+ * listeners and their closures (a thousand registrations would hold four
+ * thousand). Must not throw.
+ */
+export interface ReadinessObserver {
+  /** The readiness flipped to `ready`, for `reason`. */
+  changed(ready: boolean, reason: string): void;
+  /** A failure was recorded with `fail()`. */
+  failed(failure: string): void;
+}
+
+let attachObserver: (
+  readiness: ListenerReadiness,
+  observer: ReadinessObserver | undefined,
+) => void;
+
+/**
+ * Makes `observer` the one observer of `readiness` (replacing any before):
+ * for the library's own bookkeeping, not part of the public API.
+ */
+export function observeReadiness(
+  readiness: ListenerReadiness,
+  observer: ReadinessObserver | undefined,
+): void {
+  attachObserver(readiness, observer);
+}
+
 /** The `change` event of {@linkcode ListenerReadiness}. */
 export class ReadinessChangeEvent extends Event {
   /** The new state. */
@@ -44,6 +73,14 @@ export class ListenerReadiness extends EventTarget {
   #ready = false;
   #reason = "not started";
   #lastFailure: string | undefined;
+  #observer: ReadinessObserver | undefined;
+
+  static {
+    // The only way in, kept out of the class's public shape (see observeReadiness).
+    attachObserver = (readiness, observer) => {
+      readiness.#observer = observer;
+    };
+  }
 
   /** Whether the listener is established now. */
   get ready(): boolean {
@@ -70,6 +107,7 @@ export class ListenerReadiness extends EventTarget {
     if (ready === this.#ready) return;
     this.#ready = ready;
     this.#reason = reason;
+    this.#observer?.changed(ready, reason);
     this.dispatchEvent(new ReadinessChangeEvent(ready, reason));
   }
 
@@ -86,6 +124,7 @@ export class ListenerReadiness extends EventTarget {
     } else {
       this.#reason = failure;
     }
+    this.#observer?.failed(failure);
     this.dispatchEvent(new Event("failure"));
   }
 

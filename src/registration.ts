@@ -384,35 +384,52 @@ export function registrationCategory(name: string): readonly string[] {
  * });
  * ```
  */
-export async function runRegistration(
+export function runRegistration(
   registration: WorkerRegistration,
   options: RunRegistrationOptions,
 ): Promise<void> {
-  assertRegistration(registration);
+  try {
+    assertRegistration(registration);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  // Not an async function: a handler registration is its worker's promise,
+  // with no suspended frame of its own (a host holds a thousand of them).
+  if (registration.run !== undefined) return runOwnLoop(registration, options);
+  return runListener(registration, options);
+}
+
+/** A `run()` registration: its context, then its outcome on its readiness and stats. */
+async function runOwnLoop(
+  registration: RunRegistration,
+  options: RunRegistrationOptions,
+): Promise<void> {
   const readiness = options.readiness ?? new ListenerReadiness();
   const stats = options.stats ?? new WorkerStats();
-  const signal = options.signal ?? new AbortController().signal;
-  if (registration.run !== undefined) {
-    try {
-      await registration.run({
-        transport: options.transport,
-        logger: getLogger(registrationCategory(registration.name)),
-        signal,
-        readiness,
-        stats,
-      });
-    } catch (error) {
-      stats.lastError = describeError(error);
-      readiness.set(false, "failed");
-      throw error;
-    }
-    readiness.set(false, "stopped");
-    return;
+  try {
+    await registration.run({
+      transport: options.transport,
+      logger: getLogger(registrationCategory(registration.name)),
+      signal: options.signal ?? new AbortController().signal,
+      readiness,
+      stats,
+    });
+  } catch (error) {
+    stats.lastError = describeError(error);
+    readiness.set(false, "failed");
+    throw error;
   }
-  const reg = registration;
+  readiness.set(false, "stopped");
+}
+
+/** A handler registration: a {@linkcode runWorker} loop with the registration's settings. */
+function runListener(
+  reg: ListenerRegistration,
+  options: RunRegistrationOptions,
+): Promise<void> {
   const delivery = reg.delivery ?? "broadcast";
   const group = reg.group ?? (delivery === "unicast" ? reg.name : undefined);
-  await runWorker({
+  return runWorker({
     transport: options.transport,
     names: reg.names,
     delivery,
@@ -435,8 +452,8 @@ export async function runRegistration(
     drainTimeout: reg.drainTimeout ?? options.drainTimeout,
     random: options.random,
     now: options.now,
-    readiness,
-    stats,
-    signal,
+    readiness: options.readiness ?? new ListenerReadiness(),
+    stats: options.stats ?? new WorkerStats(),
+    signal: options.signal ?? new AbortController().signal,
   });
 }

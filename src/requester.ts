@@ -25,7 +25,7 @@ import { linkAbort } from "./async.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import { listenResponses } from "./response_listener.ts";
 import { sendTraced } from "./tracing/send.ts";
-import type { EventTransport } from "./transport.ts";
+import type { EventTransport, PublishOptions } from "./transport.ts";
 import { assertSchema, type ResponseOf, type StandardSchema } from "./schema.ts";
 import { type GatherResultOf, settleGathered, settleParsed } from "./response_schema.ts";
 
@@ -109,6 +109,10 @@ const DEFAULT_MAX_PENDING = 10_000;
 /** How many settled IDs are remembered to tell a late response from a stranger's. */
 const RECENT_SETTLED = 4096;
 const logger = getLogger(["bus-integration", "requester"]);
+/** The options of a `request()` given none, shared rather than one object per call. */
+const NO_OPTIONS: RequestOptions = Object.freeze({});
+/** A request's publish without a signal: nobody reads the request's own id. */
+const DISCARD_ID: PublishOptions = Object.freeze({ discardId: true });
 
 /**
  * Publishes requests and routes their responses back by correlation ID. The
@@ -230,7 +234,7 @@ export class Requester {
     payload: unknown,
     options?: RequestOptions<S>,
   ): Promise<ResponseOf<S>> {
-    options ??= {};
+    options ??= NO_OPTIONS as RequestOptions<S>;
     const { schema } = options;
     return this.#start(
       name,
@@ -372,7 +376,7 @@ export class Requester {
       metadata: options.idempotencyKey === undefined
         ? options.metadata
         : { ...options.metadata, [IDEMPOTENCY_KEY]: options.idempotencyKey },
-    }, { signal: options.signal, discardId: true });
+    }, options.signal === undefined ? DISCARD_ID : { signal: options.signal, discardId: true });
   }
 
   /** Waits for readiness until `entry` settles, whichever is first. */

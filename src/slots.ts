@@ -11,8 +11,9 @@
 export class Slots {
   readonly size: number;
   #inUse = 0;
-  readonly #waiting: Array<() => void> = [];
-  readonly #idle: Array<() => void> = [];
+  // Made by the first wait: a host keeps one Slots per registration, most never full.
+  #waiting: Array<() => void> | undefined;
+  #idle: Array<() => void> | undefined;
 
   /** @throws {RangeError} unless `size` is a positive integer. */
   constructor(size: number) {
@@ -42,12 +43,13 @@ export class Slots {
         this.#inUse++;
         resolve();
       };
+      const waiting = this.#waiting ??= [];
       const onAbort = () => {
-        const index = this.#waiting.indexOf(grant);
-        if (index >= 0) this.#waiting.splice(index, 1);
+        const index = waiting.indexOf(grant);
+        if (index >= 0) waiting.splice(index, 1);
         reject(signal?.reason);
       };
-      this.#waiting.push(grant);
+      waiting.push(grant);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
@@ -55,14 +57,14 @@ export class Slots {
   /** Returns a slot to the next waiter. */
   release(): void {
     this.#inUse--;
-    const next = this.#waiting.shift();
+    const next = this.#waiting?.shift();
     if (next) next();
-    else if (this.#inUse === 0) this.#idle.splice(0).forEach((resolve) => resolve());
+    else if (this.#inUse === 0 && this.#idle) this.#idle.splice(0).forEach((resolve) => resolve());
   }
 
   /** Resolves once no slot is held. */
   idle(): Promise<void> {
     if (this.#inUse === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return new Promise((resolve) => (this.#idle ??= []).push(resolve));
   }
 }

@@ -47,7 +47,7 @@ import {
   type ListenPolicy,
 } from "./listener.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
-import { delay, settlesWithin } from "./async.ts";
+import { delay, LazyAbortController, settlesWithin } from "./async.ts";
 import { Slots } from "./slots.ts";
 import {
   assertEventSchemas,
@@ -203,9 +203,19 @@ const logger = getLogger(["bus-integration", "worker"]);
  * });
  * ```
  */
-export async function runWorker<S extends EventSchemas = EventSchemas>(
+export function runWorker<S extends EventSchemas = EventSchemas>(
   options: WorkerOptions<S>,
 ): Promise<void> {
+  try {
+    return startWorker(options);
+  } catch (error) {
+    // Bad options reject, as from an async function.
+    return Promise.reject(error);
+  }
+}
+
+/** {@linkcode runWorker}'s body: checks the options, then listens; throws on bad ones. */
+function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise<void> {
   if (options.names.length === 0) {
     throw new TypeError("Cannot run worker: names is empty");
   }
@@ -221,23 +231,14 @@ export async function runWorker<S extends EventSchemas = EventSchemas>(
   // Asked once: with debug off, an event costs no log record at all.
   const events = eventLog();
   const source = options.source ?? options.consumer ?? options.group;
-  const stopHandlers = new AbortController();
+  // Both made only if an event needs them: an idle worker holds no signal.
+  const stopHandlers = new LazyAbortController();
   // Aborts when the listeners end: in-process retry waits stop then.
-  const stopping = new AbortController();
-  // Outermost: everything the event causes happens inside its span.
-  const processSpan = options.tracing === false ? undefined : traceProcessing({
-    system: systemOf(options.transport),
-    group: options.group,
-    consumer: options.consumer,
-    producer: options.tracing?.producer,
-  });
-  const shared = [
-    ...(options.metrics === undefined ? [] : [measureProcessing(options.metrics)]),
-    countOutcomes(stats),
-    logFailuresOf(policy.attempts),
-    // Outside the error response, so a first handling's error reply is recorded too.
-    ...idempotencySteps(options.idempotency, idempotencyScope(options, source), stats),
-  ];
+  const stopping = new LazyAbortController();
+  // The steps are made at the first event, not up front: a host's idle
+  // registrations hold none of their closures (see bench/scale_library.ts).
+  let processSpan: HandlerMiddleware | undefined;
+  let shared: HandlerMiddleware[] | undefined;
   // One pipeline per (redelivers, traced). Without an SDK a no-op process
   // span still costs a step per event, so the untraced pipeline runs while
   // none is registered. An SDK may come later, but asking costs about as
@@ -249,12 +250,28 @@ export async function runWorker<S extends EventSchemas = EventSchemas>(
   const pipelineFor = (redelivers: boolean) => {
     if (--untilRecheck < 0) {
       untilRecheck = TELEMETRY_RECHECK - 1;
-      traced = processSpan !== undefined && telemetryLive();
+      traced = options.tracing !== false && telemetryLive();
     }
     const slot = (redelivers ? 2 : 0) + (traced ? 1 : 0);
     let found = pipelines[slot];
     if (found === undefined) {
-      const steps = traced && processSpan !== undefined ? [processSpan, ...shared] : shared;
+      shared ??= [
+        ...(options.metrics === undefined ? [] : [measureProcessing(options.metrics)]),
+        countOutcomes(stats),
+        logFailuresOf(policy.attempts),
+        // Outside the error response, so a first handling's error reply is recorded too.
+        ...idempotencySteps(options.idempotency, idempotencyScope(options, source), stats),
+      ];
+      // Outermost: everything the event causes happens inside its span.
+      if (traced) {
+        processSpan ??= traceProcessing({
+          system: systemOf(options.transport),
+          group: options.group,
+          consumer: options.consumer,
+          producer: options.tracing === false ? undefined : options.tracing?.producer,
+        });
+      }
+      const steps = traced ? [processSpan!, ...shared] : shared;
       found = workerPipeline(options, policy, { shared: steps, stats, source, redelivers });
       pipelines[slot] = found;
     }
@@ -295,15 +312,10 @@ export async function runWorker<S extends EventSchemas = EventSchemas>(
     events?.settled(event, settlement);
   };
 
-  // The queue frees the slot once `handle` ends.
+  // The queue frees the slot once `handle` ends. Made at the first event,
+  // like the pipeline: an idle registration holds no queue.
   const { lossy, orderingKey } = options;
-  const queue = new KeyedQueue<{ event: EventEnvelope; settler: EventSettler }>({
-    slots,
-    limit: lossy ? lossy.buffer : slots.size * ORDERING_BACKLOG_PER_SLOT,
-    run: (job) => handle(job.event, job.settler),
-    signal: stopHandlers.signal,
-    counters: stats,
-  });
+  let queue: KeyedQueue<{ event: EventEnvelope; settler: EventSettler }> | undefined;
 
   const onEvent = async (event: EventEnvelope, received: ListenEventContext) => {
     let key: string | undefined;
@@ -317,6 +329,13 @@ export async function runWorker<S extends EventSchemas = EventSchemas>(
       await received.defer().settle({ type: "dead", reason });
       return;
     }
+    queue ??= new KeyedQueue({
+      slots,
+      limit: lossy ? lossy.buffer : slots.size * ORDERING_BACKLOG_PER_SLOT,
+      run: (job) => handle(job.event, job.settler),
+      signal: stopHandlers.signal,
+      counters: stats,
+    });
     if (lossy) {
       // Never waits, so the stream is read at its own pace; not deferred, a
       // dropped event is settled `done` by the listener.
@@ -337,7 +356,10 @@ export async function runWorker<S extends EventSchemas = EventSchemas>(
   };
 
   let failure: { error: unknown } | undefined;
-  await listenAll({
+  // Returned rather than awaited: no suspended frame holds every local above
+  // while the worker listens (a host holds a thousand); the closures keep
+  // only what they use.
+  return listenAll({
     transport: options.transport,
     streams: options.names.map((name) => ({
       name,
@@ -358,10 +380,11 @@ export async function runWorker<S extends EventSchemas = EventSchemas>(
   }).catch((error) => {
     failure = { error };
     stats.lastError = describeError(error);
+  }).then(async () => {
+    stopping.abort();
+    await drain(slots, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT, stopHandlers);
+    if (failure) throw failure.error;
   });
-  stopping.abort();
-  await drain(slots, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT, stopHandlers);
-  if (failure) throw failure.error;
 }
 
 /** The worker's pipeline for the events of one kind of subscription. */
@@ -440,7 +463,7 @@ function idempotencyScope(options: WorkerOptions, source: string | undefined): s
 }
 
 /** Waits for in-flight handlers up to `timeout`, then aborts their signal. */
-async function drain(slots: Slots, timeout: number, stopHandlers: AbortController) {
+async function drain(slots: Slots, timeout: number, stopHandlers: LazyAbortController) {
   if (slots.inUse === 0) return;
   logger.info("Draining {count} in-flight handlers", { count: slots.inUse });
   if (!await settlesWithin(slots.idle(), timeout)) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type EventEnvelope, HANDLER_FAILED, ResponseError } from "../mod.ts";
+import { type EventEnvelope, HANDLER_FAILED, type PublishOptions, ResponseError } from "../mod.ts";
 import { compose } from "../src/handling/compose.ts";
 import type { HandlerContext } from "../src/handling/context.ts";
 import { replyOnFailure } from "../src/handling/error_reply.ts";
@@ -61,4 +61,19 @@ Deno.test("replyOnFailure() still rethrows the handler's failure when the answer
     run(transport, request, () => Promise.reject(failure)),
     (e) => e === failure,
   );
+});
+
+Deno.test("replyOnFailure() publishes its answer with discardId, since nobody reads that id", async () => {
+  const transport = new MemoryTransport();
+  const seen: Array<PublishOptions | undefined> = [];
+  const publish = transport.publish.bind(transport);
+  transport.publish = (event, options) => {
+    seen.push(options);
+    return publish(event, options);
+  };
+  const request = { name: "job.run.request", correlationId: "c5" };
+  await assert.rejects(run(transport, request, () => Promise.reject(new Error("x"))));
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]?.discardId, true);
+  assert.deepEqual(transport.published[0]!.error, { code: HANDLER_FAILED, message: "x" });
 });

@@ -78,6 +78,21 @@ function requester(server: TestServer) {
   });
 }
 
+/** What the middleware gets with `event` when it runs without a worker. */
+function middlewareContext(transport: MemoryTransport, event: EventEnvelope): HandlerContext {
+  return {
+    publisher: new EventPublisher(transport, event, new AbortController().signal, "billing"),
+    signal: new AbortController().signal,
+    attempt: 1,
+    settlement: undefined,
+  };
+}
+
+/** The correlation id and payload of every event `transport` carried. */
+function repliesOf(transport: MemoryTransport) {
+  return transport.published.map(({ correlationId, payload }) => ({ correlationId, payload }));
+}
+
 function gate() {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => open = resolve);
@@ -323,12 +338,7 @@ Deno.test("idempotency() keeps the claim of an attempt settled retry, so only it
     if (++attempts === 1) throw new Error("flaky");
     await context.publisher.reply({ attempts });
   });
-  const contextFor = (event: EventEnvelope): HandlerContext => ({
-    publisher: new EventPublisher(transport, event, new AbortController().signal, "billing"),
-    signal: new AbortController().signal,
-    attempt: 1,
-    settlement: undefined,
-  });
+  const contextFor = (event: EventEnvelope) => middlewareContext(transport, event);
   const metadata = { [IDEMPOTENCY_KEY]: "k" };
   const first: EventEnvelope = { id: "1", name: REQUEST, correlationId: "c-1", metadata };
   await assert.rejects(pipeline(first, contextFor(first)), /flaky/);
@@ -339,7 +349,7 @@ Deno.test("idempotency() keeps the claim of an attempt settled retry, so only it
   await pipeline(duplicate, contextFor(duplicate));
   assert.equal(attempts, 2);
   assert.deepEqual(
-    transport.published.map(({ correlationId, payload }) => ({ correlationId, payload })),
+    repliesOf(transport),
     [{ correlationId: "c-1", payload: { attempts: 2 } }, {
       correlationId: "c-2",
       payload: { attempts: 2 },
@@ -459,20 +469,12 @@ Deno.test("idempotency() answers the same through an asynchronous store as throu
       metadata,
     }));
     // The first two at once (the second waits for the first), the third after.
-    const contextOf = (event: EventEnvelope): HandlerContext => ({
-      publisher: new EventPublisher(transport, event, new AbortController().signal, "billing"),
-      signal: new AbortController().signal,
-      attempt: 1,
-      settlement: undefined,
-    });
+    const contextOf = (event: EventEnvelope) => middlewareContext(transport, event);
     await Promise.all(events.slice(0, 2).map((event) => pipeline(event, contextOf(event))));
     await pipeline(events[2]!, contextOf(events[2]!));
     return {
       runs,
-      replies: transport.published.map(({ correlationId, payload }) => ({
-        correlationId,
-        payload,
-      })),
+      replies: repliesOf(transport),
     };
   };
   const memory = new MemoryIdempotencyStore();
@@ -495,4 +497,43 @@ Deno.test("idempotency() answers the same through an asynchronous store as throu
   assert.equal(direct.runs, 1);
   assert.equal(direct.replies.length, 3);
   assert.ok(seen.every((key) => key === `billing\u0000${REQUEST}\u0000k`), "the scoped key");
+});
+
+Deno.test("idempotency() records the outcome of a key the in-memory store evicted while it ran", async () => {
+  const transport = new MemoryTransport();
+  // Room for one key: the second event's claim evicts the first's while it runs.
+  const store = new MemoryIdempotencyStore({ maxEntries: 1 });
+  const { opened, open } = gate();
+  let runs = 0;
+  const pipeline = compose([idempotency({ store, ttl: 60_000, scope: "billing" })], async (
+    event,
+    context,
+  ) => {
+    runs++;
+    if (event.id === "1") await opened;
+    await context.publisher.reply({ id: event.id });
+  });
+  const contextOf = (event: EventEnvelope) => middlewareContext(transport, event);
+  const event = (id: string, key: string): EventEnvelope => ({
+    id,
+    name: REQUEST,
+    correlationId: `c-${id}`,
+    metadata: { [IDEMPOTENCY_KEY]: key },
+  });
+  const first = pipeline(event("1", "a"), contextOf(event("1", "a")));
+  await pipeline(event("2", "b"), contextOf(event("2", "b")));
+  open();
+  await first;
+  assert.equal(store.size, 1);
+  // "a" was stored again on completion (evicting "b"): its duplicate gets its reply.
+  await pipeline(event("3", "a"), contextOf(event("3", "a")));
+  assert.equal(runs, 2);
+  assert.deepEqual(
+    repliesOf(transport),
+    [
+      { correlationId: "c-2", payload: { id: "2" } },
+      { correlationId: "c-1", payload: { id: "1" } },
+      { correlationId: "c-3", payload: { id: "1" } },
+    ],
+  );
 });

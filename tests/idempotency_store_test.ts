@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type IdempotencyOutcome, MemoryIdempotencyStore } from "../mod.ts";
+import { memoryStore } from "../src/idempotency_store.ts";
 
 const OUTCOME: IdempotencyOutcome = { replies: [{ type: "reply", payload: { ok: true } }] };
 const never = new AbortController().signal;
@@ -141,4 +142,146 @@ Deno.test("MemoryIdempotencyStore evicts the least recently used key across scop
   assert.deepEqual(await store.claim("audit\u0000log.request\u0000k1", "e6", 1_000), {
     status: "claimed",
   }, "audit's key was evicted");
+});
+
+Deno.test("MemoryIdempotencyStore evicts in least-recently-used order across its growth steps", async () => {
+  // 300 entries: the store's arrays grow past their first 256 on the way.
+  const { store } = clocked(300);
+  for (let i = 0; i < 300; i++) {
+    await store.claim(`k${i}`, "owner", 60_000);
+    await store.complete(`k${i}`, OUTCOME, 60_000);
+  }
+  // A hit on every even key makes the odd ones the least recently used.
+  for (let i = 0; i < 300; i += 2) {
+    assert.equal((await store.claim(`k${i}`, "x", 1)).status, "done");
+  }
+  for (let i = 0; i < 150; i++) await store.claim(`new${i}`, "owner", 60_000);
+  assert.equal(store.size, 300);
+  for (let i = 0; i < 300; i += 2) {
+    assert.equal((await store.claim(`k${i}`, "y", 60_000)).status, "done", `k${i}`);
+  }
+  // Each odd key was evicted; claiming it again evicts one of the new keys, the oldest now.
+  for (let i = 1; i < 300; i += 2) {
+    assert.equal((await store.claim(`k${i}`, "y", 60_000)).status, "claimed", `k${i}`);
+  }
+  assert.equal(store.size, 300);
+  for (let i = 0; i < 300; i += 2) {
+    assert.equal((await store.claim(`k${i}`, "y", 60_000)).status, "done", `k${i} kept`);
+  }
+  assert.deepEqual(await store.claim("new149", "z", 60_000), { status: "claimed" }, "evicted");
+});
+
+Deno.test("MemoryIdempotencyStore keeps keys beyond Latin-1 and long keys apart", async () => {
+  const { store } = clocked();
+  const keys = ["ключ", "ключи", "café", "cafe", "🔑", "x".repeat(1_000), "x".repeat(999)];
+  for (const key of keys) {
+    assert.deepEqual(await store.claim(`g\u0000n\u0000${key}`, "e1", 100), { status: "claimed" });
+  }
+  for (const key of keys) await store.complete(`g\u0000n\u0000${key}`, OUTCOME, 100);
+  for (const key of keys) {
+    assert.deepEqual(await store.claim(`g\u0000n\u0000${key}`, "e2", 100), {
+      status: "done",
+      outcome: OUTCOME,
+    }, key.slice(0, 10));
+  }
+  assert.equal(store.size, keys.length);
+});
+
+Deno.test("MemoryIdempotencyStore.claim() of a lapsed pending key wakes whoever waited for it", async () => {
+  const { clock, store } = clocked();
+  await store.claim("k", "event-1", 100);
+  let woken = false;
+  const waiting = store.settled("k", never).then(() => woken = true);
+  clock.now += 100;
+  assert.deepEqual(await store.claim("k", "event-2", 100), { status: "claimed" });
+  await waiting;
+  assert.equal(woken, true);
+  // The waiter claims again and finds event-2's claim pending.
+  assert.deepEqual(await store.claim("k", "event-3", 100), { status: "pending" });
+});
+
+Deno.test("MemoryIdempotencyStore answers an outcome without replies with an empty list", async () => {
+  const { store } = clocked();
+  await store.claim("k", "event-1", 100);
+  await store.complete("k", { replies: [] }, 100);
+  assert.deepEqual(await store.claim("k", "event-2", 100), {
+    status: "done",
+    outcome: { replies: [] },
+  });
+});
+
+Deno.test("MemoryIdempotencyStore keeps the keys of more scopes and names than it numbers apart", async () => {
+  // Past the 4096 prefixes the store numbers, keys are kept whole.
+  const { store } = clocked(20_000);
+  const scoped = (i: number, key: string) => `scope-${i}\u0000name\u0000${key}`;
+  for (let i = 0; i < 5_000; i++) {
+    assert.deepEqual(await store.claim(scoped(i, "k"), `e${i}`, 1_000), { status: "claimed" });
+    assert.deepEqual(await store.claim(scoped(i, "k"), "other", 1_000), { status: "pending" });
+  }
+  await store.complete(scoped(4_999, "k"), OUTCOME, 1_000);
+  assert.deepEqual(await store.claim(scoped(4_999, "k"), "x", 1_000), {
+    status: "done",
+    outcome: OUTCOME,
+  });
+  assert.equal((await store.claim(scoped(4_998, "k"), "x", 1_000)).status, "pending");
+  assert.equal((await store.claim(scoped(4_999, "j"), "x", 1_000)).status, "claimed");
+  await store.settled(scoped(4_999, "k"), never);
+  assert.equal(store.size, 5_001);
+});
+
+Deno.test("MemoryIdempotencyStore times a middleware's claim at its next clock reading", async () => {
+  const { clock, store } = clocked();
+  const group = memoryStore.groupOf(store, "g\u0000n\u0000");
+  // The middleware's claim reads no clock; the first reading after it (here a
+  // duplicate's claim at 1050) times it, so it lapses 100 ms after that.
+  assert.ok(memoryStore.claim(store, group, "k", "event-1", 100) >= 0);
+  clock.now = 1_050;
+  assert.deepEqual(await store.claim("g\u0000n\u0000k", "event-2", 100), { status: "pending" });
+  clock.now = 1_149;
+  assert.deepEqual(await store.claim("g\u0000n\u0000k", "event-2", 100), { status: "pending" });
+  clock.now = 1_150;
+  assert.deepEqual(await store.claim("g\u0000n\u0000k", "event-2", 100), { status: "claimed" });
+});
+
+Deno.test("MemoryIdempotencyStore reads its clock once 64 middleware claims wait to be timed", async () => {
+  const { clock, store } = clocked();
+  const group = memoryStore.groupOf(store, "g\u0000n\u0000");
+  for (let i = 0; i < 64; i++) memoryStore.claim(store, group, `k${i}`, `e${i}`, 100);
+  clock.now = 1_010;
+  // The 65th finds no room to wait: the first 64 are timed at 1010, it waits in turn.
+  memoryStore.claim(store, group, "k64", "e64", 100);
+  clock.now = 1_109;
+  assert.equal((await store.claim("g\u0000n\u0000k0", "x", 100)).status, "pending");
+  clock.now = 1_110;
+  assert.equal((await store.claim("g\u0000n\u0000k63", "x", 100)).status, "claimed");
+  // k64 was timed by the reading at 1109.
+  clock.now = 1_208;
+  assert.equal((await store.claim("g\u0000n\u0000k64", "x", 100)).status, "pending");
+  clock.now = 1_209;
+  assert.equal((await store.claim("g\u0000n\u0000k64", "x", 100)).status, "claimed");
+});
+
+Deno.test("MemoryIdempotencyStore times a completed middleware claim by its completion", async () => {
+  const { clock, store } = clocked();
+  const group = memoryStore.groupOf(store, "g\u0000n\u0000");
+  const index = memoryStore.claim(store, group, "k", "event-1", 100);
+  clock.now = 5_000;
+  memoryStore.complete(store, index, memoryStore.versionAt(store, index), group, "k", OUTCOME, 100);
+  clock.now = 5_099;
+  assert.equal((await store.claim("g\u0000n\u0000k", "event-2", 100)).status, "done");
+  clock.now = 5_100;
+  assert.equal((await store.claim("g\u0000n\u0000k", "event-2", 100)).status, "claimed");
+});
+
+Deno.test("MemoryIdempotencyStore.settled() waits for a middleware's claim not timed yet", async () => {
+  const { store } = clocked();
+  const group = memoryStore.groupOf(store, "g\u0000n\u0000");
+  const index = memoryStore.claim(store, group, "k", "event-1", 100);
+  let settled = false;
+  const waiting = store.settled("g\u0000n\u0000k", never).then(() => settled = true);
+  await Promise.resolve();
+  assert.equal(settled, false);
+  assert.equal(store.size, 1);
+  memoryStore.complete(store, index, memoryStore.versionAt(store, index), group, "k", OUTCOME, 100);
+  await waiting;
 });

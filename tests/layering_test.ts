@@ -44,7 +44,7 @@ const LAYERS = {
   http_server: { files: /^http_server\.ts$/, forbids: [] },
   leaves: {
     files:
-      /^(envelope|errors|failure_cause|log_fields|dialed_url|async|runtime|idempotency_store|schema)\.ts$|^env\//,
+      /^(envelope|errors|failure_cause|log_fields|dialed_url|async|runtime|idempotency_store|key_table|schema)\.ts$|^env\//,
     forbids: [],
   },
 } as const;

@@ -38,6 +38,9 @@ Deno.test("connectNats() rejects bad options with TypeError or RangeError before
     [{ servers: "nats://h:1", ackWait: -1 }, RangeError, /ackWait/],
     [{ servers: "nats://h:1", maxDeliver: 1.5 }, RangeError, /maxDeliver/],
     [{ servers: "nats://h:1", maxAge: "1h" }, TypeError, /maxAge: current value is 1h/],
+    [{ servers: "nats://h:1", shareListenersAfter: -1 }, RangeError, /shareListenersAfter/],
+    [{ servers: "nats://h:1", shareListenersAfter: 1.5 }, RangeError, /shareListenersAfter/],
+    [{ servers: "nats://h:1", shareListenersAfter: "8" }, TypeError, /shareListenersAfter/],
     [{ servers: "nats://h:1", stream: "a.b" }, TypeError, /stream: current value is "a\.b"/],
     [{ servers: "nats://h:1", subjectPrefix: "bus.*" }, TypeError, /subjectPrefix/],
   ];

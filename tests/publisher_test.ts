@@ -238,3 +238,44 @@ Deno.test("EventPublisher.reply() publishes the envelope as it is without an SDK
     n: 3,
   }]);
 });
+
+Deno.test("EventPublisher.reply() with discardId resolves without the id, stores the reply whole and sends no discardId field", async () => {
+  await using server = await startServer();
+  const publisher = publisherFor(server);
+  const reply = await publisher.reply({ ok: 1 }, { discardId: true, metadata: { shard: "2" } });
+  const error = await publisher.replyError("E", "m", { discardId: true });
+  const free = await publisher.publish("demo.audit", 1, { discardId: true });
+  assert.deepEqual([reply, error, free], [
+    { id: undefined, name: "demo.job.response" },
+    { id: undefined, name: "demo.job.response" },
+    { id: undefined, name: "demo.audit" },
+  ]);
+  const [answer, failure] = await stored(server, "demo.job.response");
+  assert.deepEqual(answer!.payload, { ok: 1 });
+  assert.deepEqual(answer!.metadata, { shard: "2" });
+  assert.equal(answer!.correlationId, "corr-1");
+  assert.equal(answer!.source, "worker-a");
+  assert.deepEqual(failure!.error, { code: "E", message: "m" });
+  assert.equal("discardId" in answer!, false, "an option, not an envelope field");
+  assert.equal((await stored(server, "demo.audit")).length, 1);
+});
+
+Deno.test("EventPublisher.reply() with discardId still rejects when the server refuses", async () => {
+  await using server = await startServer();
+  // A client whose token the server does not know: the publish is refused (401).
+  const stranger = new EventsClient({ baseUrl: server.served.url, token: "not-a-token" });
+  const publisher = new EventPublisher(stranger, REQUEST, new AbortController().signal, "w");
+  await assert.rejects(publisher.reply({}, { discardId: true }), /401|unauthori[sz]ed|token/i);
+  assert.equal(server.api.stats.published, 0);
+});
+
+Deno.test("EventPublisher.reply() with discardId still reads the id while a tracing SDK records it", async () => {
+  const { installOtel } = await import("./_otel.ts");
+  await using server = await startServer();
+  await using otel = installOtel();
+  const result = await publisherFor(server).reply({ ok: 1 }, { discardId: true });
+  const [stored_] = await stored(server, "demo.job.response");
+  assert.equal(result.id, stored_!.id);
+  const [span] = otel.spans();
+  assert.equal(span!.attributes["messaging.message.id"], stored_!.id);
+});

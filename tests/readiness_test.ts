@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { aggregateReadiness, ListenerReadiness, type ReadinessChangeEvent } from "../mod.ts";
+import { observeReadiness } from "../src/readiness.ts";
 
 function record(readiness: ListenerReadiness): Array<[boolean, string]> {
   const seen: Array<[boolean, string]> = [];
@@ -59,4 +60,34 @@ Deno.test("aggregateReadiness() is ready only while every part is ready", () => 
   parts[0]!.set(true, "a back");
   assert.equal(all.ready, false, "no longer follows after stop()");
   assert.deepEqual(seen, [[true, "b open"], [false, "a dropped"]]);
+});
+
+Deno.test("observeReadiness() tells its observer of each flip and failure, before the listeners", () => {
+  const readiness = new ListenerReadiness();
+  const order: string[] = [];
+  readiness.addEventListener("change", (event: ReadinessChangeEvent) => {
+    order.push(`listener ${event.ready}`);
+  });
+  readiness.addEventListener("failure", () => order.push("listener failure"));
+  observeReadiness(readiness, {
+    changed: (ready, reason) => order.push(`observer ${ready} ${reason}`),
+    failed: (failure) => order.push(`observer failure ${failure}`),
+  });
+  readiness.set(true, "stream open");
+  readiness.set(true, "no flip");
+  readiness.fail("503");
+  readiness.fail("503 again");
+  assert.deepEqual(order, [
+    "observer true stream open",
+    "listener true",
+    "observer false 503",
+    "listener false",
+    "observer failure 503",
+    "listener failure",
+    "observer failure 503 again",
+    "listener failure",
+  ]);
+  observeReadiness(readiness, undefined);
+  readiness.set(true, "stream open");
+  assert.equal(order.at(-1), "listener true");
 });

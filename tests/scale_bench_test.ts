@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseScaleArgs, UsageError } from "../bench/scale_args.ts";
+import { bootstrapRatioInterval, percentile } from "../bench/scale_probe.ts";
 import { natsTest } from "./_nats_server.ts";
 
 const PERMISSIONS = [
@@ -12,7 +13,8 @@ const PERMISSIONS = [
   "--v8-flags=--expose-gc",
 ];
 /** The smallest run that still measures everything once. */
-const SMALL = ["--samples", "20", "--rounds", "1", "--idle-seconds", "0.2", "--pending", "20"];
+const SMALL = ["--samples", "20", "--rounds", "2", "--idle-seconds", "0.2", "--pending", "20"];
+const SMALL_SAMPLING = { rounds: 2, samples: 20 };
 
 /** Runs bench/scale.ts with `args`; resolves with its exit code, stdout and stderr. */
 async function runBench(args: string[]) {
@@ -29,8 +31,17 @@ async function runBench(args: string[]) {
   };
 }
 
-/** Checks the last line's shape: every field the issue names, with a value of its type. */
-function assertResultLine(stdout: string, transport: string, listeners: number) {
+/**
+ * Checks the last line's shape: every field the issue names, with a value of
+ * its type, then the spread of the p99 ratio: a `[low, high]` bootstrap
+ * interval and one ratio per pair of rounds.
+ */
+function assertResultLine(
+  stdout: string,
+  transport: string,
+  listeners: number,
+  { rounds, samples }: { rounds: number; samples: number },
+) {
   const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
   const numbers = [
     "rssKiBPerListener",
@@ -44,20 +55,32 @@ function assertResultLine(stdout: string, transport: string, listeners: number) 
     "pendingHeapBytesPerRequest",
     "serverRssKiBPerListener",
   ];
+  const spread = ["publishP99RatioInterval", "publishP99RatioRounds", "publishSamples"];
   // The issue's fields first, in its order, then the extras.
-  assert.deepEqual(Object.keys(result), ["runtime", "transport", "listeners", ...numbers]);
+  assert.deepEqual(Object.keys(result), [
+    "runtime",
+    "transport",
+    "listeners",
+    ...numbers,
+    ...spread,
+  ]);
   assert.equal(result.runtime, "deno");
   assert.equal(result.transport, transport);
   assert.equal(result.listeners, listeners);
   for (const key of numbers) assert.equal(typeof result[key], "number", `${key}: ${result[key]}`);
   assert.ok(result.openSeconds > 0, "all listeners opened, in some time");
   assert.ok(result.publishP99Ratio > 0 && result.idleCpuPercent >= 0);
+  const [low, high] = result.publishP99RatioInterval;
+  assert.ok(low > 0 && low <= high, `interval ${low}–${high}`);
+  assert.equal(result.publishP99RatioRounds.length, rounds);
+  for (const ratio of result.publishP99RatioRounds) assert.ok(ratio > 0, String(ratio));
+  assert.equal(result.publishSamples, rounds * samples, "every round's samples pooled");
 }
 
 Deno.test("bench/scale.ts opens 20 listeners over HTTP and ends with one JSON line of every figure", async () => {
   const run = await runBench(["--listeners", "20", ...SMALL]);
   assert.equal(run.code, 0, run.stderr);
-  assertResultLine(run.stdout, "http", 20);
+  assertResultLine(run.stdout, "http", 20, SMALL_SAMPLING);
 });
 
 natsTest(
@@ -65,7 +88,7 @@ natsTest(
   async () => {
     const run = await runBench(["--listeners", "20", "--transport", "nats", ...SMALL]);
     assert.equal(run.code, 0, run.stderr);
-    assertResultLine(run.stdout, "nats", 20);
+    assertResultLine(run.stdout, "nats", 20, SMALL_SAMPLING);
   },
 );
 
@@ -79,8 +102,8 @@ Deno.test("parseScaleArgs() fills in every default when given nothing", () => {
   assert.deepEqual(parseScaleArgs([]), {
     listeners: 1000,
     transport: "http",
-    samples: 500,
-    rounds: 3,
+    samples: 1000,
+    rounds: 8,
     idleSeconds: 5,
     pending: 5000,
     openTimeout: 60,
@@ -135,4 +158,25 @@ Deno.test("parseScaleArgs() throws UsageError for an unknown flag, a missing val
       return true;
     }, args.join(" "));
   }
+});
+
+Deno.test("bootstrapRatioInterval() brackets the p99 ratio of rounds of samples, and is NaN without rounds", () => {
+  // 10 rounds of 100 latencies against the same scaled by 1.5: a pooled p99 ratio of 1.5.
+  const base = Array.from(
+    { length: 10 },
+    (_, round) => Array.from({ length: 100 }, (_, i) => 1 + ((i * 37 + round * 11) % 100)),
+  );
+  const slower = base.map((latencies) => latencies.map((value) => value * 1.5));
+  assert.equal(percentile(slower.flat(), 0.99) / percentile(base.flat(), 0.99), 1.5);
+  const [low, high] = bootstrapRatioInterval(slower, base, 0.99);
+  // The same rounds are drawn on both sides, so a uniform slowdown shows exactly.
+  assert.deepEqual([low, high], [1.5, 1.5]);
+  // One spoiled round on one side: the point ratio moves and the interval widens over it.
+  const spoiled = slower.map((latencies, i) => i === 3 ? latencies.map((v) => v * 4) : latencies);
+  const point = percentile(spoiled.flat(), 0.99) / percentile(base.flat(), 0.99);
+  const [wideLow, wideHigh] = bootstrapRatioInterval(spoiled, base, 0.99);
+  assert.ok(wideLow <= 1.5 && point <= wideHigh && wideHigh > 1.5, `${wideLow}–${wideHigh}`);
+  // Seeded: the same samples give the same interval.
+  assert.deepEqual(bootstrapRatioInterval(spoiled, base, 0.99), [wideLow, wideHigh]);
+  assert.deepEqual(bootstrapRatioInterval([], base, 0.99), [NaN, NaN]);
 });

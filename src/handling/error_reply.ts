@@ -11,6 +11,7 @@
 import { getLogger } from "@logtape/logtape";
 import { NonRetryableError, ResponseError, type ResponseErrorBody } from "../errors.ts";
 import type { HandlerMiddleware } from "./compose.ts";
+import type { HandlerContext } from "./context.ts";
 
 /**
  * The error code a failed handler is answered with, unless it threw a
@@ -41,21 +42,28 @@ export function failureResponse(error: unknown): ResponseErrorBody {
  * the requester waits for the attempt that ends it. A failure to publish
  * the answer is logged only.
  */
-export const replyOnFailure: HandlerMiddleware = async (event, context, next) => {
-  try {
-    await next();
-  } catch (error) {
-    if (event.correlationId !== undefined && context.settlement?.type !== "retry") {
-      const { code, message } = failureResponse(error);
-      try {
-        await context.publisher.replyError(code, message);
-      } catch (replyFailure) {
-        logger.error("Cannot publish the error response for {correlationId}: {error}", {
-          correlationId: event.correlationId,
-          error: replyFailure,
-        });
-      }
+export const replyOnFailure: HandlerMiddleware = (event, context, next) =>
+  // Not an async step: an event that succeeds costs no promise of its own here.
+  event.correlationId === undefined
+    ? next()
+    : next().catch((error: unknown) => answerFailure(event.correlationId!, context, error));
+
+async function answerFailure(
+  correlationId: string,
+  context: HandlerContext,
+  error: unknown,
+): Promise<never> {
+  if (context.settlement?.type !== "retry") {
+    const { code, message } = failureResponse(error);
+    try {
+      // Nobody reads the error response's id: over HTTP its answer body goes unread.
+      await context.publisher.replyError(code, message, { discardId: true });
+    } catch (replyFailure) {
+      logger.error("Cannot publish the error response for {correlationId}: {error}", {
+        correlationId,
+        error: replyFailure,
+      });
     }
-    throw error;
   }
-};
+  throw error;
+}

@@ -14,13 +14,14 @@ import { getLogger } from "@logtape/logtape";
 import type { EventEnvelope } from "../envelope.ts";
 import { describeError } from "../errors.ts";
 import {
-  claimScoped,
-  completeScoped,
   IDEMPOTENCY_KEY,
   type IdempotencyClaim,
   type IdempotencyOutcome,
   type IdempotencyStore,
   MemoryIdempotencyStore,
+  memoryStore,
+  NO_GROUP,
+  NO_REPLIES,
   type RecordedReply,
   scopedPrefix,
 } from "../idempotency_store.ts";
@@ -90,12 +91,19 @@ export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
  * outcome, and duplicates wait for that. A store that cannot be reached
  * fails the event (answered with {@linkcode IDEMPOTENCY_UNAVAILABLE})
  * rather than risk running it twice.
+ *
+ * The first handling of a key in a {@linkcode MemoryIdempotencyStore}
+ * (nearly every event) costs one look-up that claims the key, one write
+ * by the entry's index that completes it, and a recording publisher only
+ * when the event has a `correlationId` (nothing can reply to one that has
+ * none). Duplicates, and every event of any other store, go through the
+ * `IdempotencyStore` interface.
  */
 export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddleware {
   const { store, ttl, scope, stats } = options;
-  // The in-memory store answers synchronously and by the key's parts: no
-  // scoped string and no promise per event. Any other store gets the
-  // scoped string through the interface.
+  // The in-memory store claims and completes a first handling synchronously
+  // and by the key's parts: no scoped string and no promise of its own per
+  // event. Any other store gets the scoped string through the interface.
   const memory = store instanceof MemoryIdempotencyStore ? store : undefined;
   const prefixes = new Map<string, string>();
   const prefixOf = (name: string) => {
@@ -107,17 +115,53 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
     }
     return prefix;
   };
-  const claim = (prefix: string, key: string, owner: string) =>
-    memory ? claimScoped(memory, prefix, key, owner, ttl) : store.claim(prefix + key, owner, ttl);
-  const complete = (prefix: string, key: string, outcome: IdempotencyOutcome) =>
-    memory
-      ? completeScoped(memory, prefix, key, outcome, ttl)
-      : store.complete(prefix + key, outcome, ttl);
+  // A worker mostly sees one name after another: the last one's group is
+  // found by comparing strings, not by hashing the event's fresh name.
+  let lastName: string | undefined;
+  let lastGroup = 0;
+  const groupOf = (memory: MemoryIdempotencyStore, name: string) => {
+    if (name !== lastName) {
+      lastGroup = memoryStore.groupOf(memory, prefixOf(name));
+      lastName = name;
+    }
+    return lastGroup;
+  };
   // Not async itself: an event without a key costs one call, not a promise.
   return (event, context, next) => {
     const key = idempotencyKeyOf(event);
-    return key === undefined ? next() : keyed(event, context, next, key);
+    if (key === undefined) return next();
+    if (memory === undefined) return keyed(event, context, next, key);
+    const group = groupOf(memory, event.name);
+    if (group === NO_GROUP) return keyed(event, context, next, key);
+    const index = memoryStore.claim(memory, group, key, ownerOf(event), ttl);
+    // A duplicate (done or in flight) takes the general path.
+    if (index < 0) return keyed(event, context, next, key);
+    const version = memoryStore.versionAt(memory, index);
+    return claimedInMemory(memory, index, version, group, key, context, next);
   };
+
+  /** Runs the first handling of a key the in-memory store gave the caller. */
+  async function claimedInMemory(
+    memory: MemoryIdempotencyStore,
+    index: number,
+    version: number,
+    group: number,
+    key: string,
+    context: HandlerContext,
+    next: () => Promise<void>,
+  ): Promise<void> {
+    const recorder = recordReplies(context);
+    try {
+      await next();
+    } finally {
+      // An attempt settled `retry` keeps its claim for the next one.
+      if (context.settlement?.type !== "retry") {
+        const outcome = recorder?.outcome() ?? NO_REPLIES;
+        memoryStore.complete(memory, index, version, group, key, outcome, ttl);
+      }
+    }
+  }
+
   async function keyed(
     event: EventEnvelope,
     context: HandlerContext,
@@ -128,9 +172,7 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
     for (;;) {
       let found: IdempotencyClaim;
       try {
-        const claimed = claim(prefix, key, ownerOf(event));
-        // Awaited only when the store is asynchronous.
-        found = claimed instanceof Promise ? await claimed : claimed;
+        found = await store.claim(prefix + key, ownerOf(event), ttl);
       } catch (error) {
         await answerUnavailable(event, context.publisher, error);
         throw error;
@@ -143,17 +185,14 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
       }
       await store.settled(prefix + key, context.signal);
     }
-    const recorder = new RecordingPublisher(context.publisher);
-    context.publisher = recorder;
+    const recorder = recordReplies(context);
     try {
       await next();
     } finally {
       // An attempt settled `retry` keeps its claim for the next one.
       if (context.settlement?.type !== "retry") {
-        const replies = recorder.replies;
         try {
-          const completed = complete(prefix, key, replies.length === 0 ? NO_REPLIES : { replies });
-          if (completed instanceof Promise) await completed;
+          await store.complete(prefix + key, recorder?.outcome() ?? NO_REPLIES, ttl);
         } catch (error) {
           // The event itself was handled; only its duplicates may now run again.
           logger.warn("Cannot record the outcome of idempotency key {key}: {error}", {
@@ -166,7 +205,17 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
   }
 }
 
-const NO_REPLIES: IdempotencyOutcome = Object.freeze({ replies: Object.freeze([]) });
+/**
+ * Puts a publisher that records replies in front of the handler, unless
+ * the event has no `correlationId` (it cannot be replied to, so its
+ * outcome has no replies).
+ */
+function recordReplies(context: HandlerContext): RecordingPublisher | undefined {
+  if (context.publisher.event.correlationId === undefined) return undefined;
+  const recorder = new RecordingPublisher(context.publisher);
+  context.publisher = recorder;
+  return recorder;
+}
 
 /** Owners of events without an id: one per envelope object, so the worker's own retries match. */
 const anonymousOwners = new WeakMap<EventEnvelope, string>();
@@ -251,9 +300,9 @@ async function replay(outcome: IdempotencyOutcome, publisher: Publisher): Promis
   }
 }
 
-/** A {@linkcode Publisher} that records the replies it published. */
+/** A {@linkcode Publisher} that records the replies it published; its array is made at the first. */
 class RecordingPublisher implements Publisher {
-  readonly replies: RecordedReply[] = [];
+  #replies: RecordedReply[] | undefined = undefined;
   readonly #inner: Publisher;
 
   constructor(inner: Publisher) {
@@ -268,19 +317,24 @@ class RecordingPublisher implements Publisher {
     return this.#inner.signal;
   }
 
+  /** What the handling answered so far: its replies, or {@linkcode NO_REPLIES}. */
+  outcome(): IdempotencyOutcome {
+    return this.#replies === undefined ? NO_REPLIES : { replies: this.#replies };
+  }
+
   publish(name: string, payload: unknown, init?: PublishInit): Promise<PublishResult> {
     return this.#inner.publish(name, payload, init);
   }
 
   async reply(payload: unknown, init?: PublishInit): Promise<PublishResult> {
     const result = await this.#inner.reply(payload, init);
-    this.replies.push({ type: "reply", payload, metadata: init?.metadata });
+    (this.#replies ??= []).push({ type: "reply", payload, metadata: init?.metadata });
     return result;
   }
 
   async replyError(code: string, message: string, init?: PublishInit): Promise<PublishResult> {
     const result = await this.#inner.replyError(code, message, init);
-    this.replies.push({ type: "error", code, message, metadata: init?.metadata });
+    (this.#replies ??= []).push({ type: "error", code, message, metadata: init?.metadata });
     return result;
   }
 }

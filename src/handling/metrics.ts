@@ -24,15 +24,19 @@ export interface NameMetrics {
   sum: number;
 }
 
+/** What a {@linkcode ProcessMetrics} that saw no event lists. */
+const NO_NAMES: ReadonlyMap<string, NameMetrics> = new Map();
+
 /** Process metrics of one worker, by event name. */
 export class ProcessMetrics {
   /** The upper bounds of the duration histogram, in seconds. */
   readonly bounds: readonly number[] = DURATION_BUCKETS;
-  readonly #byName = new Map<string, NameMetrics>();
+  // Made at the first event: a host keeps one ProcessMetrics per registration, most idle.
+  #byName: Map<string, NameMetrics> | undefined;
 
   /** Every event name seen so far, with its metrics. */
   entries(): IterableIterator<[string, Readonly<NameMetrics>]> {
-    return this.#byName.entries();
+    return (this.#byName ?? NO_NAMES).entries();
   }
 
   /** Counts one consumed attempt of `name`. */
@@ -53,7 +57,8 @@ export class ProcessMetrics {
   }
 
   #of(name: string): NameMetrics {
-    let metrics = this.#byName.get(name);
+    const byName = this.#byName ??= new Map();
+    let metrics = byName.get(name);
     if (metrics === undefined) {
       metrics = {
         consumed: 0,
@@ -61,7 +66,7 @@ export class ProcessMetrics {
         buckets: new Array(this.bounds.length + 1).fill(0),
         sum: 0,
       };
-      this.#byName.set(name, metrics);
+      byName.set(name, metrics);
     }
     return metrics;
   }

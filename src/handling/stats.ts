@@ -60,7 +60,8 @@ export class WorkerStats {
   lastError: string | undefined = undefined;
   /** The last {@linkcode RECENT_DEAD_LETTERS} dead letters published, newest first. */
   readonly recentDeadLetters: RecentDeadLetter[] = [];
-  #idle: Array<() => void> = [];
+  // Made by the first idle() that waits: a host keeps one WorkerStats per registration.
+  #idle: Array<() => void> | undefined;
 
   /**
    * Resolves once no handler is in flight (at once when none is), with
@@ -69,7 +70,7 @@ export class WorkerStats {
    */
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return new Promise((resolve) => (this.#idle ??= []).push(resolve));
   }
 
   /** Counts a published dead letter and keeps it among the recent ones. */
@@ -82,7 +83,7 @@ export class WorkerStats {
   /** Marks one handler finished; wakes {@linkcode WorkerStats.idle} waiters at zero. */
   finished(): void {
     this.inFlight--;
-    if (this.inFlight === 0 && this.#idle.length > 0) {
+    if (this.inFlight === 0 && this.#idle !== undefined && this.#idle.length > 0) {
       this.#idle.splice(0).forEach((wake) => wake());
     }
   }

@@ -1,9 +1,13 @@
 /**
- * Broadcast on JetStream: every listener reads the stream itself through an
- * ordered consumer (no acks, created and recreated by the client) filtered
- * to the event's one subject, from the newest event on, from the start with
+ * Broadcast on JetStream, through ordered consumers (no acks, created and
+ * recreated by the client), from the newest event on, from the start with
  * `replay`, or right after `lastEventId` (a stream sequence) when reopened.
- * With `follow: false` it ends once caught up.
+ * The first `shareListenersAfter` listeners of a transport that follow the
+ * stream, and every `follow: false` read (which ends once caught up), read
+ * through a consumer of their own filtered to the event's one subject; the
+ * listeners beyond share the transport's live tail (`live_tail.ts`), and
+ * read what they need from before the tail's position through a catch-up
+ * consumer of their own first (`tail_feed.ts`).
  *
  * This module is browser compatible.
  *
@@ -16,14 +20,24 @@ import type { EventSubscription, Settlement, StreamOptions } from "../transport.
 import { mapNatsError } from "./error_mapping.ts";
 import { subjectFor } from "./subjects.ts";
 import {
+  type FedParts,
   NatsSubscription,
   type OpenContext,
   type SubscriptionParts,
   withStream,
 } from "./subscription.ts";
+import { TailFeed } from "./tail_feed.ts";
 
 /** How many events an ordered consumer fetches ahead: nothing waits on an ack here. */
 const BROADCAST_PREFETCH = 256;
+/**
+ * How many events of its subject a listener on the live tail may have
+ * waiting (at least its `concurrency`). One more ends its subscription with
+ * a `TransientError` (code `overflow`): it reopens from its resume point
+ * and catches up through a consumer of its own, instead of making the tail
+ * buffer without bound or hold up the other listeners.
+ */
+const TAIL_QUEUE_LIMIT = 1024;
 
 /** Where a broadcast subscription starts reading, and its resume point until then. */
 interface Start {
@@ -32,13 +46,12 @@ interface Start {
 }
 
 /**
- * The first stream sequence to read. "From the newest event on" is pinned
- * to the stream's last sequence now, so that a reopen before any event
- * arrives resumes there instead of skipping what was published meanwhile.
+ * Where `lastEventId` or `replay` asks to start; `undefined` for "from the
+ * newest event on", which {@linkcode newest} pins.
  *
  * @throws {TypeError} When `lastEventId` is not a stream sequence.
  */
-async function startOf(context: OpenContext, options: StreamOptions): Promise<Start> {
+function askedStart(options: StreamOptions): Start | undefined {
   const { lastEventId } = options;
   if (lastEventId !== undefined && lastEventId !== "") {
     if (!/^\d{1,16}$/.test(lastEventId)) {
@@ -51,34 +64,139 @@ async function startOf(context: OpenContext, options: StreamOptions): Promise<St
     return { sequence: Number(lastEventId) + 1, resumeId: lastEventId };
   }
   if (options.replay) return { sequence: 1, resumeId: undefined };
-  const info = await (await context.jsm()).streams.info(context.options.stream);
-  const last = info.state.last_seq;
+  return undefined;
+}
+
+/**
+ * "From the newest event on", pinned to the stream's last sequence now, so
+ * that a reopen before any event arrives resumes there instead of skipping
+ * what was published meanwhile.
+ */
+async function newest(context: OpenContext): Promise<Start> {
+  const last = await context.lastSequence.now();
   return { sequence: last + 1, resumeId: String(last) };
 }
 
-/** Opens a listener's own read of event `options.name`. */
-export async function openBroadcast(
+/**
+ * Opens a listener's read of event `options.name`: through a consumer of
+ * its own with `follow: false` or while the transport has fewer than
+ * `shareListenersAfter` following listeners with one, else on the live tail.
+ */
+export function openBroadcast(
+  context: OpenContext,
+  options: StreamOptions,
+  onClose: () => void,
+): Promise<EventSubscription> {
+  if (options.follow === false) return openOwn(context, options, onClose);
+  const release = context.liveTail.claimOwn(context.options.shareListenersAfter);
+  if (release === undefined) return openOnTail(context, options, onClose);
+  return openOwn(context, options, () => {
+    release();
+    onClose();
+  }).catch((error) => {
+    release();
+    throw error;
+  });
+}
+
+/**
+ * Opens a listener on the live tail. It joins the tail before taking its
+ * start position, so the tail hands it everything after the tail's position
+ * then; a start at or before that position is read first by a catch-up.
+ */
+async function openOnTail(
+  context: OpenContext,
+  options: StreamOptions,
+  onClose: () => void,
+): Promise<EventSubscription> {
+  const asked = askedStart(options);
+  const feed = new TailFeed(
+    subjectFor(context.options.subjectPrefix, options.name),
+    Math.max(TAIL_QUEUE_LIMIT, options.concurrency ?? 1),
+  );
+  try {
+    const position = await context.liveTail.join(context, feed);
+    const start = asked ?? await newest(context);
+    feed.startAt(start.sequence);
+    if (start.sequence <= position) await catchUp(context, options, feed, start.sequence, position);
+    // Closing the subscription stops the feed, which takes it off the tail.
+    const parts: FedParts = {
+      source: feed,
+      name: options.name,
+      resumeId: start.resumeId,
+      stats: context.stats,
+      onInvalid: options.onInvalid,
+      signal: options.signal,
+      onClose,
+    };
+    return new ListenerSubscription(parts);
+  } catch (error) {
+    feed.stop();
+    throw mapNatsError(error, "open stream");
+  }
+}
+
+/** Creates an ordered consumer of `subject` from stream sequence `start` on. */
+function orderedConsumer(context: OpenContext, subject: string, start: number): Promise<Consumer> {
+  return context.js.consumers.get(context.options.stream, {
+    // One subject as a string: nats-server 2.9 has no multi-subject filters.
+    filter_subjects: subject,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: start,
+  });
+}
+
+/**
+ * Gives `feed` an ordered consumer of its own from `start`, read up to the
+ * tail's position `until`; none when the subject has nothing from `start` on.
+ */
+async function catchUp(
+  context: OpenContext,
+  options: StreamOptions,
+  feed: TailFeed,
+  start: number,
+  until: number,
+): Promise<void> {
+  const consumer = await withStream(context, () => orderedConsumer(context, feed.subject, start));
+  try {
+    // The answer to the consumer's creation: what matched after the feed joined the tail.
+    if ((await consumer.info(true)).num_pending === 0) {
+      consumer.delete().catch(() => {});
+      return;
+    }
+    const messages = await consumer.consume({
+      max_messages: Math.max(BROADCAST_PREFETCH, options.concurrency ?? 1),
+    });
+    feed.catchUp(consumer, messages, until);
+  } catch (error) {
+    consumer.delete().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Opens a read of event `options.name` through an ordered consumer of its
+ * own, filtered to the event's one subject; with `follow: false` it ends
+ * once it delivered what was pending.
+ */
+async function openOwn(
   context: OpenContext,
   options: StreamOptions,
   onClose: () => void,
 ): Promise<EventSubscription> {
   try {
+    const asked = askedStart(options);
     const { consumer, start } = await withStream(context, async () => {
-      const start = await startOf(context, options);
-      const consumer = await context.js.consumers.get(context.options.stream, {
-        // One subject as a string: nats-server 2.9 has no multi-subject filters.
-        filter_subjects: subjectFor(context.options.subjectPrefix, options.name),
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: start.sequence,
-      });
-      return { consumer, start };
+      const start = asked ?? await newest(context);
+      const subject = subjectFor(context.options.subjectPrefix, options.name);
+      return { consumer: await orderedConsumer(context, subject, start.sequence), start };
     });
     const caughtUpAtOpen = options.follow === false &&
       (await consumer.info(true)).num_pending === 0;
     const messages = await consumer.consume({
       max_messages: Math.max(BROADCAST_PREFETCH, options.concurrency ?? 1),
     });
-    return new BroadcastSubscription(
+    return new OwnConsumerSubscription(
       {
         messages,
         name: options.name,
@@ -98,10 +216,21 @@ export async function openBroadcast(
   }
 }
 
-/** One listener's read of the stream. */
-class BroadcastSubscription extends NatsSubscription {
+/** One listener's read of the stream: nothing to acknowledge, only the resume point moves. */
+class ListenerSubscription extends NatsSubscription {
   readonly redelivers = false;
   readonly workingInterval = undefined;
+
+  /** Nothing to tell the server: only the resume point moves. */
+  protected acknowledge(_message: JsMsg, _event: EventEnvelope, _settlement: Settlement) {
+    return Promise.resolve();
+  }
+
+  protected discard(_message: JsMsg): void {}
+}
+
+/** A read through an ordered consumer of its own, deleted when it closes. */
+class OwnConsumerSubscription extends ListenerSubscription {
   readonly #consumer: Consumer;
   readonly #untilCaughtUp: boolean;
   #caughtUpAtOpen: boolean;
@@ -125,13 +254,6 @@ class BroadcastSubscription extends NatsSubscription {
     }
     return await super.next();
   }
-
-  /** Nothing to tell the server: only the resume point moves. */
-  protected acknowledge(_message: JsMsg, _event: EventEnvelope, _settlement: Settlement) {
-    return Promise.resolve();
-  }
-
-  protected discard(_message: JsMsg): void {}
 
   protected override caughtUp(message: JsMsg): boolean {
     return this.#untilCaughtUp && message.info.pending === 0;

@@ -1,6 +1,7 @@
 /**
  * The options of the NATS JetStream transport that shape the stream and its
- * consumers (`ackWait`, `maxDeliver`, `stream`, `subjectPrefix`, `maxAge`),
+ * consumers (`ackWait`, `maxDeliver`, `stream`, `subjectPrefix`, `maxAge`,
+ * `shareListenersAfter`),
  * their defaults, and their validation up front.
  *
  * This module is browser compatible.
@@ -48,6 +49,20 @@ export interface NatsTransportOptions {
    * @default {604800000}
    */
   maxAge?: number | undefined;
+  /**
+   * How many broadcast listeners of the transport that follow the stream
+   * read it through an ordered consumer of their own (filtered to their
+   * one subject); those opened beyond that share one ordered consumer, the
+   * live tail, filtered to `<subjectPrefix>.>`. The tail costs a few KiB
+   * per listener where an own consumer costs tens of KiB on the client and
+   * on the server, but it receives every event of the stream, unicast
+   * traffic included, which slows a busy process with few listeners. `0`
+   * shares from the first listener on. `follow: false` reads always use
+   * their own consumer.
+   *
+   * @default {8}
+   */
+  shareListenersAfter?: number | undefined;
 }
 
 /** {@linkcode NatsTransportOptions} with every default filled in. */
@@ -62,6 +77,8 @@ export interface ResolvedTransportOptions {
   readonly subjectPrefix: string;
   /** Milliseconds, 0 for no limit. */
   readonly maxAge: number;
+  /** A non-negative integer. */
+  readonly shareListenersAfter: number;
 }
 
 /** The default `ackWait`: JetStream's own default, 30 s. */
@@ -74,6 +91,8 @@ export const DEFAULT_STREAM = "BUS_EVENTS";
 export const DEFAULT_SUBJECT_PREFIX = "bus.events";
 /** The default `maxAge` of a created stream: 7 days. */
 export const DEFAULT_MAX_AGE = 7 * 24 * 60 * 60 * 1000;
+// A process with a requester and a few subscribers keeps consumers of their own.
+const DEFAULT_SHARE_LISTENERS_AFTER = 8;
 
 // JetStream names may not hold `.`, `*`, `>`, white space or path separators.
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,255}$/;
@@ -111,7 +130,8 @@ function patternOption(name: string, value: unknown, pattern: RegExp, expected: 
  *
  * @throws {TypeError} When an option has the wrong type, or `stream` /
  * `subjectPrefix` is not a valid JetStream name / subject.
- * @throws {RangeError} When `ackWait`, `maxDeliver` or `maxAge` is out of range.
+ * @throws {RangeError} When `ackWait`, `maxDeliver`, `maxAge` or
+ * `shareListenersAfter` is out of range.
  */
 export function resolveTransportOptions(options: NatsTransportOptions): ResolvedTransportOptions {
   return {
@@ -135,5 +155,11 @@ export function resolveTransportOptions(options: NatsTransportOptions): Resolved
       "dot-separated tokens of letters, digits, '-' and '_', without wildcards",
     ),
     maxAge: integerOption("maxAge", options.maxAge ?? DEFAULT_MAX_AGE, 0, MAX_MILLISECONDS),
+    shareListenersAfter: integerOption(
+      "shareListenersAfter",
+      options.shareListenersAfter ?? DEFAULT_SHARE_LISTENERS_AFTER,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
   };
 }

@@ -1,10 +1,12 @@
 /**
- * What the unicast and broadcast subscriptions share: reading nats.js's
- * consumer messages as envelopes, skipping what is not one, the settled-
- * prefix resume point, and ending with a `TransientError` when the
- * connection breaks, heartbeats stop, or the consumer or stream goes
- * missing, so the listener reopens the subscription (and recreates the
- * consumer) with its reconnect policy and readiness flips.
+ * What the unicast and broadcast subscriptions share: reading JetStream
+ * messages as envelopes, from a consumer of their own or from a
+ * {@linkcode MessageSource} the live tail feeds, skipping what is not one,
+ * the settled-prefix resume point, and ending with a `TransientError` when
+ * the connection breaks, heartbeats stop, or the consumer or stream goes
+ * missing ({@linkcode watchConsumer}), so the listener reopens the
+ * subscription (and recreates the consumer) with its reconnect policy and
+ * readiness flips.
  *
  * This module is browser compatible.
  *
@@ -26,6 +28,8 @@ import type { EventSubscription, Settlement } from "../transport.ts";
 import type { ConnectionStatus } from "./connection_status.ts";
 import { decodeMessage, isEnvelope } from "./decode.ts";
 import { isMissingStream, mapNatsError } from "./error_mapping.ts";
+import type { LastSequence } from "./last_sequence.ts";
+import type { LiveTail } from "./live_tail.ts";
 import type { ResolvedTransportOptions } from "./options.ts";
 import type { Replies } from "./replies.ts";
 import { SettledPrefix } from "./settled_prefix.ts";
@@ -50,6 +54,10 @@ export interface OpenContext {
   readonly stats: NatsTransportStats;
   /** The version of the server the connection is on, e.g. `2.9.10`. */
   serverVersion(): string | undefined;
+  /** The consumer the transport's broadcast listeners share. */
+  readonly liveTail: LiveTail;
+  /** The stream's last sequence, one request for the callers of a moment. */
+  readonly lastSequence: LastSequence;
 }
 
 /**
@@ -77,16 +85,24 @@ export async function withStream<T>(context: OpenContext, work: () => Promise<T>
   }
 }
 
-/** What every subscription is opened with. */
-export interface SubscriptionParts {
-  /** nats.js's message iterator of the consumer. */
-  messages: ConsumerMessages;
+/**
+ * Where a subscription's messages come from when it has no consumer of its
+ * own (a listener on the shared live tail): `next()` rejects with the error
+ * the subscription ends with, and resolves `done` once `stop()` was called.
+ */
+export interface MessageSource {
+  /** The next message, in stream order. */
+  next(): Promise<IteratorResult<JsMsg, undefined>>;
+  /** Ends reading: a pending `next()` resolves `done`. */
+  stop(): void;
+}
+
+/** What every subscription is opened with, besides where its messages come from. */
+export interface CommonParts {
   /** The event name subscribed to. */
   name: string;
   /** The resume point it was opened with. */
   resumeId: string | undefined;
-  /** The transport's connection state. */
-  status: ConnectionStatus;
   /** The transport's counters. */
   stats: NatsTransportStats;
   /** Told about skipped messages. */
@@ -95,6 +111,20 @@ export interface SubscriptionParts {
   signal: AbortSignal | undefined;
   /** Runs once when the subscription closes. */
   onClose: () => void;
+}
+
+/** A subscription reading a consumer of its own, watched for stalls and connection loss. */
+export interface SubscriptionParts extends CommonParts {
+  /** nats.js's message iterator of the consumer. */
+  messages: ConsumerMessages;
+  /** The transport's connection state. */
+  status: ConnectionStatus;
+}
+
+/** A subscription fed by someone who watches the consumer for it (the live tail). */
+export interface FedParts extends CommonParts {
+  /** Its messages; failures come out of `next()`. */
+  source: MessageSource;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -127,6 +157,39 @@ function stall(notification: ConsumerNotification): TransientError | undefined {
   }
 }
 
+/** Calls `fail` when the consumer behind `messages` stalls (see {@linkcode stall}), until `messages` ends. */
+export function watchStalls(messages: ConsumerMessages, fail: (error: unknown) => void): void {
+  (async () => {
+    for await (const notification of messages.status()) {
+      const error = stall(notification);
+      if (error !== undefined) fail(error);
+    }
+  })().catch(() => {});
+}
+
+/**
+ * Calls `fail` when the consumer behind `messages` stalls or the
+ * connection breaks; returns the function that stops watching the
+ * connection (the notifications end with `messages`).
+ */
+export function watchConsumer(
+  messages: ConsumerMessages,
+  status: ConnectionStatus,
+  fail: (error: unknown) => void,
+): () => void {
+  watchStalls(messages, fail);
+  return status.onLoss(fail);
+}
+
+/** Reads nats.js's iterator of `messages` as a {@linkcode MessageSource}. */
+function sourceOf(messages: ConsumerMessages): MessageSource {
+  const iterator = messages[Symbol.asyncIterator]();
+  return {
+    next: () => iterator.next() as Promise<IteratorResult<JsMsg, undefined>>,
+    stop: () => messages.stop(),
+  };
+}
+
 /** One open JetStream subscription; see the module doc. */
 export abstract class NatsSubscription implements EventSubscription {
   /** JetStream has no SSE `retry:`. */
@@ -135,43 +198,42 @@ export abstract class NatsSubscription implements EventSubscription {
   abstract readonly workingInterval: number | undefined;
   /** The transport's counters. */
   protected readonly stats: NatsTransportStats;
-  readonly #messages: ConsumerMessages;
-  readonly #iterator: AsyncIterator<JsMsg>;
+  readonly #source: MessageSource;
   readonly #name: string;
   readonly #signal: AbortSignal | undefined;
   readonly #onInvalid: InvalidInputHandler | undefined;
   // Envelopes, and skipped messages (settled at once), in delivery order.
   readonly #resume: SettledPrefix<EventEnvelope | JsMsg>;
   // Handed out and not yet settled: the message each envelope came in.
-  readonly #unsettled = new Map<EventEnvelope, JsMsg>();
+  // Made at the first delivery: most listeners of a big host sit idle.
+  #unsettled: Map<EventEnvelope, JsMsg> | undefined;
   readonly #cleanups: (() => void)[];
   #failure: { error: unknown } | undefined;
   #endAfterThis = false;
   #closed = false;
 
-  /** Starts watching the consumer, the connection and the signal. */
-  constructor(parts: SubscriptionParts) {
+  /** Starts watching the signal, and the consumer and the connection when it has its own. */
+  constructor(parts: SubscriptionParts | FedParts) {
     this.stats = parts.stats;
-    this.#messages = parts.messages;
-    this.#iterator = parts.messages[Symbol.asyncIterator]();
     this.#name = parts.name;
     this.#signal = parts.signal;
     this.#onInvalid = parts.onInvalid;
     this.#resume = new SettledPrefix(parts.resumeId);
     this.#cleanups = [parts.onClose];
-    this.#cleanups.push(parts.status.onLoss((error) => this.#fail(error)));
+    if ("source" in parts) {
+      this.#source = parts.source;
+    } else {
+      this.#source = sourceOf(parts.messages);
+      this.#cleanups.push(
+        watchConsumer(parts.messages, parts.status, (error) => this.#fail(error)),
+      );
+    }
     const signal = parts.signal;
     if (signal !== undefined) {
       const onAbort = () => this.#stopReading();
       signal.addEventListener("abort", onAbort, { once: true });
       this.#cleanups.push(() => signal.removeEventListener("abort", onAbort));
     }
-    (async () => {
-      for await (const notification of parts.messages.status()) {
-        const error = stall(notification);
-        if (error !== undefined) this.#fail(error);
-      }
-    })().catch(() => {});
   }
 
   get lastEventId(): string | undefined {
@@ -180,7 +242,7 @@ export abstract class NatsSubscription implements EventSubscription {
 
   /** JetStream's delivery count of the message `event` came in. */
   attempt(event: EventEnvelope): number {
-    return this.#unsettled.get(event)?.info.deliveryCount ?? 1;
+    return this.#unsettled?.get(event)?.info.deliveryCount ?? 1;
   }
 
   [Symbol.asyncIterator](): this {
@@ -192,9 +254,9 @@ export abstract class NatsSubscription implements EventSubscription {
       if (this.#closed) return DONE;
       if (this.#signal?.aborted) return await this.#end(this.#signal.reason);
       if (this.#endAfterThis) return await this.#end(undefined);
-      let result: IteratorResult<JsMsg>;
+      let result: IteratorResult<JsMsg, undefined>;
       try {
-        result = await this.#iterator.next();
+        result = await this.#source.next();
       } catch (error) {
         if (this.#closed || this.#signal?.aborted) continue;
         return await this.#end(this.#failure?.error ?? mapNatsError(error, "keep listening"));
@@ -214,7 +276,7 @@ export abstract class NatsSubscription implements EventSubscription {
         this.#skip(message, decoded);
         continue;
       }
-      this.#unsettled.set(decoded, message);
+      (this.#unsettled ??= new Map()).set(decoded, message);
       this.#resume.add(decoded, decoded.id!);
       this.stats.delivered++;
       if (this.caughtUp(message)) this.#endAfterThis = true;
@@ -228,9 +290,9 @@ export abstract class NatsSubscription implements EventSubscription {
   }
 
   async settle(event: EventEnvelope, settlement: Settlement): Promise<void> {
-    const message = this.#unsettled.get(event);
+    const message = this.#unsettled?.get(event);
     if (message === undefined) return;
-    this.#unsettled.delete(event);
+    this.#unsettled?.delete(event);
     this.#resume.settle(event);
     try {
       await this.acknowledge(message, event, settlement);
@@ -241,7 +303,7 @@ export abstract class NatsSubscription implements EventSubscription {
   }
 
   working(event: EventEnvelope): Promise<void> {
-    const message = this.#unsettled.get(event);
+    const message = this.#unsettled?.get(event);
     if (message !== undefined && this.redelivers) message.working();
     return Promise.resolve();
   }
@@ -286,7 +348,7 @@ export abstract class NatsSubscription implements EventSubscription {
   #stopReading(): void {
     try {
       // Messages already buffered still come out of the iterator; then it ends.
-      this.#messages.stop();
+      this.#source.stop();
     } catch {
       // The connection is closed already.
     }

@@ -26,6 +26,8 @@ import {
 } from "./connection.ts";
 import { ConnectionStatus } from "./connection_status.ts";
 import { mapNatsError } from "./error_mapping.ts";
+import { LastSequence } from "./last_sequence.ts";
+import { LiveTail } from "./live_tail.ts";
 import {
   type NatsTransportOptions,
   type ResolvedTransportOptions,
@@ -59,8 +61,10 @@ let markOwned: (transport: NatsTransport) => void;
  * Publishes and subscribes to Bus events on NATS JetStream, with
  * at-least-once unicast delivery: one stream (`stream`, subjects
  * `<subjectPrefix>.>`), a durable pull consumer per unicast (group, name),
- * an ordered consumer per broadcast listener. Share one transport between
- * every worker and requester of a process.
+ * an ordered consumer per broadcast listener for the first
+ * `shareListenersAfter` (8) of them, and one ordered consumer the rest
+ * share (the live tail). Share one transport between every worker and
+ * requester of a process.
  *
  * @example A worker and a requester on one NATS server
  * ```ts
@@ -139,6 +143,10 @@ export class NatsTransport implements EventTransport {
       status: this.#status,
       stats: this.stats,
       serverVersion: () => init.connection.info?.version,
+      liveTail: new LiveTail(),
+      lastSequence: new LastSequence(async () =>
+        (await (await jsm()).streams.info(this.options.stream)).state.last_seq
+      ),
     };
   }
 
@@ -174,7 +182,7 @@ export class NatsTransport implements EventTransport {
   /**
    * Opens a subscription once its consumer exists: a unicast group's
    * durable consumer (created or aligned with `ackWait` / `maxDeliver`), or
-   * a broadcast listener's ordered consumer.
+   * a broadcast listener's ordered consumer or its place on the live tail.
    *
    * @throws {TypeError} When the name is invalid, `lastEventId` is not a
    * stream sequence, or `follow: false` is asked of unicast delivery.

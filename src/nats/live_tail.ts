@@ -1,0 +1,220 @@
+/**
+ * The live tail: one ordered consumer per transport, filtered to
+ * `<subjectPrefix>.>`, that every broadcast listener following the stream
+ * shares. It reads the stream from its last sequence at creation on, and
+ * hands each message to the feeds of its subject (a map subject → feeds);
+ * a message nobody listens to is dropped before any decoding.
+ *
+ * It is created by the first listener that joins and deleted as soon as
+ * the last one leaves (no idle delay: a listener reopening soon after pays
+ * one consumer creation, the cost of today's per-listener consumers, and a
+ * transport with no listeners holds nothing on the server). When it fails
+ * (the connection breaks, the stream or the consumer goes missing, its
+ * heartbeats stop, nats.js ends it), every feed on it ends with the same
+ * `TransientError`, so each listener reopens through its reconnect policy
+ * from its own resume point, and the next join creates a new tail.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import {
+  type Consumer,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import { TransientError } from "../errors.ts";
+import { mapNatsError } from "./error_mapping.ts";
+import { type OpenContext, watchStalls, withStream } from "./subscription.ts";
+import type { TailFeed, TailSeat } from "./tail_feed.ts";
+
+/**
+ * How many messages the tail fetches ahead. It carries every event of the
+ * stream, so it pulls in bigger batches than one listener's consumer.
+ */
+const TAIL_PREFETCH = 1024;
+
+/** One life of the tail's consumer, from its creation to its failure or last leave. */
+class TailRun implements TailSeat {
+  /** The last stream sequence handed out. */
+  position = 0;
+  readonly feeds = new Map<string, TailFeed | Set<TailFeed>>();
+  members = 0;
+  ended = false;
+  /** What ended the run, when it failed. */
+  failure: unknown;
+  consumer: Consumer | undefined;
+  messages: ConsumerMessages | undefined;
+  readonly cleanups: (() => void)[] = [];
+  /** Settles once the consumer is consuming; rejects when the run ended first. */
+  ready: Promise<void> = Promise.resolve();
+  readonly #onEmpty: (run: TailRun) => void;
+
+  /** `onEmpty` runs when the last feed left. */
+  constructor(onEmpty: (run: TailRun) => void) {
+    this.#onEmpty = onEmpty;
+  }
+
+  leave(subject: string, feed: TailFeed): void {
+    // An ended run let go of its feeds already.
+    if (this.ended) return;
+    if (this.remove(subject, feed) && this.members === 0) this.#onEmpty(this);
+  }
+
+  add(subject: string, feed: TailFeed): void {
+    const present = this.feeds.get(subject);
+    if (present === undefined) this.feeds.set(subject, feed);
+    else if (present instanceof Set) present.add(feed);
+    else this.feeds.set(subject, new Set([present, feed]));
+    this.members++;
+  }
+
+  /** Whether `feed` was on the run (and is not any more). */
+  remove(subject: string, feed: TailFeed): boolean {
+    const present = this.feeds.get(subject);
+    if (present === feed) this.feeds.delete(subject);
+    else if (!(present instanceof Set && present.delete(feed))) return false;
+    else if (present.size === 0) this.feeds.delete(subject);
+    this.members--;
+    return true;
+  }
+
+  /** Stops reading and deletes the consumer (not awaited: the connection may be down). */
+  release(): void {
+    try {
+      this.messages?.stop();
+    } catch {
+      // The connection is closed already.
+    }
+    // Ordered consumers expire on their own after a while; deleting one
+    // now spares the server.
+    this.consumer?.delete().catch(() => {});
+  }
+
+  dispatch(message: JsMsg): void {
+    this.position = message.seq;
+    const present = this.feeds.get(message.subject);
+    if (present !== undefined) forEachFeed(present, (feed) => feed.deliver(message));
+  }
+}
+
+/** Calls `use` with the one feed of a subject, or with each of its feeds. */
+function forEachFeed(present: TailFeed | Set<TailFeed>, use: (feed: TailFeed) => void): void {
+  if (present instanceof Set) { for (const feed of present) use(feed); }
+  else use(present);
+}
+
+/** The shared consumer of one transport's broadcast listeners; see the module doc. */
+export class LiveTail {
+  #run: TailRun | undefined;
+  // Following listeners with a consumer of their own, which decide when the tail is used.
+  #own = 0;
+
+  /**
+   * Counts one more listener with a consumer of its own while fewer than
+   * `limit` have one, and returns the function that counts it out again;
+   * `undefined` when the listener is to share the tail instead.
+   */
+  claimOwn(limit: number): (() => void) | undefined {
+    if (this.#own >= limit) return undefined;
+    this.#own++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#own--;
+    };
+  }
+
+  /**
+   * Puts `feed` on the tail (creating the tail when it is the first) and
+   * resolves once the tail is consuming, with the last stream sequence the
+   * tail handed out by then: the feed gets every message of its subject
+   * after it. Stopping or failing the feed takes it off again.
+   *
+   * @throws {TransientError} When the tail cannot be created (connection down, no answer).
+   */
+  async join(context: OpenContext, feed: TailFeed): Promise<number> {
+    const run = this.#run ?? this.#start(context);
+    // On the run before its first message can come, so nothing passes the feed by.
+    run.add(feed.subject, feed);
+    feed.seat(run);
+    try {
+      await run.ready;
+    } catch (error) {
+      run.leave(feed.subject, feed);
+      throw error;
+    }
+    return run.position;
+  }
+
+  #start(context: OpenContext): TailRun {
+    const run = new TailRun((empty) => this.#end(empty, undefined));
+    this.#run = run;
+    run.cleanups.push(context.status.onLoss((error) => this.#end(run, error)));
+    run.ready = this.#consume(context, run).catch((error) => {
+      this.#end(run, mapNatsError(error, "open stream"));
+      // The run may have ended (the connection broke) while this was under way.
+      run.release();
+      throw run.failure ?? error;
+    });
+    return run;
+  }
+
+  async #consume(context: OpenContext, run: TailRun): Promise<void> {
+    const { stream, subjectPrefix } = context.options;
+    const consumer = await withStream(context, async () => {
+      run.position = await context.lastSequence.now();
+      return await context.js.consumers.get(stream, {
+        // One subject as a string: nats-server 2.9 has no multi-subject filters.
+        filter_subjects: `${subjectPrefix}.>`,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: run.position + 1,
+      });
+    });
+    run.consumer = consumer;
+    if (run.ended) throw endedBeforeStart(run);
+    const messages = await consumer.consume({
+      max_messages: TAIL_PREFETCH,
+      callback: (message) => run.dispatch(message),
+    });
+    run.messages = messages;
+    if (run.ended) throw endedBeforeStart(run);
+    // The connection is watched since the run started.
+    watchStalls(messages, (error) => this.#end(run, error));
+    messages.closed().then((error) => {
+      this.#end(
+        run,
+        error instanceof Error
+          ? mapNatsError(error, "keep listening")
+          : new TransientError("Cannot keep listening: the JetStream consumer stopped", {
+            code: "eof",
+          }),
+      );
+    }, () => {});
+  }
+
+  /** Ends `run`: fails its feeds with `error` (none when the last one left), deletes its consumer. */
+  #end(run: TailRun, error: unknown): void {
+    if (run.ended) return;
+    run.ended = true;
+    run.failure = error;
+    if (this.#run === run) this.#run = undefined;
+    for (const cleanup of run.cleanups.splice(0)) cleanup();
+    if (error !== undefined) {
+      for (const present of run.feeds.values()) forEachFeed(present, (feed) => feed.fail(error));
+    }
+    run.feeds.clear();
+    run.release();
+  }
+}
+
+/** Why a join fails when the tail ended before it was consuming: its own failure, as a rule. */
+function endedBeforeStart(run: TailRun): unknown {
+  return run.failure ??
+    new TransientError("Cannot open stream: the shared live tail ended while starting", {
+      code: "eof",
+    });
+}

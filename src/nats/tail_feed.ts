@@ -1,0 +1,219 @@
+/**
+ * What one broadcast listener on the shared live tail reads: the messages
+ * of its subject the tail hands it, in a bounded queue, after those of an
+ * optional catch-up (an ordered consumer of its own, reading from the
+ * listener's start position up to where the tail was when it joined).
+ *
+ * The hand-over has no gap and no duplicate: the feed joins the tail first
+ * and queues everything of its subject from the tail's position `P` on; the
+ * catch-up then reads until it delivers a message with nothing pending, or
+ * one at or past `P`. When nothing was pending, the stream held no message
+ * of the subject beyond it at that moment, and the tail's position at join
+ * was at most the stream's last sequence then, so the queue holds the rest;
+ * every queued message up to the last one delivered is dropped.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { TransientError } from "../errors.ts";
+import { type MessageSource, watchStalls } from "./subscription.ts";
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** An ordered consumer of the feed's own, read until the queue takes over. */
+interface CatchUp {
+  readonly consumer: Consumer;
+  readonly messages: ConsumerMessages;
+  readonly iterator: AsyncIterator<JsMsg>;
+  /** The tail's position when the feed joined: the queue holds every message after it. */
+  readonly until: number;
+}
+
+/** The tail a feed is on: what the feed calls to leave it. */
+export interface TailSeat {
+  /** Takes `feed` off the tail for `subject`; the last one out deletes the tail's consumer. */
+  leave(subject: string, feed: TailFeed): void;
+}
+
+/** A waiting `next()`. */
+interface Waiter {
+  resolve(result: IteratorResult<JsMsg, undefined>): void;
+  reject(error: unknown): void;
+}
+
+/** One listener's messages from the live tail; see the module doc. */
+export class TailFeed implements MessageSource {
+  /** The subject the feed listens to. */
+  readonly subject: string;
+  readonly #limit: number;
+  #seat: TailSeat | undefined;
+  // Queued by the tail and not yet read; `#head` is the next to read.
+  readonly #queue: (JsMsg | undefined)[] = [];
+  #head = 0;
+  // The highest stream sequence handed out (or, before the first, one below
+  // the start): nothing at or below it is handed out again.
+  #after = 0;
+  #waiter: Waiter | undefined;
+  #catchUp: CatchUp | undefined;
+  #failure: { error: unknown } | undefined;
+  #stopped = false;
+
+  /** Listens to `subject`; queues at most `limit` messages of the tail, one more ends the feed. */
+  constructor(subject: string, limit: number) {
+    this.subject = subject;
+    this.#limit = limit;
+  }
+
+  /** Called by the tail the feed joined: stopping or failing the feed leaves `seat`. */
+  seat(seat: TailSeat): void {
+    this.#seat = seat;
+  }
+
+  /** How many messages wait in the queue. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /**
+   * Sets where the feed starts: every message with a sequence below `start`
+   * is dropped, whether queued already or still to come.
+   */
+  startAt(start: number): void {
+    this.#after = Math.max(this.#after, start - 1);
+  }
+
+  /**
+   * Reads `messages` (an ordered consumer from the start position) before
+   * the queue, until the hand-over point; the feed deletes `consumer` then,
+   * or when it stops. A stall of that consumer ends the feed (a broken
+   * connection ends it through the tail).
+   */
+  catchUp(consumer: Consumer, messages: ConsumerMessages, until: number): void {
+    this.#catchUp = { consumer, messages, iterator: messages[Symbol.asyncIterator](), until };
+    watchStalls(messages, (error) => this.fail(error));
+  }
+
+  /** Called by the tail with each message of the feed's subject, in stream order. */
+  deliver(message: JsMsg): void {
+    if (this.#stopped || this.#failure !== undefined || message.seq <= this.#after) return;
+    const waiter = this.#waiter;
+    if (waiter !== undefined && this.#catchUp === undefined) {
+      this.#waiter = undefined;
+      this.#after = message.seq;
+      waiter.resolve({ done: false, value: message });
+      return;
+    }
+    if (this.queued >= this.#limit) {
+      this.fail(
+        new TransientError(
+          `Cannot keep listening: the listener fell ${this.#limit} events behind the shared live tail`,
+          { code: "overflow" },
+        ),
+      );
+      return;
+    }
+    this.#queue.push(message);
+  }
+
+  /** Ends the feed with `error`: `next()` rejects with it from now on. */
+  fail(error: unknown): void {
+    if (this.#stopped || this.#failure !== undefined) return;
+    this.#failure = { error };
+    this.#release();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(error);
+  }
+
+  /** The next message: from the catch-up while it lasts, then from the queue. */
+  next(): Promise<IteratorResult<JsMsg, undefined>> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure.error);
+    if (this.#stopped) return Promise.resolve(DONE);
+    const catchUp = this.#catchUp;
+    if (catchUp !== undefined) return this.#nextCatchingUp(catchUp);
+    const message = this.#dequeue();
+    if (message !== undefined) return Promise.resolve({ done: false, value: message });
+    return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+  }
+
+  /** Ends reading: a pending `next()` resolves `done`. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#release();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve(DONE);
+  }
+
+  async #nextCatchingUp(catchUp: CatchUp): Promise<IteratorResult<JsMsg, undefined>> {
+    while (true) {
+      const result = await catchUp.iterator.next();
+      // Failed or stopped meanwhile: what the consumer still had buffered is not wanted.
+      if (this.#failure !== undefined) throw this.#failure.error;
+      if (this.#stopped) return DONE;
+      if (result.done) {
+        throw new TransientError("Cannot keep listening: the catch-up consumer stopped", {
+          code: "eof",
+        });
+      }
+      const message = result.value;
+      if (message.seq <= this.#after) continue;
+      this.#after = message.seq;
+      if (message.info.pending === 0 || message.seq >= catchUp.until) this.#handOver();
+      return { done: false, value: message };
+    }
+  }
+
+  /** The queue takes over from the catch-up. */
+  #handOver(): void {
+    const catchUp = this.#catchUp;
+    this.#catchUp = undefined;
+    if (catchUp !== undefined) endCatchUp(catchUp);
+  }
+
+  /** The next queued message past `#after`, dropping those at or below it. */
+  #dequeue(): JsMsg | undefined {
+    const queue = this.#queue;
+    while (this.#head < queue.length) {
+      const message = queue[this.#head]!;
+      queue[this.#head++] = undefined;
+      if (message.seq > this.#after) {
+        this.#after = message.seq;
+        this.#compact();
+        return message;
+      }
+    }
+    this.#compact();
+    return undefined;
+  }
+
+  #compact(): void {
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    }
+  }
+
+  #release(): void {
+    const seat = this.#seat;
+    this.#seat = undefined;
+    seat?.leave(this.subject, this);
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#handOver();
+  }
+}
+
+/** Stops a catch-up and deletes its consumer (not awaited: the connection may be down). */
+function endCatchUp(catchUp: CatchUp): void {
+  try {
+    catchUp.messages.stop();
+  } catch {
+    // The connection is closed already.
+  }
+  catchUp.consumer.delete().catch(() => {});
+}
