@@ -17,7 +17,7 @@ import { measureProcessing, type ProcessMetrics } from "./handling/metrics.ts";
 import { traceProcessing } from "./handling/tracing.ts";
 import { telemetryLive } from "./tracing/live.ts";
 import { systemOf } from "./tracing/conventions.ts";
-import type { HandlerContext } from "./handling/context.ts";
+import { endAttempt, type WorkerContext } from "./handling/context.ts";
 import { replyOnFailure } from "./handling/error_reply.ts";
 import {
   assertIdempotencyOptions,
@@ -277,11 +277,12 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
     }
     return found;
   };
-  const contextFor = (event: EventEnvelope, attempt: number): HandlerContext => ({
+  const contextFor = (event: EventEnvelope, attempt: number): WorkerContext => ({
     publisher: new EventPublisher(options.transport, event, stopHandlers.signal, source),
     signal: stopHandlers.signal,
     attempt,
     settlement: undefined,
+    attemptEnd: undefined,
   });
 
   const handle = async (event: EventEnvelope, settler: EventSettler) => {
@@ -293,6 +294,7 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
       const context = contextFor(event, attempt);
       // Counted, logged and answered by the pipeline already.
       const failure = await pipeline.run(event, context).then(succeeded, failed);
+      endAttempt(context);
       settlement = context.settlement ??
         (failure ? { type: "dead", reason: describeError(failure.error) } : DONE);
       // A transport that redelivers waits itself (JetStream `nak(delay)`);
@@ -396,7 +398,7 @@ interface WorkerPipeline {
    * outside the retry policy alone (no attempt runs) count, log, answer and
    * dead-letter `error` as a failure for good. Resolves with the settlement.
    */
-  giveUp(event: EventEnvelope, context: HandlerContext, error: unknown): Promise<Settlement>;
+  giveUp(event: EventEnvelope, context: WorkerContext, error: unknown): Promise<Settlement>;
 }
 
 /**
@@ -440,6 +442,7 @@ function workerPipeline(
         reason: `the worker stopped before attempt ${context.attempt + 1}: ${describeError(cause)}`,
       };
       await compose(outer, () => Promise.reject(cause))(event, context).catch(() => {});
+      endAttempt(context);
       return context.settlement;
     },
   };

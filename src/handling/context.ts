@@ -34,3 +34,44 @@ export interface HandlerContext {
    */
   settlement: Settlement | undefined;
 }
+
+/**
+ * Internal, not exported from `mod.ts`: what a middleware that only acts
+ * once an attempt's outcome is known (idempotency recording it) hands the
+ * worker instead of wrapping `next()` in an `async` frame of its own. The
+ * worker calls it once per attempt, after the pipeline settled (whether it
+ * resolved or rejected) and before the event is settled with the
+ * transport, with `context.settlement` as the pipeline left it.
+ */
+export interface AttemptEnd {
+  /** Acts on the attempt's outcome; synchronous, and must not throw. */
+  attemptEnded(context: HandlerContext): void;
+}
+
+/**
+ * Internal: the context the worker makes, with room for one
+ * {@linkcode AttemptEnd}. A context made by hand (a middleware run without
+ * a worker) has no such field: see {@linkcode canEndAttempt}.
+ */
+export interface WorkerContext extends HandlerContext {
+  /** The hook to run when this attempt ends; one at most. */
+  attemptEnd: AttemptEnd | undefined;
+}
+
+/**
+ * Whether a middleware may register an {@linkcode AttemptEnd} on `context`:
+ * it comes from the worker, which runs it, and no other middleware took the
+ * one place yet. Otherwise the middleware must act after `await next()`
+ * itself.
+ */
+export function canEndAttempt(context: HandlerContext): context is WorkerContext {
+  return (context as Partial<WorkerContext>).attemptEnd === undefined && "attemptEnd" in context;
+}
+
+/** Runs and clears the {@linkcode AttemptEnd} registered on `context`, if any. */
+export function endAttempt(context: WorkerContext): void {
+  const hook = context.attemptEnd;
+  if (hook === undefined) return;
+  context.attemptEnd = undefined;
+  hook.attemptEnded(context);
+}

@@ -28,7 +28,7 @@ import {
 import type { Publisher, PublishInit } from "../publisher.ts";
 import type { PublishResult } from "../transport.ts";
 import type { HandlerMiddleware } from "./compose.ts";
-import type { HandlerContext } from "./context.ts";
+import { type AttemptEnd, canEndAttempt, type HandlerContext } from "./context.ts";
 
 /** How long a handled key answers its duplicates when the option sets none: 10 minutes, in ms. */
 export const DEFAULT_IDEMPOTENCY_TTL = 600_000;
@@ -137,30 +137,13 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
     // A duplicate (done or in flight) takes the general path.
     if (index < 0) return keyed(event, context, next, key);
     const version = memoryStore.versionAt(memory, index);
-    return claimedInMemory(memory, index, version, group, key, context, next);
+    const claim = new MemoryClaim(memory, index, version, group, key, ttl, recordReplies(context));
+    // In a worker the outcome is recorded when the attempt ends: no frame
+    // and no promise of this step's own per event.
+    if (!canEndAttempt(context)) return completedAfter(claim, context, next);
+    context.attemptEnd = claim;
+    return next();
   };
-
-  /** Runs the first handling of a key the in-memory store gave the caller. */
-  async function claimedInMemory(
-    memory: MemoryIdempotencyStore,
-    index: number,
-    version: number,
-    group: number,
-    key: string,
-    context: HandlerContext,
-    next: () => Promise<void>,
-  ): Promise<void> {
-    const recorder = recordReplies(context);
-    try {
-      await next();
-    } finally {
-      // An attempt settled `retry` keeps its claim for the next one.
-      if (context.settlement?.type !== "retry") {
-        const outcome = recorder?.outcome() ?? NO_REPLIES;
-        memoryStore.complete(memory, index, version, group, key, outcome, ttl);
-      }
-    }
-  }
 
   async function keyed(
     event: EventEnvelope,
@@ -202,6 +185,58 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
         }
       }
     }
+  }
+}
+
+/**
+ * The first handling of a key the in-memory store gave a middleware: it
+ * records the handling's outcome when its attempt ends.
+ */
+class MemoryClaim implements AttemptEnd {
+  constructor(
+    readonly memory: MemoryIdempotencyStore,
+    readonly index: number,
+    readonly version: number,
+    readonly group: number,
+    readonly key: string,
+    readonly ttl: number,
+    readonly recorder: RecordingPublisher | undefined,
+  ) {}
+
+  attemptEnded(context: HandlerContext): void {
+    // An attempt settled `retry` keeps its claim for the next one.
+    if (context.settlement?.type === "retry") return;
+    const outcome = this.recorder?.outcome() ?? NO_REPLIES;
+    try {
+      memoryStore.complete(
+        this.memory,
+        this.index,
+        this.version,
+        this.group,
+        this.key,
+        outcome,
+        this.ttl,
+      );
+    } catch (error) {
+      // The event itself was handled; only its duplicates may now run again.
+      logger.warn("Cannot record the outcome of idempotency key {key}: {error}", {
+        key: this.key,
+        error,
+      });
+    }
+  }
+}
+
+/** Runs the rest of the pipeline, then ends `claim`: for a context no worker ends. */
+async function completedAfter(
+  claim: AttemptEnd,
+  context: HandlerContext,
+  next: () => Promise<void>,
+): Promise<void> {
+  try {
+    await next();
+  } finally {
+    claim.attemptEnded(context);
   }
 }
 
