@@ -294,6 +294,8 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
       const context = contextFor(event, attempt);
       // Counted, logged and answered by the pipeline already.
       const failure = await pipeline.run(event, context).then(succeeded, failed);
+      // What a step left to the attempt's end (idempotency recording the
+      // outcome) runs before the settlement, as its `finally` would have.
       endAttempt(context);
       settlement = context.settlement ??
         (failure ? { type: "dead", reason: describeError(failure.error) } : DONE);

@@ -96,8 +96,12 @@ export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
  * (nearly every event) costs one look-up that claims the key, one write
  * by the entry's index that completes it, and a recording publisher only
  * when the event has a `correlationId` (nothing can reply to one that has
- * none). Duplicates, and every event of any other store, go through the
- * `IdempotencyStore` interface.
+ * none). In a worker it adds no `async` frame and no promise either: it
+ * hands the completion to the worker as the attempt's end hook
+ * (`context.ts` `AttemptEnd`), which runs once the pipeline settled and
+ * before the event is settled; a context made without a worker gets it
+ * after `await next()`. Duplicates, and every event of any other store, go
+ * through the `IdempotencyStore` interface.
  */
 export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddleware {
   const { store, ttl, scope, stats } = options;
