@@ -20,7 +20,7 @@ import {
 import { delay, linkAbort } from "./async.ts";
 import { dialedUrl } from "./dialed_url.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
-import { Backoff, type ReconnectOptions } from "./reconnect.ts";
+import { assertReconnectOptions, Backoff, type ReconnectOptions } from "./reconnect.ts";
 import type { EventSubscription, EventTransport, Settlement, StreamOptions } from "./transport.ts";
 
 /** The stream a listener keeps open: everything of a stream request but its lifecycle. */
@@ -136,10 +136,10 @@ type LoopOptions = Omit<ListenOptions, "stream">;
  * 300 bytes per listener of a host.
  */
 async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions): Promise<void> {
-  const { transport, readiness, signal } = options;
-  const backoff = options.reconnect === false
-    ? undefined
-    : new Backoff(options.reconnect, options.random);
+  const { transport, readiness, signal, reconnect } = options;
+  if (reconnect !== false) assertReconnectOptions(reconnect);
+  // Made at the first failure: a listener that stays connected keeps none.
+  let backoff: Backoff | undefined;
   const now = options.now ?? Date.now;
   let lastEventId: string | undefined;
   let refreshCredentials = false;
@@ -167,7 +167,13 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
       logger.info("Stream open for {name}", streamFields(transport, streamOptions));
       try {
         if (stream.nextBatch === undefined) {
-          for await (const event of stream) {
+          // `next()` by hand rather than `for await`: its iterator record
+          // and return-on-throw bookkeeping are registers of this frame,
+          // which every idle listener keeps suspended (the `finally`
+          // closes the stream, which is all `return()` would do).
+          let result: IteratorResult<EventEnvelope, undefined>;
+          while (!(result = await stream.next()).done) {
+            const event = result.value;
             delivered++;
             const receipt = new Receipt(stream, event, signal);
             await options.onEvent(event, receipt);
@@ -181,7 +187,8 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
           let batch: readonly EventEnvelope[] | undefined;
           while ((batch = await stream.nextBatch()) !== undefined) {
             const settling: Promise<void>[] = [];
-            for (const event of batch) {
+            for (let index = 0; index < batch.length; index++) {
+              const event = batch[index]!;
               delivered++;
               const receipt = new Receipt(stream, event, signal);
               const handled = options.onEvent(event, receipt);
@@ -208,9 +215,9 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
     // An end of stream is how SSE servers rotate connections, not a failure to show.
     if (isEndOfStream(failure)) readiness?.set(false, describeError(failure));
     else readiness?.fail(describeError(failure));
-    const stop = backoff === undefined ? failure : fatal(failure, options);
+    const stop = reconnect === false ? failure : fatal(failure, options);
     if (stop !== undefined) {
-      if (backoff === undefined && isEndOfStream(failure)) {
+      if (reconnect === false && isEndOfStream(failure)) {
         return readiness?.set(false, "stopped");
       }
       // Debug only: the caller gets `stop` and says it once (the CLI: one line).
@@ -220,23 +227,24 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
       });
       throw stop;
     }
+    backoff ??= new Backoff(reconnect as ReconnectOptions | undefined, options.random);
     // Healthy: it opened, and delivered an event, ended as the server meant
     // (EOF after its own `retry:`), or stayed open `healthyAfter`. A server
     // that accepts and closes at once with nothing still meets a growing wait.
     if (
       openedAt !== undefined &&
       (delivered > 0 || (hinted && isEndOfStream(failure)) ||
-        now() - openedAt >= backoff!.healthyAfter)
+        now() - openedAt >= backoff.healthyAfter)
     ) {
-      backoff!.reset();
+      backoff.reset();
     }
     if (failure instanceof AuthError) refreshCredentials = true;
     const retryAfter = failure instanceof TransientError ? failure.retryAfter ?? 0 : 0;
-    const wait = backoff!.next(Math.max(retryAfter, serverRetry));
+    const wait = backoff.next(Math.max(retryAfter, serverRetry));
     logger.warn("Listener for {name} on {url} reconnecting in {wait} ms: {error}", {
       ...streamFields(transport, streamOptions),
       wait,
-      attempt: backoff!.attempt,
+      attempt: backoff.attempt,
       error: describeError(failure),
     });
     try {

@@ -25,6 +25,38 @@ export interface ReconnectOptions {
 /** The defaults of {@linkcode ReconnectOptions}, matching the Go runtime. */
 export const DEFAULT_RECONNECT = { min: 1000, max: 30_000, healthyAfter: 10_000 } as const;
 
+/**
+ * Throws what `new Backoff(options)` would throw, keeping nothing: a
+ * listener checks its options when it starts and makes its `Backoff` at
+ * its first failure, so a connected listener holds none.
+ *
+ * @throws {RangeError} when the bounds are not usable.
+ */
+export function assertReconnectOptions(options: ReconnectOptions | undefined): void {
+  const min = options?.min ?? DEFAULT_RECONNECT.min;
+  assertBounds(
+    min,
+    options?.max ?? Math.max(DEFAULT_RECONNECT.max, min),
+    options?.healthyAfter ?? DEFAULT_RECONNECT.healthyAfter,
+  );
+}
+
+function assertBounds(min: number, max: number, healthyAfter: number): void {
+  if (!(min > 0) || !Number.isFinite(min)) {
+    throw new RangeError(`Cannot use reconnect min: current value is ${min}, expected > 0`);
+  }
+  if (!(max >= min) || !Number.isFinite(max)) {
+    throw new RangeError(
+      `Cannot use reconnect max: current value is ${max}, expected >= min (${min})`,
+    );
+  }
+  if (!(healthyAfter >= 0)) {
+    throw new RangeError(
+      `Cannot use reconnect healthyAfter: current value is ${healthyAfter}, expected >= 0`,
+    );
+  }
+}
+
 const MULTIPLIER = 2;
 
 /**
@@ -69,19 +101,7 @@ export class Backoff {
     this.min = options?.min ?? DEFAULT_RECONNECT.min;
     this.max = options?.max ?? Math.max(DEFAULT_RECONNECT.max, this.min);
     this.healthyAfter = options?.healthyAfter ?? DEFAULT_RECONNECT.healthyAfter;
-    if (!(this.min > 0) || !Number.isFinite(this.min)) {
-      throw new RangeError(`Cannot use reconnect min: current value is ${this.min}, expected > 0`);
-    }
-    if (!(this.max >= this.min) || !Number.isFinite(this.max)) {
-      throw new RangeError(
-        `Cannot use reconnect max: current value is ${this.max}, expected >= min (${this.min})`,
-      );
-    }
-    if (!(this.healthyAfter >= 0)) {
-      throw new RangeError(
-        `Cannot use reconnect healthyAfter: current value is ${this.healthyAfter}, expected >= 0`,
-      );
-    }
+    assertBounds(this.min, this.max, this.healthyAfter);
     this.#random = random ?? Math.random;
   }
 

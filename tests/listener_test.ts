@@ -18,6 +18,7 @@ import { createEventsApi } from "../testing.ts";
 import { prng } from "../src/testing/prng.ts";
 import { fakeTime } from "./_fake_time.ts";
 import { scriptedFetch, type Step } from "./_scripted_fetch.ts";
+import { MemoryTransport } from "./_memory_transport.ts";
 
 const BASE = "http://events.test";
 const ev = (id: string): EventEnvelope => ({ id, name: "demo.tick", payload: { id } });
@@ -488,4 +489,18 @@ Deno.test("listen() reads a subscription without nextBatch() one next() at a tim
   assert.deepEqual(seen, ["a", "b"]);
   assert.deepEqual(settled, ["a", "b"]);
   assert.equal(script.open, 0);
+});
+
+Deno.test("listen() rejects with RangeError before opening when reconnect bounds are unusable", async () => {
+  const transport = new MemoryTransport();
+  await assert.rejects(
+    listen({
+      transport,
+      stream: { name: "example.bad.reconnect" },
+      reconnect: { min: 2000, max: 1000 },
+      onEvent: () => {},
+    }),
+    { name: "RangeError", message: /reconnect max/ },
+  );
+  assert.equal(transport.opens.length, 0);
 });

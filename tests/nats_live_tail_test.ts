@@ -347,3 +347,35 @@ natsTest(
     await reopened.close();
   },
 );
+
+natsTest(
+  "next() on the live tail rejects a second read while one is pending, and the first still gets the event",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url, ...SHARED });
+    const subscription = await transport.open({ name: "a.twice" });
+    const first = subscription.next();
+    await assert.rejects(subscription.next(), /Cannot read a subscription twice at once/);
+    const id = await publishId(transport, { name: "a.twice", payload: 1 });
+    const result = await first;
+    assert.equal(result.done, false);
+    assert.equal(result.value?.id, id);
+    await subscription.settle(result.value!, { type: "done" });
+    assert.equal(subscription.lastEventId, id);
+    await subscription.close();
+  },
+);
+
+natsTest(
+  "next() on the live tail rejects with the abort reason when the signal aborts while it waits",
+  async () => {
+    await using server = await startNatsServer();
+    await using transport = await connectNats({ servers: server.url, ...SHARED });
+    const stop = new AbortController();
+    const subscription = await transport.open({ name: "a.abort", signal: stop.signal });
+    const pending = subscription.next();
+    stop.abort(new Error("stopped by the test"));
+    await assert.rejects(pending, /stopped by the test/);
+    assert.deepEqual(await subscription.next(), { done: true, value: undefined });
+  },
+);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Backoff } from "../mod.ts";
+import { assertReconnectOptions } from "../src/reconnect.ts";
 import { prng } from "../src/testing/prng.ts";
 
 /** Returns the given values in turn, as a stand-in for `Math.random`. */
@@ -67,4 +68,24 @@ Deno.test("Backoff throws RangeError for unusable bounds", () => {
   assert.throws(() => new Backoff({ min: 2000, max: 1000 }), /expected >= min/);
   assert.throws(() => new Backoff({ min: Number.NaN }), RangeError);
   assert.throws(() => new Backoff({ healthyAfter: -1 }), RangeError);
+});
+
+Deno.test("assertReconnectOptions() throws what Backoff throws for unusable bounds", () => {
+  for (
+    const bad of [{ min: 0 }, { min: 2000, max: 1000 }, { min: Number.NaN }, { max: Infinity }, {
+      healthyAfter: -1,
+    }]
+  ) {
+    const expected = (() => {
+      try {
+        new Backoff(bad);
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    assert.ok(expected, `Backoff accepted ${JSON.stringify(bad)}`);
+    assert.throws(() => assertReconnectOptions(bad), { name: "RangeError", message: expected });
+  }
+  assertReconnectOptions(undefined);
+  assertReconnectOptions({ min: 5000 });
 });

@@ -218,8 +218,14 @@ async function openOwn(
 
 /** One listener's read of the stream: nothing to acknowledge, only the resume point moves. */
 class ListenerSubscription extends NatsSubscription {
-  readonly redelivers = false;
-  readonly workingInterval = undefined;
+  // Getters rather than fields: a thousand idle listeners keep no copies.
+  get redelivers(): false {
+    return false;
+  }
+
+  get workingInterval(): undefined {
+    return undefined;
+  }
 
   /** Nothing to tell the server: only the resume point moves. */
   protected acknowledge(_message: JsMsg, _event: EventEnvelope, _settlement: Settlement) {
@@ -247,12 +253,10 @@ class OwnConsumerSubscription extends ListenerSubscription {
     this.#caughtUpAtOpen = caughtUpAtOpen;
   }
 
-  override async next(): Promise<IteratorResult<EventEnvelope, undefined>> {
-    if (this.#caughtUpAtOpen) {
-      this.#caughtUpAtOpen = false;
-      await this.close();
-    }
-    return await super.next();
+  override next(): Promise<IteratorResult<EventEnvelope, undefined>> {
+    if (!this.#caughtUpAtOpen) return super.next();
+    this.#caughtUpAtOpen = false;
+    return this.close().then(() => super.next());
   }
 
   protected override caughtUp(message: JsMsg): boolean {

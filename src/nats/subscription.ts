@@ -86,14 +86,29 @@ export async function withStream<T>(context: OpenContext, work: () => Promise<T>
 }
 
 /**
- * Where a subscription's messages come from when it has no consumer of its
- * own (a listener on the shared live tail): `next()` rejects with the error
- * the subscription ends with, and resolves `done` once `stop()` was called.
+ * Who reads a {@linkcode MessageSource}: told of one message (or the end)
+ * per {@linkcode MessageSource.read}, or of why reading failed.
+ */
+export interface MessageReader {
+  /** The next message, or `done` once the source was stopped. */
+  received(result: IteratorResult<JsMsg, undefined>): void;
+  /** Reading failed with `error` (the subscription ends with it). */
+  readFailed(error: unknown): void;
+}
+
+/**
+ * Where a subscription's messages come from: a consumer of its own, or the
+ * live tail's feed. Callbacks rather than a promise per read: an idle
+ * listener of the tail then waits on one promise, its subscription's.
  */
 export interface MessageSource {
-  /** The next message, in stream order. */
-  next(): Promise<IteratorResult<JsMsg, undefined>>;
-  /** Ends reading: a pending `next()` resolves `done`. */
+  /**
+   * Tells `reader` of the next message, in stream order, once: at once
+   * when one is ready (before returning), else when it comes. After
+   * `stop()` that is `done`.
+   */
+  read(reader: MessageReader): void;
+  /** Ends reading: a pending read gets `done`. */
   stop(): void;
 }
 
@@ -128,6 +143,8 @@ export interface FedParts extends CommonParts {
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+/** What a subscription's `next()` resolves with. */
+type NextResult = IteratorResult<EventEnvelope, undefined>;
 /** Missed idle heartbeats after which a consumer counts as stalled (nats.js's own limit). */
 const MISSED_HEARTBEATS = 2;
 
@@ -185,15 +202,22 @@ export function watchConsumer(
 function sourceOf(messages: ConsumerMessages): MessageSource {
   const iterator = messages[Symbol.asyncIterator]();
   return {
-    next: () => iterator.next() as Promise<IteratorResult<JsMsg, undefined>>,
+    read: (reader) => {
+      (iterator.next() as Promise<IteratorResult<JsMsg, undefined>>).then(
+        (result) => reader.received(result),
+        (error) => reader.readFailed(error),
+      );
+    },
     stop: () => messages.stop(),
   };
 }
 
 /** One open JetStream subscription; see the module doc. */
-export abstract class NatsSubscription implements EventSubscription {
-  /** JetStream has no SSE `retry:`. */
-  readonly reconnectHint: undefined = undefined;
+export abstract class NatsSubscription implements EventSubscription, MessageReader {
+  /** JetStream has no SSE `retry:` (a getter: no field per subscription). */
+  get reconnectHint(): undefined {
+    return undefined;
+  }
   abstract readonly redelivers: boolean;
   abstract readonly workingInterval: number | undefined;
   /** The transport's counters. */
@@ -202,13 +226,23 @@ export abstract class NatsSubscription implements EventSubscription {
   readonly #name: string;
   readonly #signal: AbortSignal | undefined;
   readonly #onInvalid: InvalidInputHandler | undefined;
+  // The resume point it was opened with, until `#resume` is made.
+  readonly #openedAt: string | undefined;
   // Envelopes, and skipped messages (settled at once), in delivery order.
-  readonly #resume: SettledPrefix<EventEnvelope | JsMsg>;
+  // Made at the first delivery, like `#unsettled`: most listeners of a big
+  // host sit idle.
+  #resume: SettledPrefix<EventEnvelope | JsMsg> | undefined;
   // Handed out and not yet settled: the message each envelope came in.
-  // Made at the first delivery: most listeners of a big host sit idle.
   #unsettled: Map<EventEnvelope, JsMsg> | undefined;
-  readonly #cleanups: (() => void)[];
+  // Fields rather than an array of cleanup closures: one less array and
+  // two closures per listener.
+  readonly #onClose: () => void;
+  // Stops watching the connection; only with a consumer of its own.
+  #unwatch: (() => void) | undefined;
   #failure: { error: unknown } | undefined;
+  // The pending `next()`'s promise, settled by `received()` or `readFailed()`.
+  #resolve: ((result: NextResult | Promise<NextResult>) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
   #endAfterThis = false;
   #closed = false;
 
@@ -218,26 +252,29 @@ export abstract class NatsSubscription implements EventSubscription {
     this.#name = parts.name;
     this.#signal = parts.signal;
     this.#onInvalid = parts.onInvalid;
-    this.#resume = new SettledPrefix(parts.resumeId);
-    this.#cleanups = [parts.onClose];
+    this.#openedAt = parts.resumeId;
+    this.#onClose = parts.onClose;
     if ("source" in parts) {
       this.#source = parts.source;
     } else {
       this.#source = sourceOf(parts.messages);
-      this.#cleanups.push(
-        watchConsumer(parts.messages, parts.status, (error) => this.#fail(error)),
-      );
+      this.#unwatch = watchConsumer(parts.messages, parts.status, (error) => this.#fail(error));
     }
-    const signal = parts.signal;
-    if (signal !== undefined) {
-      const onAbort = () => this.#stopReading();
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#cleanups.push(() => signal.removeEventListener("abort", onAbort));
-    }
+    // The subscription is the abort listener itself (see `handleEvent`).
+    parts.signal?.addEventListener("abort", this, { once: true });
   }
 
   get lastEventId(): string | undefined {
-    return this.#resume.resumeId;
+    return this.#resume === undefined ? this.#openedAt : this.#resume.resumeId;
+  }
+
+  /**
+   * The caller's signal aborted: stops reading, so a pending `next()`
+   * returns. A method rather than a closure per subscription: the
+   * subscription is the signal's listener object.
+   */
+  handleEvent(): void {
+    this.#stopReading();
   }
 
   /** JetStream's delivery count of the message `event` came in. */
@@ -249,39 +286,86 @@ export abstract class NatsSubscription implements EventSubscription {
     return this;
   }
 
-  async next(): Promise<IteratorResult<EventEnvelope, undefined>> {
-    while (true) {
-      if (this.#closed) return DONE;
-      if (this.#signal?.aborted) return await this.#end(this.#signal.reason);
-      if (this.#endAfterThis) return await this.#end(undefined);
-      let result: IteratorResult<JsMsg, undefined>;
-      try {
-        result = await this.#source.next();
-      } catch (error) {
-        if (this.#closed || this.#signal?.aborted) continue;
-        return await this.#end(this.#failure?.error ?? mapNatsError(error, "keep listening"));
-      }
-      if (this.#closed || this.#signal?.aborted) continue;
-      if (result.done) {
-        return await this.#end(
-          this.#failure?.error ??
-            new TransientError("Cannot keep listening: the JetStream consumer stopped", {
-              code: "eof",
-            }),
-        );
-      }
-      const message = result.value;
-      const decoded = decodeMessage(message, this.#name);
-      if (!isEnvelope(decoded)) {
-        this.#skip(message, decoded);
-        continue;
-      }
-      (this.#unsettled ??= new Map()).set(decoded, message);
-      this.#resume.add(decoded, decoded.id!);
-      this.stats.delivered++;
-      if (this.caughtUp(message)) this.#endAfterThis = true;
-      return { done: false, value: decoded };
+  /**
+   * The next envelope. Not an async function: an idle listener is always
+   * waiting here, and a suspended async frame (a generator, its registers,
+   * the await's reactions) plus a promise per read of the source held
+   * several hundred bytes more than this one promise, which the source's
+   * callback settles.
+   * Where the loop went round, the callback settles it with `next()` again.
+   */
+  next(): Promise<NextResult> {
+    if (this.#closed) return Promise.resolve(DONE);
+    if (this.#signal?.aborted) return this.#end(this.#signal.reason);
+    if (this.#endAfterThis) return this.#end(undefined);
+    if (this.#resolve !== undefined) {
+      return Promise.reject(new Error("Cannot read a subscription twice at once"));
     }
+    return new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      try {
+        this.#source.read(this);
+      } catch (error) {
+        this.readFailed(error);
+      }
+    });
+  }
+
+  /** Called by the source with the next message: settles the pending `next()`. */
+  received(result: IteratorResult<JsMsg, undefined>): void {
+    const resolve = this.#resolve;
+    const reject = this.#reject;
+    // Nobody asked: a source calls back once per read.
+    if (resolve === undefined || reject === undefined) return;
+    this.#resolve = this.#reject = undefined;
+    try {
+      resolve(this.#took(result));
+    } catch (error) {
+      reject(error);
+    }
+  }
+
+  /** Called by the source when reading failed: settles the pending `next()`. */
+  readFailed(error: unknown): void {
+    const resolve = this.#resolve;
+    if (resolve === undefined) return;
+    this.#resolve = this.#reject = undefined;
+    resolve(this.#readFailed(error));
+  }
+
+  /** What `next()` resolves with once the source gave `result`. */
+  #took(result: IteratorResult<JsMsg, undefined>): NextResult | Promise<NextResult> {
+    if (this.#closed || this.#signal?.aborted) return this.next();
+    if (result.done) {
+      return this.#end(
+        this.#failure?.error ??
+          new TransientError("Cannot keep listening: the JetStream consumer stopped", {
+            code: "eof",
+          }),
+      );
+    }
+    const message = result.value;
+    const decoded = decodeMessage(message, this.#name);
+    if (!isEnvelope(decoded)) {
+      this.#skip(message, decoded);
+      return this.next();
+    }
+    (this.#unsettled ??= new Map()).set(decoded, message);
+    this.#resumePoint().add(decoded, decoded.id!);
+    this.stats.delivered++;
+    if (this.caughtUp(message)) this.#endAfterThis = true;
+    return { done: false, value: decoded };
+  }
+
+  /** What `next()` settles with once the source's read rejected with `error`. */
+  #readFailed(error: unknown): Promise<NextResult> {
+    if (this.#closed || this.#signal?.aborted) return this.next();
+    return this.#end(this.#failure?.error ?? mapNatsError(error, "keep listening"));
+  }
+
+  #resumePoint(): SettledPrefix<EventEnvelope | JsMsg> {
+    return this.#resume ??= new SettledPrefix(this.#openedAt);
   }
 
   async return(): Promise<IteratorResult<EventEnvelope, undefined>> {
@@ -293,7 +377,7 @@ export abstract class NatsSubscription implements EventSubscription {
     const message = this.#unsettled?.get(event);
     if (message === undefined) return;
     this.#unsettled?.delete(event);
-    this.#resume.settle(event);
+    this.#resume?.settle(event);
     try {
       await this.acknowledge(message, event, settlement);
     } catch (error) {
@@ -311,7 +395,10 @@ export abstract class NatsSubscription implements EventSubscription {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+    this.#onClose();
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+    this.#signal?.removeEventListener("abort", this);
     // What nats.js fetched ahead and never handed out is left to JetStream's
     // redelivery: reading it back out would send the pull requests queued
     // between those messages, for a subscription that is going away.
@@ -371,8 +458,9 @@ export abstract class NatsSubscription implements EventSubscription {
     report(this.#onInvalid, invalid);
     this.discard(message);
     // Skipped is settled: the resume point moves past it once its predecessors are.
-    this.#resume.add(message, String(message.seq));
-    this.#resume.settle(message);
+    const resume = this.#resumePoint();
+    resume.add(message, String(message.seq));
+    resume.settle(message);
     if (this.caughtUp(message)) this.#endAfterThis = true;
   }
 }

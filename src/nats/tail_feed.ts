@@ -19,7 +19,7 @@
 
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import { TransientError } from "../errors.ts";
-import { type MessageSource, watchStalls } from "./subscription.ts";
+import { type MessageReader, type MessageSource, watchStalls } from "./subscription.ts";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
@@ -38,12 +38,6 @@ export interface TailSeat {
   leave(subject: string, feed: TailFeed): void;
 }
 
-/** A waiting `next()`. */
-interface Waiter {
-  resolve(result: IteratorResult<JsMsg, undefined>): void;
-  reject(error: unknown): void;
-}
-
 /** One listener's messages from the live tail; see the module doc. */
 export class TailFeed implements MessageSource {
   /** The subject the feed listens to. */
@@ -51,12 +45,14 @@ export class TailFeed implements MessageSource {
   readonly #limit: number;
   #seat: TailSeat | undefined;
   // Queued by the tail and not yet read; `#head` is the next to read.
-  readonly #queue: (JsMsg | undefined)[] = [];
+  // Made by the first message that waits: an idle feed has none.
+  #queue: (JsMsg | undefined)[] | undefined;
   #head = 0;
   // The highest stream sequence handed out (or, before the first, one below
   // the start): nothing at or below it is handed out again.
   #after = 0;
-  #waiter: Waiter | undefined;
+  // Who waits for the next message: the subscription, which holds the one promise.
+  #reader: MessageReader | undefined;
   #catchUp: CatchUp | undefined;
   #failure: { error: unknown } | undefined;
   #stopped = false;
@@ -74,7 +70,7 @@ export class TailFeed implements MessageSource {
 
   /** How many messages wait in the queue. */
   get queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue === undefined ? 0 : this.#queue.length - this.#head;
   }
 
   /**
@@ -99,11 +95,11 @@ export class TailFeed implements MessageSource {
   /** Called by the tail with each message of the feed's subject, in stream order. */
   deliver(message: JsMsg): void {
     if (this.#stopped || this.#failure !== undefined || message.seq <= this.#after) return;
-    const waiter = this.#waiter;
-    if (waiter !== undefined && this.#catchUp === undefined) {
-      this.#waiter = undefined;
+    const reader = this.#reader;
+    if (reader !== undefined && this.#catchUp === undefined) {
+      this.#reader = undefined;
       this.#after = message.seq;
-      waiter.resolve({ done: false, value: message });
+      reader.received({ done: false, value: message });
       return;
     }
     if (this.queued >= this.#limit) {
@@ -115,38 +111,44 @@ export class TailFeed implements MessageSource {
       );
       return;
     }
-    this.#queue.push(message);
+    (this.#queue ??= []).push(message);
   }
 
-  /** Ends the feed with `error`: `next()` rejects with it from now on. */
+  /** Ends the feed with `error`: every read fails with it from now on. */
   fail(error: unknown): void {
     if (this.#stopped || this.#failure !== undefined) return;
     this.#failure = { error };
     this.#release();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.reject(error);
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.readFailed(error);
   }
 
-  /** The next message: from the catch-up while it lasts, then from the queue. */
-  next(): Promise<IteratorResult<JsMsg, undefined>> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure.error);
-    if (this.#stopped) return Promise.resolve(DONE);
+  /** Tells `reader` of the next message: from the catch-up while it lasts, then from the queue. */
+  read(reader: MessageReader): void {
+    if (this.#failure !== undefined) return reader.readFailed(this.#failure.error);
+    if (this.#stopped) return reader.received(DONE);
     const catchUp = this.#catchUp;
-    if (catchUp !== undefined) return this.#nextCatchingUp(catchUp);
+    if (catchUp !== undefined) {
+      this.#nextCatchingUp(catchUp).then(
+        (result) => reader.received(result),
+        (error) => reader.readFailed(error),
+      );
+      return;
+    }
     const message = this.#dequeue();
-    if (message !== undefined) return Promise.resolve({ done: false, value: message });
-    return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+    if (message !== undefined) return reader.received({ done: false, value: message });
+    this.#reader = reader;
   }
 
-  /** Ends reading: a pending `next()` resolves `done`. */
+  /** Ends reading: a pending read gets `done`. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#release();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.resolve(DONE);
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.received(DONE);
   }
 
   async #nextCatchingUp(catchUp: CatchUp): Promise<IteratorResult<JsMsg, undefined>> {
@@ -178,6 +180,7 @@ export class TailFeed implements MessageSource {
   /** The next queued message past `#after`, dropping those at or below it. */
   #dequeue(): JsMsg | undefined {
     const queue = this.#queue;
+    if (queue === undefined) return undefined;
     while (this.#head < queue.length) {
       const message = queue[this.#head]!;
       queue[this.#head++] = undefined;
@@ -191,9 +194,10 @@ export class TailFeed implements MessageSource {
     return undefined;
   }
 
+  /** Drops the queue once it is read to the end: an idle feed keeps none. */
   #compact(): void {
-    if (this.#head === this.#queue.length) {
-      this.#queue.length = 0;
+    if (this.#head === this.#queue?.length) {
+      this.#queue = undefined;
       this.#head = 0;
     }
   }
@@ -202,7 +206,7 @@ export class TailFeed implements MessageSource {
     const seat = this.#seat;
     this.#seat = undefined;
     seat?.leave(this.subject, this);
-    this.#queue.length = 0;
+    this.#queue = undefined;
     this.#head = 0;
     this.#handOver();
   }
