@@ -4,7 +4,7 @@
  * @module
  */
 
-import { runWorker, type WorkerOptions, WorkerStats } from "../mod.ts";
+import { ListenerReadiness, runWorker, type WorkerOptions, WorkerStats } from "../mod.ts";
 
 /** Starts a worker with fast reconnects; `stop()` aborts it and waits for it to drain. */
 export function startWorker(
@@ -12,15 +12,18 @@ export function startWorker(
 ) {
   const controller = new AbortController();
   const stats = options.stats ?? new WorkerStats();
+  const readiness = options.readiness ?? new ListenerReadiness();
   const done = runWorker({
     reconnect: { min: 10, max: 50 },
     signal: controller.signal,
     stats,
+    readiness,
     ...options,
   });
   done.catch(() => {}); // observed through stop()
   return {
     stats,
+    readiness,
     stop: async () => {
       controller.abort();
       await done;

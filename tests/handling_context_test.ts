@@ -8,11 +8,8 @@ import assert from "node:assert/strict";
 import {
   type HandlerMiddleware,
   IDEMPOTENCY_KEY,
-  ListenerReadiness,
   MemoryIdempotencyStore,
-  runWorker,
   type WorkerOptions,
-  WorkerStats,
 } from "../mod.ts";
 import {
   canEndAttempt,
@@ -21,6 +18,7 @@ import {
   type WorkerContext,
 } from "../src/handling/context.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
+import { startWorker as startWorkerIn } from "./_worker_run.ts";
 import { until } from "./_poll.ts";
 
 const NAME = "job.run.request";
@@ -57,31 +55,13 @@ function recordingHook(
   return { calls, middleware };
 }
 
-/** Starts a worker on `transport`; resolves once it listens. */
+/** Starts a unicast worker of {@linkcode NAME} on `transport`; resolves once it listens. */
 async function startWorker(
   options: Partial<WorkerOptions> & Pick<WorkerOptions, "transport" | "handler">,
 ) {
-  const controller = new AbortController();
-  const readiness = new ListenerReadiness();
-  const stats = new WorkerStats();
-  const done = runWorker({
-    names: [NAME],
-    delivery: "unicast",
-    group: "jobs",
-    signal: controller.signal,
-    readiness,
-    stats,
-    ...options,
-  });
-  done.catch(() => {}); // observed through stop()
-  await readiness.waitReady();
-  return {
-    stats,
-    stop: async () => {
-      controller.abort();
-      await done;
-    },
-  };
+  const worker = startWorkerIn({ names: [NAME], delivery: "unicast", group: "jobs", ...options });
+  await worker.readiness.waitReady();
+  return worker;
 }
 
 Deno.test("endAttempt() runs a registered hook once per attempt, after the handler and before the settlement", async () => {

@@ -11,48 +11,30 @@ import {
   type EventEnvelope,
   type HandlerMiddleware,
   Host,
-  ListenerReadiness,
   NonRetryableError,
-  runWorker,
   TransientError,
   type WorkerOptions,
-  WorkerStats,
 } from "../mod.ts";
 import { fakeTime } from "./_fake_time.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
+import { startWorker as startWorkerIn } from "./_worker_run.ts";
 import { until } from "./_poll.ts";
 import { startServer, type TestServer } from "./_server.ts";
 
 const NAME = "job.run.request";
 const DEAD = `${NAME}.dead-letter`;
 
-/** Starts a worker on `transport` in the background. */
+/** Starts a unicast worker of {@linkcode NAME} on `transport` in the background. */
 function startWorker(
   options: Partial<WorkerOptions> & Pick<WorkerOptions, "transport" | "handler">,
 ) {
-  const controller = new AbortController();
-  const stats = new WorkerStats();
-  const readiness = new ListenerReadiness();
-  const done = runWorker({
+  return startWorkerIn({
     names: [NAME],
     delivery: "unicast",
     group: "jobs",
     consumer: "jobs-1",
-    reconnect: { min: 10, max: 50 },
-    signal: controller.signal,
-    stats,
-    readiness,
     ...options,
   });
-  done.catch(() => {}); // observed through `stop()`
-  return {
-    stats,
-    readiness,
-    stop: async () => {
-      controller.abort();
-      await done;
-    },
-  };
 }
 
 /** A handler that fails `failures` times with what `error()` makes, then replies. */
