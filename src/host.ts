@@ -25,7 +25,12 @@ import {
   type RegistrationReport,
   type RegistrationState,
 } from "./health.ts";
-import { ListenerReadiness, observeReadiness, type ReadinessObserver } from "./readiness.ts";
+import {
+  ListenerReadiness,
+  observeReadiness,
+  ReadinessAggregate,
+  type ReadinessObserver,
+} from "./readiness.ts";
 import { dialedUrl, transportSummary } from "./dialed_url.ts";
 import { assertRegistration, runRegistration, type WorkerRegistration } from "./registration.ts";
 import type { ListenPolicy } from "./listener.ts";
@@ -77,50 +82,6 @@ export interface HostOptions extends Omit<ListenPolicy, "readiness"> {
 const logger = getLogger(["bus-integration", "host"]);
 
 /**
- * The host's readiness, kept ready exactly while every required
- * registration is (what `aggregateReadiness()` does) by counting the ready
- * ones: told by each entry, so a registration's readiness carries no event
- * listener of the host's, and a flip costs O(1) rather than a look at all
- * of them.
- */
-class RequiredReadiness {
-  readonly #target: ListenerReadiness;
-  readonly #parts: readonly ListenerReadiness[];
-  #ready = 0;
-  #active = false;
-
-  constructor(target: ListenerReadiness, parts: readonly ListenerReadiness[]) {
-    this.#target = target;
-    this.#parts = parts;
-  }
-
-  /** Starts following the parts, from their state now. */
-  start(): void {
-    this.#active = true;
-    this.#ready = this.#parts.filter((part) => part.ready).length;
-    const ready = this.#ready === this.#parts.length;
-    this.#target.set(ready, ready ? "all listeners ready" : "waiting for listeners");
-  }
-
-  /** Stops following them; the target keeps its state. */
-  stop(): void {
-    this.#active = false;
-  }
-
-  /** A required part flipped to `ready`. */
-  changed(ready: boolean, reason: string): void {
-    if (!this.#active) return;
-    this.#ready += ready ? 1 : -1;
-    this.#target.set(this.#ready === this.#parts.length, reason);
-  }
-
-  /** A required part failed: `/readyz` shows the last failure of any. */
-  failed(failure: string): void {
-    if (this.#active) this.#target.fail(failure);
-  }
-}
-
-/**
  * A registration and what the host tracks about it; it observes the
  * registration's readiness itself (methods, not closures per registration).
  */
@@ -136,7 +97,7 @@ class Entry implements ReadinessObserver {
     readonly registration: WorkerRegistration,
     readonly required: boolean,
     readonly host: Host,
-    readonly aggregate: RequiredReadiness,
+    readonly aggregate: ReadinessAggregate,
   ) {
     observeReadiness(this.readiness, this);
   }
@@ -209,7 +170,7 @@ export class Host {
   readonly #retry: RetryOptions | undefined;
   readonly #stop = new AbortController();
   readonly #entryStops: AbortController[] = [];
-  readonly #required: RequiredReadiness;
+  readonly #required: ReadinessAggregate;
   #status: HostStatus = "idle";
   #failure: RegistrationError | undefined;
 
@@ -258,7 +219,7 @@ export class Host {
       now: options.now,
     };
     const parts: ListenerReadiness[] = [];
-    this.#required = new RequiredReadiness(this.readiness, parts);
+    this.#required = new ReadinessAggregate(this.readiness, parts);
     this.#entries = options.registrations.map((registration) => {
       const required = registration.required ?? options.required ?? true;
       const entry = new Entry(registration, required, this, this.#required);

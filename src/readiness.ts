@@ -195,6 +195,52 @@ export interface ListenerReadiness {
 }
 
 /**
+ * Keeps `target` ready exactly while every one of `parts` is ready, by
+ * counting the ready ones, so a flip costs O(1) rather than a look at all
+ * of them. It is told of the parts' flips and failures by whoever watches
+ * them: {@linkcode aggregateReadiness} through event listeners, a `Host`
+ * through a {@linkcode ReadinessObserver} per registration (no listener
+ * and closure on each). Not part of the public API.
+ */
+export class ReadinessAggregate {
+  readonly #target: ListenerReadiness;
+  readonly #parts: readonly ListenerReadiness[];
+  #ready = 0;
+  #active = false;
+
+  /** Aggregates `parts` (which may still grow until {@linkcode ReadinessAggregate.start}) into `target`. */
+  constructor(target: ListenerReadiness, parts: readonly ListenerReadiness[]) {
+    this.#target = target;
+    this.#parts = parts;
+  }
+
+  /** Starts following the parts, from their state now. */
+  start(): void {
+    this.#active = true;
+    this.#ready = this.#parts.filter((part) => part.ready).length;
+    const ready = this.#ready === this.#parts.length;
+    this.#target.set(ready, ready ? "all listeners ready" : "waiting for listeners");
+  }
+
+  /** Stops following them; the target keeps its state. */
+  stop(): void {
+    this.#active = false;
+  }
+
+  /** A part flipped to `ready`, for `reason`. */
+  changed(ready: boolean, reason: string): void {
+    if (!this.#active) return;
+    this.#ready += ready ? 1 : -1;
+    this.#target.set(this.#ready === this.#parts.length, reason);
+  }
+
+  /** A part failed: the target's failure too, so `/readyz` shows the last one of any. */
+  failed(failure: string): void {
+    if (this.#active) this.#target.fail(failure);
+  }
+}
+
+/**
  * Keeps `target` ready exactly while every one of `parts` is ready, with the
  * reason of the part that flipped it. Returns the function that stops it.
  */
@@ -202,24 +248,22 @@ export function aggregateReadiness(
   target: ListenerReadiness,
   parts: readonly ListenerReadiness[],
 ): () => void {
-  const update = (event?: ReadinessChangeEvent) => {
-    const ready = parts.every((part) => part.ready);
-    target.set(ready, event?.reason ?? (ready ? "all listeners ready" : "waiting for listeners"));
-  };
-  // A part's failure is the target's too: `/readyz` shows the last one of any.
-  const forward = (event: Event) => {
+  const aggregate = new ReadinessAggregate(target, parts);
+  const changed = (event: ReadinessChangeEvent) => aggregate.changed(event.ready, event.reason);
+  const failed = (event: Event) => {
     const failure = (event.target as ListenerReadiness).lastFailure;
-    if (failure !== undefined) target.fail(failure);
+    if (failure !== undefined) aggregate.failed(failure);
   };
   for (const part of parts) {
-    part.addEventListener("change", update);
-    part.addEventListener("failure", forward);
+    part.addEventListener("change", changed);
+    part.addEventListener("failure", failed);
   }
-  update();
+  aggregate.start();
   return () => {
     for (const part of parts) {
-      part.removeEventListener("change", update);
-      part.removeEventListener("failure", forward);
+      part.removeEventListener("change", changed);
+      part.removeEventListener("failure", failed);
     }
+    aggregate.stop();
   };
 }
