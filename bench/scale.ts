@@ -9,7 +9,10 @@
  *
  * - RSS and heap per listener: after all N are open, against a baseline
  *   taken before opening them (each after a full GC where the runtime
- *   allows one: `--expose-gc` on Deno and Node, always on Bun), and the
+ *   allows one: `--expose-gc` on Deno and Node, always on Bun; on V8 one
+ *   that hands back the young generation's empty pages, or on Node 20 a
+ *   wait until V8's memory reducer did: see `scale_probe.ts` `memory()`),
+ *   and the
  *   same for the floor in a fresh process of the same runtime
  *   (`bench/scale_floor.ts`): N bare `fetch` streams, or N bare nats.js
  *   ordered consumers;

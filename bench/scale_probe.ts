@@ -1,7 +1,8 @@
 /**
  * Process readings for `bench/scale.ts`, written with `node:` builtins so
  * the same code reads them on Deno, Node and Bun: memory after a full GC
- * where the runtime exposes one, CPU time, another process's resident set
+ * where the runtime exposes one (a memory-reducing one where V8 has it),
+ * CPU time, another process's resident set
  * (from `ps`), percentiles, and a bootstrap interval of a ratio of them.
  *
  * @module
@@ -9,9 +10,12 @@
 
 import { execFileSync } from "node:child_process";
 import process from "node:process";
+import * as v8 from "node:v8";
 import { prng } from "../src/testing/prng.ts";
 
-type Globals = { gc?: () => void; Bun?: { gc(force: boolean): void } };
+/** V8's `--expose-gc` function: options since V8 12 (Deno 2, Node 22); older ones ignore them. */
+type Gc = (options?: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
+type Globals = { gc?: Gc; Bun?: { gc(force: boolean): void } };
 const globals = globalThis as Globals;
 
 /** Whether a full GC can be forced (`--expose-gc` on Deno and Node; always on Bun). */
@@ -30,15 +34,58 @@ export interface Memory {
 }
 
 /**
- * The least of a few readings, each after an event-loop turn and a full GC:
- * the least is the one with the least garbage left in it.
+ * A full GC that also hands back the young generation's empty pages, where
+ * V8 has one (Deno 2, Node 22 and later: the "last resort" flavour, what
+ * V8's memory reducer does by itself once a process idles); a plain full
+ * GC elsewhere. Without it the resident set counts however far V8 grew
+ * its young generation while the listeners opened (all of it empty after
+ * the GC; 13 MiB of 2,000 NATS listeners' 25 on Deno), which it gives
+ * back after some idle seconds anyway.
+ */
+function collectAll(): void {
+  if (globals.Bun) globals.Bun.gc(true);
+  else globals.gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
+}
+
+/** A young generation at most this large counts as handed back (V8 keeps 0.25–2 MiB of it idle). */
+const SETTLED_YOUNG_BYTES = 2 * 1024 * 1024;
+/** The longest `memory()` waits for V8 to hand its young generation back by itself. */
+const SETTLE_TIMEOUT_MS = 15_000;
+
+/** The bytes V8 keeps for its young generation, or 0 where the runtime does not say (Bun). */
+function youngGenerationBytes(): number {
+  if (typeof v8.getHeapSpaceStatistics !== "function") return 0;
+  try {
+    return v8.getHeapSpaceStatistics().find((space) => space.space_name === "new_space")
+      ?.space_size ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The least of a few readings, each after an event-loop turn and a full,
+ * memory-reducing GC (`collectAll()`): the least is the one with the
+ * least garbage left in it. Where V8 has no memory-reducing GC to ask
+ * for (Node 20), it first waits, idle, until V8's memory reducer has
+ * handed the young generation back (about 5 s), so that every runtime's
+ * readings are taken in the same state.
  */
 export async function memory(): Promise<Memory> {
+  collectAll();
+  for (
+    let waited = 0;
+    youngGenerationBytes() > SETTLED_YOUNG_BYTES && waited < SETTLE_TIMEOUT_MS;
+    waited += 500
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    collectAll();
+  }
   let rss = Infinity;
   let heap = Infinity;
   for (let round = 0; round < 3; round++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    for (let i = 0; i < 3; i++) collect();
+    for (let i = 0; i < 3; i++) collectAll();
     const usage = process.memoryUsage();
     rss = Math.min(rss, usage.rss);
     heap = Math.min(heap, usage.heapUsed);

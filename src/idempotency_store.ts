@@ -119,6 +119,10 @@ const MAX_GROUPS = 4096;
 export const NO_GROUP = -1;
 
 /** Where an entry of a {@linkcode MemoryIdempotencyStore} stands. */
+/** Where an entry's state and version are among the four 32-bit words of its record. */
+const STATE = 2;
+const VERSION = 3;
+
 const IN_FLIGHT = 1;
 const COMPLETED = 2;
 
@@ -228,9 +232,12 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       groupOf: (store, prefix) => store.#groupOf(prefix),
       claim: (store, group, key, owner, ttl) => store.#claim(group, key, owner, ttl, false),
       lastOutcome: (store) => store.#lastOutcome,
-      versionAt: (store, index) => store.#versions[index]!,
+      versionAt: (store, index) => store.#marks[4 * index + VERSION]!,
       complete(store, index, version, group, key, outcome, ttl) {
-        if (store.#versions[index] === version && store.#states[index] === IN_FLIGHT) {
+        if (
+          store.#marks[4 * index + VERSION] === version &&
+          store.#marks[4 * index + STATE] === IN_FLIGHT
+        ) {
           store.#completeAt(index, outcome, ttl);
         } else {
           store.#complete(group, key, outcome, ttl);
@@ -247,10 +254,17 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #groups = new Map<string, number>();
   /** The key `#locate()` found the group of, without its prefix. */
   #located = "";
-  // Per entry, by its index in the table:
-  #states = new Uint8Array(0);
-  #expiresAt = new Float64Array(0);
-  #versions = new Int32Array(0);
+  /**
+   * Per entry, by its index in the table, one record of 16 bytes: when it
+   * lapses (ms, in `#times[2 * index]`), then its state and version (in
+   * `#marks[4 * index + 2]` and `+ 3`, the same buffer). One record, not
+   * three arrays: a worker busy with everything else between two events
+   * misses the cache once for it.
+   */
+  #times = new Float64Array(0);
+  #marks = new Int32Array(0);
+  /** Entries the records have room for. */
+  #fitted = 0;
   /**
    * Who holds an entry in flight (the owner's id), or what a completed one
    * answers (`undefined` for {@linkcode NO_REPLIES}).
@@ -307,7 +321,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (signal.aborted) return Promise.reject(signal.reason);
     const group = this.#locate(key);
     const index = this.#live(group, this.#located);
-    if (index === NO_INDEX || this.#states[index] !== IN_FLIGHT) return DONE;
+    if (index === NO_INDEX || this.#marks[4 * index + STATE] !== IN_FLIGHT) return DONE;
     return new Promise((resolve, reject) => {
       const wake = () => {
         signal.removeEventListener("abort", onAbort);
@@ -369,14 +383,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       return added;
     }
     const now = this.#clock();
-    if (this.#expiresAt[index]! <= now) {
+    if (this.#times[2 * index]! <= now) {
       // Lapsed: the caller claims it in place, and whoever waited for it claims again.
       this.#hold(index, now + ttl, owner);
       table.touch(index);
       this.#wake(index);
       return index;
     }
-    if (this.#states[index] === IN_FLIGHT) {
+    if (this.#marks[4 * index + STATE] === IN_FLIGHT) {
       return this.#values[index] === owner ? index : CLAIM_PENDING;
     }
     // A hit makes the key the most recently used.
@@ -394,8 +408,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** Records `outcome` at `index`; the claim made it the newest already, completing does not move it. */
   #completeAt(index: number, outcome: IdempotencyOutcome, ttl: number): void {
-    this.#states[index] = COMPLETED;
-    this.#expiresAt[index] = this.#clock() + ttl;
+    this.#marks[4 * index + STATE] = COMPLETED;
+    this.#times[2 * index] = this.#clock() + ttl;
     this.#values[index] = outcome.replies.length === 0 ? undefined : outcome;
     this.#wake(index);
   }
@@ -406,7 +420,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (index === NO_INDEX) return index;
     // The clock first: reading it times the claims that wait for it.
     const now = this.#clock();
-    if (this.#expiresAt[index]! > now) return index;
+    if (this.#times[2 * index]! > now) return index;
     this.#drop(index);
     return NO_INDEX;
   }
@@ -423,11 +437,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     // The table places the key by the hash its last `find()` computed, which a drop leaves alone.
     if (table.size === this.maxEntries) this.#drop(table.oldest);
     const index = table.insert(group, key);
-    if (index >= this.#states.length) this.#fit();
-    this.#versions[index]!++;
+    if (index >= this.#fitted) this.#fit();
+    this.#marks[4 * index + VERSION]!++;
     if (owner === undefined) {
-      this.#states[index] = COMPLETED;
-      this.#expiresAt[index] = expiresAt;
+      this.#marks[4 * index + STATE] = COMPLETED;
+      this.#times[2 * index] = expiresAt;
       this.#values[index] = outcome === undefined || outcome.replies.length === 0
         ? undefined
         : outcome;
@@ -439,15 +453,15 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** Marks `index` in flight for `owner` until `expiresAt`. */
   #hold(index: number, expiresAt: number, owner: string): void {
-    this.#states[index] = IN_FLIGHT;
-    this.#expiresAt[index] = expiresAt;
+    this.#marks[4 * index + STATE] = IN_FLIGHT;
+    this.#times[2 * index] = expiresAt;
     this.#values[index] = owner;
   }
 
   /** Forgets the entry at `index`, waking whoever waits for it (they claim again). */
   #drop(index: number): void {
     this.#values[index] = undefined;
-    this.#states[index] = 0;
+    this.#marks[4 * index + STATE] = 0;
     this.#table.remove(index);
     this.#wake(index);
   }
@@ -476,28 +490,24 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   /** Times the claims that waited for a clock reading as made at `now`. */
   #time(now: number): void {
     const claims = this.#untimedClaims;
-    const expiresAt = this.#expiresAt;
+    const times = this.#times;
     for (let i = 0; i < this.#untimedCount; i++) {
       const index = claims[i]!;
       // An index evicted and reused since holds another entry, timed already.
-      const ttl = -expiresAt[index]!;
-      if (ttl > 0 && this.#states[index] === IN_FLIGHT) expiresAt[index] = now + ttl;
+      const ttl = -times[2 * index]!;
+      if (ttl > 0 && this.#marks[4 * index + STATE] === IN_FLIGHT) times[2 * index] = now + ttl;
     }
     this.#untimedCount = 0;
   }
 
-  /** Grows the per-entry arrays to the table's capacity. */
+  /** Grows the per-entry records to the table's capacity. */
   #fit(): void {
     const capacity = this.#table.capacity;
-    const states = new Uint8Array(capacity);
-    states.set(this.#states);
-    this.#states = states;
-    const expiresAt = new Float64Array(capacity);
-    expiresAt.set(this.#expiresAt);
-    this.#expiresAt = expiresAt;
-    const versions = new Int32Array(capacity);
-    versions.set(this.#versions);
-    this.#versions = versions;
+    const times = new Float64Array(2 * capacity);
+    times.set(this.#times);
+    this.#times = times;
+    this.#marks = new Int32Array(times.buffer);
+    this.#fitted = capacity;
     while (this.#values.length < capacity) this.#values.push(undefined);
   }
 }

@@ -52,6 +52,23 @@ Deno.test("KeyTable keeps keys beyond Latin-1, Latin-1 ones above 0x7f and long 
   assert.equal(table.find(0, "🔑"), indices[2]);
 });
 
+Deno.test("KeyTable tells a key beyond Latin-1 from the Latin-1 key its packed words equal", () => {
+  const table = new KeyTable(10);
+  // Four characters to a word, a byte each: U+0100 then U+0000 packs as 0x0100, as U+0000 then U+0001 does.
+  const latin = add(table, 0, "\u0000\u0001");
+  assert.equal(table.find(0, "\u0100\u0000"), NO_INDEX);
+  const wide = add(table, 0, "\u0100\u0000");
+  assert.notEqual(wide, latin);
+  assert.equal(table.find(0, "\u0000\u0001"), latin);
+  assert.equal(table.find(0, "\u0100\u0000"), wide);
+  // Lengths on each side of a word's end: every tail length.
+  const tails = ["a", "ab", "abc", "abcd", "abcde", "abcdefgh", "abcdefghi"];
+  const tailIndices = tails.map((key) => add(table, 1, key));
+  tails.forEach((key, i) => assert.equal(table.find(1, key), tailIndices[i], key));
+  assert.equal(table.find(1, "abcdefgj"), NO_INDEX);
+  assert.equal(table.find(1, "abcdefghj"), NO_INDEX);
+});
+
 Deno.test("KeyTable.remove() leaves every other key findable when their probe runs collide", () => {
   // 8 slots for up to 4 keys: most of them share probe runs.
   const table = new KeyTable(4);

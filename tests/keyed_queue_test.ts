@@ -212,3 +212,34 @@ Deno.test("KeyedQueue.push() rejects with the reason when its signal already abo
   assert.equal(queue.busyKeys, 0);
   assert.equal(slots.inUse, 0);
 });
+
+Deno.test("KeyedQueue keeps idle keys for their return, and sweeps them out past 1,024", async () => {
+  const { queue, end } = harness(2, 10);
+  // A key that comes back finds its idle entry: still one key kept.
+  for (let round = 0; round < 3; round++) {
+    await queue.push("a", `a${round}`);
+    await end(`a${round}`);
+  }
+  assert.equal(queue.busyKeys, 0);
+  assert.equal(queue.keptKeys, 1);
+  let most = 0;
+  for (let i = 0; i < 5_000; i++) {
+    await queue.push(`k${i}`, `item${i}`);
+    most = Math.max(most, queue.keptKeys);
+    await end(`item${i}`);
+  }
+  assert.equal(queue.busyKeys, 0);
+  assert.ok(most <= 1_024, `kept ${most} keys for at most 1 busy one`);
+  // A busy key survives every sweep, and its lane still orders its items.
+  await queue.push("held", "held1");
+  await queue.push("held", "held2");
+  for (let i = 0; i < 3_000; i++) {
+    await queue.push(`m${i}`, `other${i}`);
+    await end(`other${i}`);
+  }
+  assert.equal(queue.busyKeys, 1);
+  await end("held1");
+  await end("held2");
+  assert.equal(queue.busyKeys, 0);
+  assert.equal(queue.queued, 0);
+});

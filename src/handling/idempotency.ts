@@ -141,7 +141,9 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
     // A duplicate (done or in flight) takes the general path.
     if (index < 0) return keyed(event, context, next, key);
     const version = memoryStore.versionAt(memory, index);
-    const claim = new MemoryClaim(memory, index, version, group, key, ttl, recordReplies(context));
+    const claim = new MemoryClaim(context.publisher, memory, index, version, group, key, ttl);
+    // The claim records the replies too: one object per event, not two.
+    if (context.publisher.event.correlationId !== undefined) context.publisher = claim;
     // In a worker the outcome is recorded when the attempt ends: no frame
     // and no promise of this step's own per event.
     if (!canEndAttempt(context)) return completedAfter(claim, context, next);
@@ -192,25 +194,67 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
   }
 }
 
+/** A {@linkcode Publisher} that records the replies it published; its array is made at the first. */
+class RecordingPublisher implements Publisher {
+  #replies: RecordedReply[] | undefined = undefined;
+  readonly #inner: Publisher;
+
+  constructor(inner: Publisher) {
+    this.#inner = inner;
+  }
+
+  get event(): EventEnvelope {
+    return this.#inner.event;
+  }
+
+  get signal(): AbortSignal {
+    return this.#inner.signal;
+  }
+
+  /** What the handling answered so far: its replies, or {@linkcode NO_REPLIES}. */
+  outcome(): IdempotencyOutcome {
+    return this.#replies === undefined ? NO_REPLIES : { replies: this.#replies };
+  }
+
+  publish(name: string, payload: unknown, init?: PublishInit): Promise<PublishResult> {
+    return this.#inner.publish(name, payload, init);
+  }
+
+  async reply(payload: unknown, init?: PublishInit): Promise<PublishResult> {
+    const result = await this.#inner.reply(payload, init);
+    (this.#replies ??= []).push({ type: "reply", payload, metadata: init?.metadata });
+    return result;
+  }
+
+  async replyError(code: string, message: string, init?: PublishInit): Promise<PublishResult> {
+    const result = await this.#inner.replyError(code, message, init);
+    (this.#replies ??= []).push({ type: "error", code, message, metadata: init?.metadata });
+    return result;
+  }
+}
+
 /**
  * The first handling of a key the in-memory store gave a middleware: it
- * records the handling's outcome when its attempt ends.
+ * records the handling's replies, when the middleware puts it in front of
+ * the handler as its publisher, and the outcome when the attempt ends.
  */
-class MemoryClaim implements AttemptEnd {
+class MemoryClaim extends RecordingPublisher implements AttemptEnd {
   constructor(
+    inner: Publisher,
     readonly memory: MemoryIdempotencyStore,
     readonly index: number,
     readonly version: number,
     readonly group: number,
     readonly key: string,
     readonly ttl: number,
-    readonly recorder: RecordingPublisher | undefined,
-  ) {}
+  ) {
+    super(inner);
+  }
 
   attemptEnded(context: HandlerContext): void {
     // An attempt settled `retry` keeps its claim for the next one.
     if (context.settlement?.type === "retry") return;
-    const outcome = this.recorder?.outcome() ?? NO_REPLIES;
+    const outcome = this.outcome();
     try {
       memoryStore.complete(
         this.memory,
@@ -336,45 +380,6 @@ async function replay(outcome: IdempotencyOutcome, publisher: Publisher): Promis
     const init = reply.metadata === undefined ? {} : { metadata: reply.metadata };
     if (reply.type === "reply") await publisher.reply(reply.payload, init);
     else await publisher.replyError(reply.code, reply.message, init);
-  }
-}
-
-/** A {@linkcode Publisher} that records the replies it published; its array is made at the first. */
-class RecordingPublisher implements Publisher {
-  #replies: RecordedReply[] | undefined = undefined;
-  readonly #inner: Publisher;
-
-  constructor(inner: Publisher) {
-    this.#inner = inner;
-  }
-
-  get event(): EventEnvelope {
-    return this.#inner.event;
-  }
-
-  get signal(): AbortSignal {
-    return this.#inner.signal;
-  }
-
-  /** What the handling answered so far: its replies, or {@linkcode NO_REPLIES}. */
-  outcome(): IdempotencyOutcome {
-    return this.#replies === undefined ? NO_REPLIES : { replies: this.#replies };
-  }
-
-  publish(name: string, payload: unknown, init?: PublishInit): Promise<PublishResult> {
-    return this.#inner.publish(name, payload, init);
-  }
-
-  async reply(payload: unknown, init?: PublishInit): Promise<PublishResult> {
-    const result = await this.#inner.reply(payload, init);
-    (this.#replies ??= []).push({ type: "reply", payload, metadata: init?.metadata });
-    return result;
-  }
-
-  async replyError(code: string, message: string, init?: PublishInit): Promise<PublishResult> {
-    const result = await this.#inner.replyError(code, message, init);
-    (this.#replies ??= []).push({ type: "error", code, message, metadata: init?.metadata });
-    return result;
   }
 }
 
