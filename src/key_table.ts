@@ -18,6 +18,14 @@ export const NO_INDEX = -1;
 
 /** Entries the table makes room for at first; it grows fourfold up to its limit. */
 const FIRST_CAPACITY = 256;
+/**
+ * Entries the slots are laid out for at first, however few there are: a
+ * table of up to this many never lays its slots out again (re-placing
+ * every entry at a growth cost a fresh 20,000-key store about 80 ns a key
+ * in the worker benchmark, each placement a cache miss), for 256 KiB of
+ * slots at most before the first growth past it.
+ */
+const FIRST_SLOT_ENTRIES = 1 << 16;
 /** Words of the arena per entry at first (a UUID has 36 characters: 9 words). */
 const FIRST_WORDS_PER_ENTRY = 10;
 /** The `LENGTH` of a key kept in `#strings`. */
@@ -384,7 +392,9 @@ export class KeyTable {
     // sparser table measured slower in the worker benchmark, its slots
     // missing the cache more often than their probes cost.
     let slotCount = 2;
-    while (slotCount < capacity * 1.25) slotCount *= 2;
+    const slotEntries = Math.max(capacity, Math.min(this.limit, FIRST_SLOT_ENTRIES));
+    while (slotCount < slotEntries * 1.25) slotCount *= 2;
+    if (slotCount === this.#slots.length) return;
     this.#slots = new Int32Array(slotCount);
     this.#lastSlot = -1;
     this.#mask = slotCount - 1;

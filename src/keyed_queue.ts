@@ -10,19 +10,23 @@
 
 import type { Slots } from "./slots.ts";
 
-/** The lane of a busy key that has nothing waiting: shared, replaced on the first item. */
-const NO_LANE = Object.freeze([]) as unknown as never[];
-/**
- * What a key that is no longer busy keeps in the lanes until the next
- * sweep: a key that comes back (they do, with ordering keys) then costs
- * the map no insertion and no deletion, whose churn had the map rebuild
- * its table every few events (about 85 ns an event in the keyed worker
- * benchmark).
- */
-const IDLE = Object.freeze([]) as unknown as never[];
-/** Idle keys the lanes may keep at least, before a sweep forgets them. */
-const IDLE_KEYS_KEPT = 1024;
 const STARTED: Promise<void> = Promise.resolve();
+/** Idle keys the queue may keep at least, before a sweep forgets them. */
+const IDLE_KEYS_KEPT = 1024;
+
+/**
+ * One key's state. It outlives the key's busy spell until the next sweep:
+ * a key that comes back (ordering keys do) costs one map look-up and no
+ * insertion or deletion, whose churn had the map rebuild its table every
+ * few events, and the item that runs holds its lane, so ending it looks
+ * nothing up (about 100 ns an event in the keyed worker benchmark).
+ */
+class Lane<T> {
+  /** Whether an item of this key runs or waits for a slot. */
+  busy = false;
+  /** The key's items behind that one, oldest first; made at the first. */
+  waiting: T[] | undefined = undefined;
+}
 
 /** Live counts of what a {@linkcode KeyedQueue} holds; a `WorkerStats` fits. */
 export interface QueueCounters {
@@ -71,13 +75,10 @@ export class KeyedQueue<T> {
   readonly #run: (item: T) => Promise<void>;
   readonly #signal: AbortSignal | undefined;
   readonly #counters: QueueCounters;
-  /**
-   * A key is busy while it has a lane other than {@linkcode IDLE}: its
-   * head runs or waits for a slot; the lane holds the rest.
-   */
-  readonly #lanes = new Map<string, T[]>();
+  /** Each key's lane: busy ones, and idle ones until the next sweep. */
+  readonly #lanes = new Map<string, Lane<T>>();
   #busyKeys = 0;
-  /** The lanes' size at which idle keys are swept out. */
+  /** The lanes' size at which idle ones are swept out. */
   #sweepAt = IDLE_KEYS_KEPT;
   readonly #roomWaiters: Array<() => void> = [];
 
@@ -133,15 +134,17 @@ export class KeyedQueue<T> {
    * it queues anyway.
    */
   take(key: string | undefined, item: T): void {
-    if (this.#queueBehind(key, item)) return;
+    const lane = key === undefined ? undefined : this.#lanes.get(key);
+    if (lane?.busy) return this.#queueBehind(lane, item);
+    const own = key === undefined ? undefined : this.#occupy(key, lane);
     if (this.#slots.inUse < this.#slots.size) {
       // A free slot is granted synchronously, so the item is never counted as queued.
       void this.#slots.acquire();
-      this.#start(key, item);
+      this.#start(own, item);
       return;
     }
     this.#count(1);
-    this.#startWhenSlotFree(key, item, this.#signal);
+    this.#startWhenSlotFree(own, item, this.#signal);
   }
 
   /**
@@ -153,119 +156,109 @@ export class KeyedQueue<T> {
   push(key: string | undefined, item: T, signal?: AbortSignal): Promise<void> {
     // The common case, a free key and a free slot, starts at once: no
     // promise of its own, nothing counted as queued (as with `take()`).
-    if (!this.#isBusy(key) && this.#slots.inUse < this.#slots.size && !signal?.aborted) {
-      if (key !== undefined) this.#occupy(key);
+    const lane = key === undefined ? undefined : this.#lanes.get(key);
+    if (lane?.busy !== true && this.#slots.inUse < this.#slots.size && !signal?.aborted) {
+      const own = key === undefined ? undefined : this.#occupy(key, lane);
       void this.#slots.acquire();
-      this.#start(key, item);
+      this.#start(own, item);
       return STARTED;
     }
     return this.#pushWaiting(key, item, signal);
   }
 
   async #pushWaiting(key: string | undefined, item: T, signal?: AbortSignal): Promise<void> {
-    while (this.#isBusy(key)) {
-      if (this.#counters.queued < this.limit) {
-        this.#queueBehind(key, item);
-        return;
-      }
+    let lane = key === undefined ? undefined : this.#lanes.get(key);
+    while (lane?.busy) {
+      if (this.#counters.queued < this.limit) return this.#queueBehind(lane, item);
       await this.#room(signal);
+      lane = this.#lanes.get(key!);
     }
-    if (key !== undefined) this.#occupy(key);
+    const own = key === undefined ? undefined : this.#occupy(key, lane);
     this.#count(1);
     try {
       await this.#slots.acquire(signal);
     } catch (error) {
       this.#count(-1);
-      this.#abandon(key);
+      if (own) this.#abandon(own);
       throw error;
     }
     this.#count(-1);
-    this.#start(key, item);
+    this.#start(own, item);
   }
 
   #isBusy(key: string | undefined): boolean {
-    if (key === undefined) return false;
-    const lane = this.#lanes.get(key);
-    return lane !== undefined && lane !== IDLE;
+    return key !== undefined && this.#lanes.get(key)?.busy === true;
   }
 
-  /** Marks the free `key` busy. */
-  #occupy(key: string): void {
-    // Only a new key grows the map; sweeping first keeps it bounded.
-    if (this.#lanes.size >= this.#sweepAt) this.#sweep();
-    this.#lanes.set(key, NO_LANE);
+  /** Marks the free `key` busy, in its idle `lane` if it kept one: the lane its item holds. */
+  #occupy(key: string, lane: Lane<T> | undefined): Lane<T> {
+    if (lane === undefined) {
+      // Only a new key grows the map; sweeping first keeps it bounded.
+      if (this.#lanes.size >= this.#sweepAt) this.#sweep();
+      lane = new Lane();
+      this.#lanes.set(key, lane);
+    }
+    lane.busy = true;
     this.#busyKeys++;
+    return lane;
   }
 
-  /** Marks the busy `key` free, forgetting whatever still waits in its lane. */
-  #release(key: string): void {
-    this.#lanes.set(key, IDLE);
-    this.#busyKeys--;
+  /** Queues `item` behind the busy `lane`'s running one. */
+  #queueBehind(lane: Lane<T>, item: T): void {
+    (lane.waiting ??= []).push(item);
+    this.#count(1);
   }
 
   /**
-   * Forgets the idle keys, then lets as many idle keys gather again as
+   * Forgets the idle lanes, then lets as many idle ones gather again as
    * are busy (at least {@linkcode IDLE_KEYS_KEPT}): each sweep is paid for
    * by the insertions before it.
    */
   #sweep(): void {
-    for (const [key, lane] of this.#lanes) if (lane === IDLE) this.#lanes.delete(key);
+    for (const [key, lane] of this.#lanes) if (!lane.busy) this.#lanes.delete(key);
     this.#sweepAt = Math.max(IDLE_KEYS_KEPT, 2 * this.#lanes.size);
   }
 
-  /** Queues `item` in its key's lane when the key is busy; else marks the key busy. */
-  #queueBehind(key: string | undefined, item: T): boolean {
-    if (key === undefined) return false;
-    const lane = this.#lanes.get(key);
-    if (lane === undefined || lane === IDLE) {
-      this.#occupy(key);
-      return false;
-    }
-    if (lane === NO_LANE) this.#lanes.set(key, [item]);
-    else lane.push(item);
-    this.#count(1);
-    return true;
-  }
-
-  /** Starts a counted item once it has a slot; abandons its key when `signal` aborts first. */
-  #startWhenSlotFree(key: string | undefined, item: T, signal: AbortSignal | undefined): void {
+  /** Starts a counted item once it has a slot; abandons its lane when `signal` aborts first. */
+  #startWhenSlotFree(lane: Lane<T> | undefined, item: T, signal: AbortSignal | undefined): void {
     this.#slots.acquire(signal).then(() => {
       this.#count(-1);
-      this.#start(key, item);
+      this.#start(lane, item);
     }, () => {
       this.#count(-1);
-      this.#abandon(key);
+      if (lane) this.#abandon(lane);
     });
   }
 
-  #start(key: string | undefined, item: T): void {
-    const finish = () => this.#finish(key);
+  #start(lane: Lane<T> | undefined, item: T): void {
+    const finish = () => this.#finish(lane);
     this.#run(item).then(finish, finish);
   }
 
-  #finish(key: string | undefined): void {
-    if (key !== undefined) {
-      const lane = this.#lanes.get(key);
-      if (lane === NO_LANE) {
-        // The common case, nothing behind it: one look-up, one update in place.
-        this.#release(key);
-      } else if (lane !== undefined && lane.length > 0 && !this.#signal?.aborted) {
+  #finish(lane: Lane<T> | undefined): void {
+    if (lane !== undefined) {
+      const next = lane.waiting;
+      if (next === undefined || next.length === 0) {
+        // The common case, nothing behind it: no look-up, one field written.
+        this.#abandon(lane);
+      } else if (!this.#signal?.aborted) {
         // Queue for a slot before giving this one back (see the class doc).
-        this.#startWhenSlotFree(key, lane.shift() as T, this.#signal);
+        this.#startWhenSlotFree(lane, next.shift() as T, this.#signal);
       } else {
-        this.#abandon(key);
+        this.#abandon(lane);
       }
     }
     this.#slots.release();
   }
 
-  /** Frees `key`, forgetting whatever still waits in its lane. */
-  #abandon(key: string | undefined): void {
-    if (key === undefined) return;
-    const lane = this.#lanes.get(key);
-    if (lane === undefined || lane === IDLE) return;
-    this.#release(key);
-    if (lane.length > 0) this.#count(-lane.length);
+  /** Frees `lane`'s key, forgetting whatever still waits in it. */
+  #abandon(lane: Lane<T>): void {
+    if (!lane.busy) return;
+    const waiting = lane.waiting?.length ?? 0;
+    lane.waiting = undefined;
+    lane.busy = false;
+    this.#busyKeys--;
+    if (waiting > 0) this.#count(-waiting);
   }
 
   #count(delta: number): void {
