@@ -97,29 +97,3 @@ export function withDrainDeadline<T>(
     });
   });
 }
-
-/**
- * An `AbortController` made only when its `signal` is first asked for: for
- * stops a long-lived object may never need (a worker that handled no event
- * has no handler to stop). An `abort()` before that is kept, and the signal
- * is then made already aborted with that reason.
- */
-export class LazyAbortController {
-  #controller: AbortController | undefined;
-  #aborted: { reason: unknown } | undefined;
-
-  /** The controller's signal, made (aborted, if `abort()` came first) on first use. */
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#aborted.reason);
-    }
-    return this.#controller.signal;
-  }
-
-  /** Aborts the signal, now if it exists, else once it is made; later calls do nothing. */
-  abort(reason?: unknown): void {
-    if (this.#controller !== undefined) this.#controller.abort(reason);
-    else this.#aborted ??= { reason };
-  }
-}

@@ -13,6 +13,7 @@ import { describeError, RegistrationError } from "./errors.ts";
 import { ProcessMetrics } from "./handling/metrics.ts";
 import { WorkerStats } from "./handling/stats.ts";
 import { renderPrometheus } from "./prometheus.ts";
+import { allowManyListeners } from "./runtime.ts";
 import { statusPage } from "./status_page.ts";
 import { assertIdempotencyOptions, type IdempotencyOptions } from "./handling/idempotency.ts";
 import { MemoryIdempotencyStore } from "./idempotency_store.ts";
@@ -120,7 +121,7 @@ class Entry implements ReadinessObserver {
   }
 }
 
-// Shared by every registration, so its outcome costs no closures.
+// Shared by every run() registration, so its outcome costs no closures.
 const ended = (): undefined => undefined;
 const failedWith = (error: unknown): { error: unknown } => ({ error });
 
@@ -168,8 +169,16 @@ export class Host {
   readonly #policy: Omit<ListenPolicy, "readiness" | "signal">;
   readonly #idempotency: IdempotencyOptions | false;
   readonly #retry: RetryOptions | undefined;
+  // Stops every registration: each runs with this one signal, not one of
+  // its own (an AbortController, an AbortSignal and, on Node, its two Maps:
+  // about 570 bytes a registration). Each adds its abort listeners to it
+  // (its open stream's, while idle), so Node's limit of 10 is lifted on it
+  // (see the constructor). Every stop is the whole host's: a registration
+  // that ends by itself needs no signal aborted.
   readonly #stop = new AbortController();
-  readonly #entryStops: AbortController[] = [];
+  // Registrations not ended yet, and what resolves `#runEntries()` when none is left.
+  #running = 0;
+  #allEnded: (() => void) | undefined;
   readonly #required: ReadinessAggregate;
   #status: HostStatus = "idle";
   #failure: RegistrationError | undefined;
@@ -204,6 +213,7 @@ export class Host {
     }
     this.#transport = options.transport;
     this.#signal = options.signal;
+    allowManyListeners(this.#stop.signal);
     this.#drainTimeout = drainTimeout;
     assertIdempotencyOptions(options.idempotency, "Cannot create host");
     resolveRetryPolicy(options.retry, "Cannot create host");
@@ -337,7 +347,7 @@ export class Host {
     this.#required.start();
     logger.info("Host running {names}", { names: this.names });
     try {
-      await Promise.all(this.#entries.map((entry) => this.#runEntry(entry)));
+      await this.#runEntries();
     } finally {
       unlink();
       this.#required.stop();
@@ -349,37 +359,70 @@ export class Host {
     logger.info("Host stopped");
   }
 
-  /** Runs one registration; resolves once it ended, whatever its outcome (kept on `entry`). */
-  #runEntry(entry: Entry): Promise<void> {
+  /**
+   * Runs every registration; resolves once all ended, whatever their
+   * outcomes (kept on each entry). Counted down by `#ended` rather than
+   * `Promise.all()`: that holds a reaction, a closure and a slot per
+   * registration more.
+   */
+  #runEntries(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#running = this.#entries.length;
+      this.#allEnded = resolve;
+      for (const entry of this.#entries) this.#runEntry(entry);
+    });
+  }
+
+  /** Runs one registration; `#ended` records its outcome once it ended. */
+  #runEntry(entry: Entry): void {
     const { registration } = entry;
-    const signal = this.#entrySignal();
     const drainTimeout = registration.drainTimeout ?? this.#drainTimeout;
     const work = runRegistration(registration, {
       ...this.#policy,
       transport: this.#transport,
-      signal,
+      signal: this.#stop.signal,
       readiness: entry.readiness,
       stats: entry.stats,
       metrics: entry.metrics,
       drainTimeout,
       idempotency: this.#idempotency,
       retry: this.#retry,
-    }).then(ended, failedWith);
-    // runWorker() bounds its own drain; a run() function is trusted only so far.
-    const result = registration.run === undefined
-      ? work
-      : withDrainDeadline(work, signal, drainTimeout, () => ({
-        error: new Error(
-          `Cannot stop registration: run() did not return within the drain timeout of ${drainTimeout} ms`,
-        ),
-      }));
-    // Not an async function: a suspended frame per registration costs more than this one closure.
-    return result.then((outcome) => this.#ended(entry, signal, outcome));
+    });
+    // Not an async function: a suspended frame per registration costs more
+    // than these closures (which hold only `this` and `entry`). runWorker()
+    // bounds its own drain, so a listener registration's end is one
+    // reaction on its worker's promise.
+    if (registration.run === undefined) {
+      work.then(() => this.#ended(entry, undefined), (error) => this.#ended(entry, { error }));
+    } else {
+      this.#bounded(entry, work, drainTimeout);
+    }
   }
 
-  /** Records how a registration ended; the first failure stops the others. */
-  #ended(entry: Entry, signal: AbortSignal, result: { error: unknown } | undefined): void {
+  /** A run() function is trusted only so far: it is failed once `drainTimeout` passed after the stop. */
+  #bounded(entry: Entry, work: Promise<void>, drainTimeout: number): void {
+    withDrainDeadline(work.then(ended, failedWith), this.#stop.signal, drainTimeout, () => ({
+      error: new Error(
+        `Cannot stop registration: run() did not return within the drain timeout of ${drainTimeout} ms`,
+      ),
+    })).then((outcome) => this.#ended(entry, outcome));
+  }
+
+  /**
+   * Records how a registration ended (the first failure stops the others),
+   * and `run()` goes on once the last one did.
+   */
+  #ended(entry: Entry, result: { error: unknown } | undefined): void {
+    try {
+      this.#record(entry, result);
+    } finally {
+      if (--this.#running === 0) this.#allEnded?.();
+    }
+  }
+
+  #record(entry: Entry, result: { error: unknown } | undefined): void {
     const { registration } = entry;
+    const { signal } = this.#stop;
     if (result === undefined || (signal.aborted && result.error === signal.reason)) {
       entry.outcome = "stopped";
       if (!signal.aborted) {
@@ -402,23 +445,6 @@ export class Host {
       this.#failure = new RegistrationError(registration.name, result.error);
       this.#stop.abort(this.#failure);
     }
-  }
-
-  /**
-   * A signal of one registration's own, aborted with the host's stop by a
-   * single listener on it: each registration adds abort listeners to the
-   * signal it runs with, and a thousand of them on the host's one signal
-   * would trip Node's MaxListenersExceededWarning (past 10).
-   */
-  #entrySignal(): AbortSignal {
-    const stop = new AbortController();
-    if (this.#stop.signal.aborted) stop.abort(this.#stop.signal.reason);
-    else if (this.#entryStops.push(stop) === 1) {
-      this.#stop.signal.addEventListener("abort", () => {
-        for (const each of this.#entryStops) each.abort(this.#stop.signal.reason);
-      }, { once: true });
-    }
-    return stop.signal;
   }
 
   #state(entry: Entry): RegistrationState {

@@ -136,35 +136,35 @@ type LoopOptions = Omit<ListenOptions, "stream">;
  * 300 bytes per listener of a host.
  */
 async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions): Promise<void> {
-  const { transport, readiness, signal, reconnect } = options;
-  if (reconnect !== false) assertReconnectOptions(reconnect);
+  // Read from `options` where used rather than kept in locals: each local
+  // is a register of this frame, which every idle listener keeps suspended.
+  if (options.reconnect !== false) assertReconnectOptions(options.reconnect);
   // Made at the first failure: a listener that stays connected keeps none.
   let backoff: Backoff | undefined;
-  const now = options.now ?? Date.now;
   let lastEventId: string | undefined;
   let refreshCredentials = false;
   let serverRetry = 0;
 
-  while (!signal?.aborted) {
+  while (!options.signal?.aborted) {
     let openedAt: number | undefined;
     let delivered = 0;
     let hinted = false;
     let failure: unknown;
     try {
       logger.debug("Opening stream for {name}", {
-        ...streamFields(transport, streamOptions),
+        ...streamFields(options.transport, streamOptions),
         lastEventId,
       });
-      const stream = await transport.open({
+      const stream = await options.transport.open({
         ...streamOptions,
         lastEventId,
         refreshCredentials,
-        signal,
+        signal: options.signal,
       });
-      openedAt = now();
+      openedAt = (options.now ?? Date.now)();
       refreshCredentials = false;
-      readiness?.set(true, "stream open");
-      logger.info("Stream open for {name}", streamFields(transport, streamOptions));
+      options.readiness?.set(true, "stream open");
+      logger.info("Stream open for {name}", streamFields(options.transport, streamOptions));
       try {
         if (stream.nextBatch === undefined) {
           // `next()` by hand rather than `for await`: its iterator record
@@ -175,7 +175,7 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
           while (!(result = await stream.next()).done) {
             const event = result.value;
             delivered++;
-            const receipt = new Receipt(stream, event, signal);
+            const receipt = new Receipt(stream, event, options.signal);
             await options.onEvent(event, receipt);
             if (!receipt.deferred) await stream.settle(event, DONE);
           }
@@ -190,7 +190,7 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
             for (let index = 0; index < batch.length; index++) {
               const event = batch[index]!;
               delivered++;
-              const receipt = new Receipt(stream, event, signal);
+              const receipt = new Receipt(stream, event, options.signal);
               const handled = options.onEvent(event, receipt);
               if (isPromiseLike(handled)) await handled;
               if (!receipt.deferred) settling.push(stream.settle(event, DONE));
@@ -205,36 +205,36 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
         hinted = stream.reconnectHint !== undefined;
       }
       // However it ends, it ends not ready (a failure made it so already).
-      if (streamOptions.follow === false) return readiness?.set(false, "stopped");
+      if (streamOptions.follow === false) return options.readiness?.set(false, "stopped");
       failure = new TransientError("Cannot keep listening: the stream ended", { code: "eof" });
     } catch (error) {
       failure = error;
     }
-    if (signal?.aborted) break;
+    if (options.signal?.aborted) break;
 
     // An end of stream is how SSE servers rotate connections, not a failure to show.
-    if (isEndOfStream(failure)) readiness?.set(false, describeError(failure));
-    else readiness?.fail(describeError(failure));
-    const stop = reconnect === false ? failure : fatal(failure, options);
+    if (isEndOfStream(failure)) options.readiness?.set(false, describeError(failure));
+    else options.readiness?.fail(describeError(failure));
+    const stop = options.reconnect === false ? failure : fatal(failure, options);
     if (stop !== undefined) {
-      if (reconnect === false && isEndOfStream(failure)) {
-        return readiness?.set(false, "stopped");
+      if (options.reconnect === false && isEndOfStream(failure)) {
+        return options.readiness?.set(false, "stopped");
       }
       // Debug only: the caller gets `stop` and says it once (the CLI: one line).
       logger.debug("Listener for {name} on {url} stopped: {error}", {
-        ...streamFields(transport, streamOptions),
+        ...streamFields(options.transport, streamOptions),
         error: describeError(stop),
       });
       throw stop;
     }
-    backoff ??= new Backoff(reconnect as ReconnectOptions | undefined, options.random);
+    backoff ??= new Backoff(options.reconnect as ReconnectOptions | undefined, options.random);
     // Healthy: it opened, and delivered an event, ended as the server meant
     // (EOF after its own `retry:`), or stayed open `healthyAfter`. A server
     // that accepts and closes at once with nothing still meets a growing wait.
     if (
       openedAt !== undefined &&
       (delivered > 0 || (hinted && isEndOfStream(failure)) ||
-        now() - openedAt >= backoff.healthyAfter)
+        (options.now ?? Date.now)() - openedAt >= backoff.healthyAfter)
     ) {
       backoff.reset();
     }
@@ -242,19 +242,19 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
     const retryAfter = failure instanceof TransientError ? failure.retryAfter ?? 0 : 0;
     const wait = backoff.next(Math.max(retryAfter, serverRetry));
     logger.warn("Listener for {name} on {url} reconnecting in {wait} ms: {error}", {
-      ...streamFields(transport, streamOptions),
+      ...streamFields(options.transport, streamOptions),
       wait,
       attempt: backoff.attempt,
       error: describeError(failure),
     });
     try {
-      await delay(wait, signal);
+      await delay(wait, options.signal);
     } catch {
       break;
     }
   }
-  readiness?.set(false, "stopped");
-  logger.info("Listener for {name} stopped", streamFields(transport, streamOptions));
+  options.readiness?.set(false, "stopped");
+  logger.info("Listener for {name} stopped", streamFields(options.transport, streamOptions));
 }
 
 /**
@@ -347,6 +347,8 @@ export function listenAll(options: ListenAllOptions): Promise<void> {
 /** {@linkcode listenAll} for several streams: one loop each, one stop and readiness for all. */
 async function listenEach(options: ListenAllOptions): Promise<void> {
   const { streams, readiness, signal, ...shared } = options;
+  // Called as a method of `options` (a worker's is one), which the copy is not.
+  shared.onEvent = (event, context) => options.onEvent(event, context);
   const stop = new AbortController();
   const unlink = linkAbort(signal, stop);
   const parts = streams.map(() => new ListenerReadiness());

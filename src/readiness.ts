@@ -52,6 +52,57 @@ export class ReadinessChangeEvent extends Event {
 }
 
 /**
+ * Whether an `EventTarget`'s state can be made after its construction, by
+ * copying a fresh target's own properties onto it: where the runtime keeps
+ * that state in plain own properties (Node: two `Map`s per target; Deno),
+ * not where it is native (Bun). Tried once, on a probe, for the whole of
+ * the behaviour a readiness needs; any doubt means no.
+ */
+const lateTargets = (() => {
+  try {
+    const probe = Object.create(EventTarget.prototype) as EventTarget;
+    adoptEventTarget(probe);
+    let seen = 0;
+    const listener = (event: Event) => {
+      if (event.target === probe && event.currentTarget === probe) seen++;
+    };
+    probe.addEventListener("probe", listener);
+    probe.dispatchEvent(new Event("probe"));
+    probe.removeEventListener("probe", listener);
+    probe.dispatchEvent(new Event("probe"));
+    return seen === 1;
+  } catch {
+    return false;
+  }
+})();
+
+/** Gives `target` the state a new `EventTarget` has, except what it has already. */
+function adoptEventTarget(target: EventTarget): void {
+  const fresh = Object.getOwnPropertyDescriptors(new EventTarget());
+  for (const key of Reflect.ownKeys(fresh)) {
+    // Kept: e.g. a listener limit Node's `setMaxListeners()` set on it before.
+    if (!Object.hasOwn(target, key)) {
+      Object.defineProperty(target, key, fresh[key as keyof typeof fresh]!);
+    }
+  }
+}
+
+/**
+ * What `ListenerReadiness`'s `super()` calls (it is made the class's
+ * prototype below; `super()` calls whatever that is when it runs): an
+ * object without EventTarget state where the runtime allows (see
+ * `lateTargets`), else an ordinary `EventTarget`, either with `new.target`'s
+ * prototype, so the class's fields are then put on it as usual.
+ */
+function LateEventTarget(): EventTarget {
+  return lateTargets
+    ? Object.create(new.target.prototype)
+    : Reflect.construct(EventTarget, [], new.target);
+}
+// Statics (Node's own EventTarget check reads one) come from EventTarget still.
+Object.setPrototypeOf(LateEventTarget, EventTarget);
+
+/**
  * Readiness of one or more listeners: `false` until a stream answered 2xx,
  * and `false` again before every reconnect wait, with the failure kept as
  * `lastFailure` (and a `failure` event dispatched for each). Listeners of
@@ -74,6 +125,11 @@ export class ListenerReadiness extends EventTarget {
   #reason = "not started";
   #lastFailure: string | undefined;
   #observer: ReadinessObserver | undefined;
+  // Whether it has an EventTarget's state yet: made at the first call of
+  // an EventTarget method, so a readiness nobody listens to (a host's
+  // thousand registrations) holds none of it (two `Map`s on Node, about
+  // 450 bytes). Until then no listener can see an event, so none is made.
+  #listenable = !lateTargets;
 
   static {
     // The only way in, kept out of the class's public shape (see observeReadiness).
@@ -108,7 +164,7 @@ export class ListenerReadiness extends EventTarget {
     this.#ready = ready;
     this.#reason = reason;
     this.#observer?.changed(ready, reason);
-    this.dispatchEvent(new ReadinessChangeEvent(ready, reason));
+    if (this.#listenable) this.dispatchEvent(new ReadinessChangeEvent(ready, reason));
   }
 
   /**
@@ -125,7 +181,39 @@ export class ListenerReadiness extends EventTarget {
       this.#reason = failure;
     }
     this.#observer?.failed(failure);
-    this.dispatchEvent(new Event("failure"));
+    if (this.#listenable) this.dispatchEvent(new Event("failure"));
+  }
+
+  /** Adds a listener, as `EventTarget` does. */
+  override addEventListener(
+    type: string,
+    listener: AnyListener | ((event: ReadinessChangeEvent) => void),
+    options?: AddOptions,
+  ): void {
+    this.#makeListenable();
+    super.addEventListener(type, listener as AnyListener, options);
+  }
+
+  /** Removes a listener, as `EventTarget` does. */
+  override removeEventListener(
+    type: string,
+    listener: AnyListener | ((event: ReadinessChangeEvent) => void),
+    options?: RemoveOptions,
+  ): void {
+    this.#makeListenable();
+    super.removeEventListener(type, listener as AnyListener, options);
+  }
+
+  /** Dispatches `event` to the listeners, as `EventTarget` does. */
+  override dispatchEvent(event: Event): boolean {
+    this.#makeListenable();
+    return super.dispatchEvent(event);
+  }
+
+  #makeListenable(): void {
+    if (this.#listenable) return;
+    this.#listenable = true;
+    adoptEventTarget(this);
   }
 
   /**
@@ -154,6 +242,10 @@ export class ListenerReadiness extends EventTarget {
     });
   }
 }
+
+// `extends EventTarget` for its types, docs and prototype chain; its
+// instances are made by LateEventTarget (see there).
+Object.setPrototypeOf(ListenerReadiness, LateEventTarget);
 
 // The DOM lib's names for these (AddEventListenerOptions,
 // EventListenerOrEventListenerObject) are not global under @types/node, so

@@ -49,3 +49,29 @@ export async function homeDir(): Promise<string> {
   const { homedir } = await import("node:os");
   return homedir();
 }
+
+/** The part of `node:events` {@linkcode allowManyListeners} calls. */
+interface ListenerLimits {
+  setMaxListeners(limit: number, ...targets: EventTarget[]): void;
+}
+
+/**
+ * Lifts Node's limit of listeners of one type on `target` (past 10 it
+ * prints a MaxListenersExceededWarning) through `node:events`'
+ * `setMaxListeners(0, target)`, for a signal that many long-lived parts
+ * listen to (a host's stop signal, one abort listener per registration).
+ * Deno and Bun accept the call and keep no such limit anyway; where the
+ * runtime has no `process.getBuiltinModule()` (a browser, Node before
+ * 20.16) it does nothing, which costs at most that warning.
+ */
+export function allowManyListeners(target: EventTarget): void {
+  const process = globalThis.process as
+    | { getBuiltinModule?: (name: string) => unknown }
+    | undefined;
+  try {
+    (process?.getBuiltinModule?.("node:events") as ListenerLimits | undefined)
+      ?.setMaxListeners(0, target);
+  } catch {
+    // A runtime whose events module refuses this target: the warning is all it costs.
+  }
+}

@@ -27,7 +27,7 @@ import {
 import { assertOrderingKey, KeyedQueue, orderingKeyOf } from "./keyed_queue.ts";
 import { assertLossyOptions, type LossyOptions, reportDrop } from "./lossy.ts";
 import { logFailuresOf } from "./handling/log_failures.ts";
-import { eventLog } from "./handling/log_events.ts";
+import { type EventLog, eventLog } from "./handling/log_events.ts";
 import { countOutcomes, WorkerStats } from "./handling/stats.ts";
 import {
   assertDeadLetterOptions,
@@ -43,11 +43,15 @@ import {
 import {
   type EventSettler,
   listenAll,
+  type ListenAllOptions,
   type ListenEventContext,
   type ListenPolicy,
+  type ListenStreamOptions,
 } from "./listener.ts";
+import type { ListenerReadiness } from "./readiness.ts";
+import type { ReconnectOptions } from "./reconnect.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
-import { delay, LazyAbortController, settlesWithin } from "./async.ts";
+import { delay, settlesWithin } from "./async.ts";
 import { Slots } from "./slots.ts";
 import {
   assertEventSchemas,
@@ -226,72 +230,160 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
   const policy = resolveRetryPolicy(options.retry, "Cannot run worker");
   assertDeadLetterOptions(options.deadLetter, "Cannot run worker");
   assertEventSchemas(options.schema, "Cannot run worker");
-  const slots = new Slots(options.concurrency ?? 1);
-  const stats = options.stats ?? new WorkerStats();
+  return new RunningWorker(options, policy).run();
+}
+
+/**
+ * One running worker: its state, and its callbacks as methods, in one
+ * object. An idle worker of a host then holds this object and two small
+ * closures rather than a dozen closures and the contexts they share, and
+ * it is its listeners' options itself (`onEvent` is called as its method):
+ * no options object of its own per worker either.
+ */
+class RunningWorker implements ListenAllOptions {
+  readonly transport: EventTransport;
+  readonly streams: readonly ListenStreamOptions[];
+  readonly readiness: ListenerReadiness | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly reconnect: ReconnectOptions | false | undefined;
+  readonly tokenRefresh: boolean | undefined;
+  readonly random: (() => number) | undefined;
+  readonly now: (() => number) | undefined;
+  readonly #options: WorkerOptions;
+  readonly #policy: RetryPolicy;
+  readonly #slots: Slots;
+  readonly #stats: WorkerStats;
   // Asked once: with debug off, an event costs no log record at all.
-  const events = eventLog();
-  const source = options.source ?? options.consumer ?? options.group;
+  readonly #events: EventLog | undefined;
+  readonly #source: string | undefined;
   // Both made only if an event needs them: an idle worker holds no signal.
-  const stopHandlers = new LazyAbortController();
-  // Aborts when the listeners end: in-process retry waits stop then.
-  const stopping = new LazyAbortController();
+  // Aborted when the drain timeout ran out: the handlers' signal.
+  #handlersStop: AbortController | undefined;
+  // Aborted when the listeners end: in-process retry waits stop then.
+  #stopping: AbortController | undefined;
+  #listening = true;
   // The steps are made at the first event, not up front: a host's idle
   // registrations hold none of their closures (see bench/scale_library.ts).
-  let processSpan: HandlerMiddleware | undefined;
-  let shared: HandlerMiddleware[] | undefined;
+  #processSpan: HandlerMiddleware | undefined;
+  #shared: HandlerMiddleware[] | undefined;
   // One pipeline per (redelivers, traced). Without an SDK a no-op process
   // span still costs a step per event, so the untraced pipeline runs while
   // none is registered. An SDK may come later, but asking costs about as
   // much as the rest of an untraced event's overhead, so it is asked every
   // TELEMETRY_RECHECK events rather than each.
-  const pipelines: Array<WorkerPipeline | undefined> = [];
-  let traced = false;
-  let untilRecheck = 0;
-  const pipelineFor = (redelivers: boolean) => {
-    if (--untilRecheck < 0) {
-      untilRecheck = TELEMETRY_RECHECK - 1;
-      traced = options.tracing !== false && telemetryLive();
-    }
-    const slot = (redelivers ? 2 : 0) + (traced ? 1 : 0);
-    let found = pipelines[slot];
-    if (found === undefined) {
-      shared ??= [
-        ...(options.metrics === undefined ? [] : [measureProcessing(options.metrics)]),
-        countOutcomes(stats),
-        logFailuresOf(policy.attempts),
-        // Outside the error response, so a first handling's error reply is recorded too.
-        ...idempotencySteps(options.idempotency, idempotencyScope(options, source), stats),
-      ];
-      // Outermost: everything the event causes happens inside its span.
-      if (traced) {
-        processSpan ??= traceProcessing({
-          system: systemOf(options.transport),
-          group: options.group,
-          consumer: options.consumer,
-          producer: options.tracing === false ? undefined : options.tracing?.producer,
-        });
-      }
-      const steps = traced ? [processSpan!, ...shared] : shared;
-      found = workerPipeline(options, policy, { shared: steps, stats, source, redelivers });
-      pipelines[slot] = found;
-    }
-    return found;
-  };
-  const contextFor = (event: EventEnvelope, attempt: number): WorkerContext => ({
-    publisher: new EventPublisher(options.transport, event, stopHandlers.signal, source),
-    signal: stopHandlers.signal,
-    attempt,
-    settlement: undefined,
-    attemptEnd: undefined,
-  });
+  readonly #pipelines: Array<WorkerPipeline | undefined> = [];
+  #traced = false;
+  #untilRecheck = 0;
+  // The queue frees the slot once `#handle` ends. Made at the first event,
+  // like the pipeline: an idle registration holds no queue.
+  #queue: KeyedQueue<{ event: EventEnvelope; settler: EventSettler }> | undefined;
 
-  const handle = async (event: EventEnvelope, settler: EventSettler) => {
-    const pipeline = pipelineFor(settler.redelivers);
+  constructor(options: WorkerOptions, policy: RetryPolicy) {
+    this.#options = options;
+    this.#policy = policy;
+    this.#slots = new Slots(options.concurrency ?? 1);
+    this.#stats = options.stats ?? new WorkerStats();
+    this.#events = eventLog();
+    this.#source = options.source ?? options.consumer ?? options.group;
+    // The one closure the streams need: the transport calls it on a copy of them.
+    const onInvalid = (invalid: InvalidInput) => this.#invalid(invalid);
+    this.streams = options.names.map((name) => ({
+      name,
+      delivery: options.delivery,
+      group: options.group,
+      consumer: options.consumer,
+      replay: options.replay,
+      concurrency: this.#slots.size,
+      onInvalid,
+    }));
+    this.transport = options.transport;
+    this.readiness = options.readiness;
+    this.signal = options.signal;
+    this.reconnect = options.reconnect;
+    this.tokenRefresh = options.tokenRefresh;
+    this.random = options.random;
+    this.now = options.now;
+  }
+
+  /**
+   * Listens until the listeners end, then drains. Not an async function:
+   * no suspended frame holds the worker while it listens (a host holds a
+   * thousand), only the one reaction on its listeners' promise.
+   */
+  run(): Promise<void> {
+    return listenAll(this).then(() => this.#ended(undefined), (error) => this.#ended({ error }));
+  }
+
+  async #ended(failure: { error: unknown } | undefined): Promise<void> {
+    if (failure) this.#stats.lastError = describeError(failure.error);
+    this.#listening = false;
+    this.#stopping?.abort();
+    await this.#drain(this.#options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT);
+    if (failure) throw failure.error;
+  }
+
+  /** Called by the listeners with each event: queues it for a slot. */
+  async onEvent(event: EventEnvelope, received: ListenEventContext): Promise<void> {
+    const { lossy, orderingKey } = this.#options;
+    let key: string | undefined;
+    try {
+      key = orderingKey === undefined ? undefined : orderingKeyOf(orderingKey, event);
+    } catch (error) {
+      // An event this worker cannot place is skipped like malformed input, never fatal.
+      const reason = describeError(error);
+      this.#stats.invalid++;
+      logger.error("Skipped {name} {id}: {reason}", { name: event.name, id: event.id, reason });
+      await received.defer().settle({ type: "dead", reason });
+      return;
+    }
+    const queue = this.#queue ??= new KeyedQueue({
+      slots: this.#slots,
+      limit: lossy ? lossy.buffer : this.#slots.size * ORDERING_BACKLOG_PER_SLOT,
+      run: (job) => this.#handle(job.event, job.settler),
+      signal: this.#handlersSignal,
+      counters: this.#stats,
+    });
+    if (lossy) {
+      // Never waits, so the stream is read at its own pace; not deferred, a
+      // dropped event is settled `done` by the listener.
+      if (queue.canTake(key)) queue.take(key, { event, settler: received.defer() });
+      else reportDrop(lossy, this.#stats, event);
+      return;
+    }
+    // Waiting here keeps the stream unread while every slot is busy (or too
+    // many events wait behind busy keys). An abort while waiting rejects;
+    // the listener then sees its signal aborted and ends quietly.
+    await queue.push(key, { event, settler: received.defer() }, received.signal);
+  }
+
+  #invalid(invalid: InvalidInput): void {
+    this.#stats.invalid++;
+    logger.warn("Skipped malformed input: {reason}", { ...invalid });
+    this.#options.onInvalid?.(invalid);
+  }
+
+  /** The handlers' signal, aborted when the drain timeout runs out. */
+  get #handlersSignal(): AbortSignal {
+    return (this.#handlersStop ??= new AbortController()).signal;
+  }
+
+  /** Aborted once the listeners ended (made so when first asked after that). */
+  get #stoppingSignal(): AbortSignal {
+    if (this.#stopping === undefined) {
+      this.#stopping = new AbortController();
+      if (!this.#listening) this.#stopping.abort();
+    }
+    return this.#stopping.signal;
+  }
+
+  async #handle(event: EventEnvelope, settler: EventSettler): Promise<void> {
+    const events = this.#events;
+    const pipeline = this.#pipelineFor(settler.redelivers);
     const stopWorking = keepWorking(settler);
     const started = events?.start() ?? 0;
     let settlement: Settlement;
     for (let attempt = settler.attempt;; attempt++) {
-      const context = contextFor(event, attempt);
+      const context = this.#contextFor(event, attempt);
       // Counted, logged and answered by the pipeline already.
       const failure = await pipeline.run(event, context).then(succeeded, failed);
       // What a step left to the attempt's end (idempotency recording the
@@ -303,9 +395,9 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
       // otherwise the worker retries here, holding the slot.
       if (settlement.type !== "retry" || settler.redelivers) break;
       try {
-        await delay(settlement.delay, stopping.signal);
+        await delay(settlement.delay, this.#stoppingSignal);
       } catch {
-        settlement = await pipeline.giveUp(event, contextFor(event, attempt), failure?.error);
+        settlement = await pipeline.giveUp(event, this.#contextFor(event, attempt), failure?.error);
         break;
       }
     }
@@ -314,81 +406,69 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
     // The slot is held until the transport knows, so a drain waits for acks too.
     await settler.settle(settlement).catch(() => {});
     events?.settled(event, settlement);
-  };
+  }
 
-  // The queue frees the slot once `handle` ends. Made at the first event,
-  // like the pipeline: an idle registration holds no queue.
-  const { lossy, orderingKey } = options;
-  let queue: KeyedQueue<{ event: EventEnvelope; settler: EventSettler }> | undefined;
+  #contextFor(event: EventEnvelope, attempt: number): WorkerContext {
+    const signal = this.#handlersSignal;
+    return {
+      publisher: new EventPublisher(this.transport, event, signal, this.#source),
+      signal,
+      attempt,
+      settlement: undefined,
+      attemptEnd: undefined,
+    };
+  }
 
-  const onEvent = async (event: EventEnvelope, received: ListenEventContext) => {
-    let key: string | undefined;
-    try {
-      key = orderingKey === undefined ? undefined : orderingKeyOf(orderingKey, event);
-    } catch (error) {
-      // An event this worker cannot place is skipped like malformed input, never fatal.
-      const reason = describeError(error);
-      stats.invalid++;
-      logger.error("Skipped {name} {id}: {reason}", { name: event.name, id: event.id, reason });
-      await received.defer().settle({ type: "dead", reason });
-      return;
+  #pipelineFor(redelivers: boolean): WorkerPipeline {
+    const options = this.#options;
+    if (--this.#untilRecheck < 0) {
+      this.#untilRecheck = TELEMETRY_RECHECK - 1;
+      this.#traced = options.tracing !== false && telemetryLive();
     }
-    queue ??= new KeyedQueue({
-      slots,
-      limit: lossy ? lossy.buffer : slots.size * ORDERING_BACKLOG_PER_SLOT,
-      run: (job) => handle(job.event, job.settler),
-      signal: stopHandlers.signal,
-      counters: stats,
-    });
-    if (lossy) {
-      // Never waits, so the stream is read at its own pace; not deferred, a
-      // dropped event is settled `done` by the listener.
-      if (queue.canTake(key)) queue.take(key, { event, settler: received.defer() });
-      else reportDrop(lossy, stats, event);
-      return;
+    const traced = this.#traced;
+    const slot = (redelivers ? 2 : 0) + (traced ? 1 : 0);
+    let found = this.#pipelines[slot];
+    if (found === undefined) {
+      const stats = this.#stats;
+      const source = this.#source;
+      this.#shared ??= [
+        ...(options.metrics === undefined ? [] : [measureProcessing(options.metrics)]),
+        countOutcomes(stats),
+        logFailuresOf(this.#policy.attempts),
+        // Outside the error response, so a first handling's error reply is recorded too.
+        ...idempotencySteps(options.idempotency, idempotencyScope(options, source), stats),
+      ];
+      // Outermost: everything the event causes happens inside its span.
+      if (traced) {
+        this.#processSpan ??= traceProcessing({
+          system: systemOf(options.transport),
+          group: options.group,
+          consumer: options.consumer,
+          producer: options.tracing === false ? undefined : options.tracing?.producer,
+        });
+      }
+      const steps = traced ? [this.#processSpan!, ...this.#shared] : this.#shared;
+      found = workerPipeline(options, this.#policy, { shared: steps, stats, source, redelivers });
+      this.#pipelines[slot] = found;
     }
-    // Waiting here keeps the stream unread while every slot is busy (or too
-    // many events wait behind busy keys). An abort while waiting rejects;
-    // the listener then sees its signal aborted and ends quietly.
-    await queue.push(key, { event, settler: received.defer() }, received.signal);
-  };
+    return found;
+  }
 
-  const onInvalid = (invalid: InvalidInput) => {
-    stats.invalid++;
-    logger.warn("Skipped malformed input: {reason}", { ...invalid });
-    options.onInvalid?.(invalid);
-  };
-
-  let failure: { error: unknown } | undefined;
-  // Returned rather than awaited: no suspended frame holds every local above
-  // while the worker listens (a host holds a thousand); the closures keep
-  // only what they use.
-  return listenAll({
-    transport: options.transport,
-    streams: options.names.map((name) => ({
-      name,
-      delivery: options.delivery,
-      group: options.group,
-      consumer: options.consumer,
-      replay: options.replay,
-      concurrency: slots.size,
-      onInvalid,
-    })),
-    onEvent,
-    reconnect: options.reconnect,
-    tokenRefresh: options.tokenRefresh,
-    readiness: options.readiness,
-    signal: options.signal,
-    random: options.random,
-    now: options.now,
-  }).catch((error) => {
-    failure = { error };
-    stats.lastError = describeError(error);
-  }).then(async () => {
-    stopping.abort();
-    await drain(slots, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT, stopHandlers);
-    if (failure) throw failure.error;
-  });
+  /** Waits for in-flight handlers up to `timeout`, then aborts their signal. */
+  async #drain(timeout: number): Promise<void> {
+    const slots = this.#slots;
+    if (slots.inUse === 0) return;
+    logger.info("Draining {count} in-flight handlers", { count: slots.inUse });
+    if (!await settlesWithin(slots.idle(), timeout)) {
+      logger.warn("Drain timeout of {timeout} ms ran out with {count} handlers running", {
+        timeout,
+        count: slots.inUse,
+      });
+      (this.#handlersStop ??= new AbortController()).abort(
+        new DOMException("The worker's drain timeout ran out", "TimeoutError"),
+      );
+    }
+  }
 }
 
 /** The worker's pipeline for the events of one kind of subscription. */
@@ -465,19 +545,6 @@ const noop = (): void => {};
 /** Whose idempotency keys a worker's are: its unicast group, else (broadcast) its own. */
 function idempotencyScope(options: WorkerOptions, source: string | undefined): string {
   return options.delivery === "unicast" ? options.group ?? "default" : source ?? "";
-}
-
-/** Waits for in-flight handlers up to `timeout`, then aborts their signal. */
-async function drain(slots: Slots, timeout: number, stopHandlers: LazyAbortController) {
-  if (slots.inUse === 0) return;
-  logger.info("Draining {count} in-flight handlers", { count: slots.inUse });
-  if (!await settlesWithin(slots.idle(), timeout)) {
-    logger.warn("Drain timeout of {timeout} ms ran out with {count} handlers running", {
-      timeout,
-      count: slots.inUse,
-    });
-    stopHandlers.abort(new DOMException("The worker's drain timeout ran out", "TimeoutError"));
-  }
 }
 
 /**

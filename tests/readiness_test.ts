@@ -91,3 +91,76 @@ Deno.test("observeReadiness() tells its observer of each flip and failure, befor
   readiness.set(true, "stream open");
   assert.equal(order.at(-1), "listener true");
 });
+
+Deno.test("ListenerReadiness delivers events with itself as target and currentTarget, as an EventTarget", () => {
+  const readiness = new ListenerReadiness();
+  assert.ok(readiness instanceof EventTarget);
+  const seen: string[] = [];
+  readiness.addEventListener("change", function (this: unknown, event: ReadinessChangeEvent) {
+    assert.equal(event.target, readiness);
+    assert.equal(event.currentTarget, readiness);
+    assert.equal(this, readiness);
+    seen.push(`plain ${event.ready}`);
+  });
+  readiness.addEventListener("change", () => seen.push("once"), { once: true });
+  const controller = new AbortController();
+  readiness.addEventListener("change", () => seen.push("signal"), { signal: controller.signal });
+  const removed = () => seen.push("removed");
+  readiness.addEventListener("change", removed);
+  readiness.removeEventListener("change", removed);
+  readiness.addEventListener("failure", {
+    handleEvent: (event: Event) => seen.push(`object ${event.target === readiness}`),
+  });
+  readiness.set(true, "stream open");
+  controller.abort();
+  readiness.fail("503");
+  assert.deepEqual(seen, [
+    "plain true",
+    "once",
+    "signal",
+    "plain false",
+    "object true",
+  ]);
+  // dispatchEvent works as EventTarget's does: its return value says whether it was cancelled.
+  readiness.addEventListener("custom", (event) => event.preventDefault());
+  assert.equal(readiness.dispatchEvent(new Event("custom", { cancelable: true })), false);
+  assert.equal(readiness.dispatchEvent(new Event("other", { cancelable: true })), true);
+});
+
+/** Whether `target` has every own property a new `EventTarget` has (Deno adds more with listeners). */
+function hasEventTargetState(target: EventTarget): boolean {
+  const keys = Reflect.ownKeys(target);
+  return Reflect.ownKeys(new EventTarget()).every((key) => keys.includes(key));
+}
+
+Deno.test("ListenerReadiness holds no EventTarget state until an EventTarget method is called", () => {
+  const readiness = new ListenerReadiness();
+  readiness.set(true, "stream open");
+  readiness.fail("503");
+  // Deno keeps an EventTarget's state in own properties; none is made yet.
+  assert.deepEqual(Reflect.ownKeys(readiness), []);
+  assert.equal(readiness.ready, false);
+  assert.equal(readiness.lastFailure, "503");
+  const seen: boolean[] = [];
+  readiness.addEventListener("change", (event: ReadinessChangeEvent) => seen.push(event.ready));
+  assert.ok(hasEventTargetState(readiness));
+  readiness.set(true, "stream open");
+  assert.deepEqual(seen, [true], "a listener added later sees the flips after it only");
+  for (const method of ["removeEventListener", "dispatchEvent"] as const) {
+    const other = new ListenerReadiness();
+    if (method === "dispatchEvent") other.dispatchEvent(new Event("change"));
+    else other.removeEventListener("change", () => {});
+    assert.ok(hasEventTargetState(other), method);
+  }
+});
+
+Deno.test("ListenerReadiness.waitReady() listens only while it waits", async () => {
+  const readiness = new ListenerReadiness();
+  const waiting = readiness.waitReady();
+  readiness.set(true, "open");
+  await waiting;
+  const calls: string[] = [];
+  readiness.addEventListener("change", () => calls.push("change"));
+  readiness.set(false, "down");
+  assert.deepEqual(calls, ["change"], "waitReady()'s own listener was removed");
+});
