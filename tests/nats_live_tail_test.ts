@@ -4,10 +4,11 @@
  * by subject; start positions from the newest event on, after `lastEventId`
  * and with `replay` (a catch-up handing over without gap or duplicate while
  * events keep coming); a listener that falls behind; the tail's failures;
- * `shareListenersAfter`, the listeners that keep consumers of their own.
+ * `shareListenersAfter`, the listeners with consumers of their own until the
+ * tail runs (moving them across is tested in `nats_tail_move_test.ts`).
  */
 import assert from "node:assert/strict";
-import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import {
   type EventEnvelope,
   type EventSubscription,
@@ -17,38 +18,10 @@ import {
 import { connectNats, type NatsTransport } from "../nats.ts";
 import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 import { until } from "./_poll.ts";
+import { consumerFilters, consumersBecome, history, STREAM } from "./_nats_stream_state.ts";
 
-const STREAM = "BUS_EVENTS";
 /** Every listener on the tail, from the first one on. */
 const SHARED = { shareListenersAfter: 0 };
-
-/** The filter subjects of the consumers on the stream now. */
-async function consumerFilters(jsm: JetStreamManager): Promise<string[]> {
-  const consumers = await jsm.consumers.list(STREAM).next();
-  return consumers.map((consumer) => consumer.config.filter_subject ?? "").sort();
-}
-
-/** Polls until the stream's consumers have `expected` filters (deletes are not awaited). */
-async function consumersBecome(jsm: JetStreamManager, expected: string[]): Promise<void> {
-  let seen: string[] = [];
-  for (let tries = 0; tries < 400; tries++) {
-    seen = await consumerFilters(jsm);
-    if (JSON.stringify(seen) === JSON.stringify(expected)) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.deepEqual(seen, expected, "the stream's consumers");
-}
-
-/** Ids of every event on `name` the stream holds now, read with replay up to the end. */
-async function history(transport: NatsTransport, name: string, after = 0): Promise<string[]> {
-  const ids: string[] = [];
-  const subscription = await transport.open({ name, replay: true, follow: false });
-  for await (const event of subscription) {
-    if (Number(event.id) > after) ids.push(event.id!);
-    await subscription.settle(event, { type: "done" });
-  }
-  return ids;
-}
 
 /** Reads and settles `subscription` until its resume point reaches `lastId`. */
 async function readThrough(subscription: EventSubscription, lastId: string): Promise<string[]> {
@@ -264,7 +237,7 @@ natsTest(
 );
 
 natsTest(
-  "open() broadcast gives the first shareListenersAfter listeners consumers of their own, the rest the tail",
+  "open() broadcast gives the first shareListenersAfter listeners consumers of their own, moves them onto the tail once it runs",
   async () => {
     await using server = await startNatsServer();
     await using transport = await connectNats({ servers: server.url, shareListenersAfter: 2 });
@@ -277,8 +250,9 @@ natsTest(
     await consumersBecome(jsm, ["bus.events.a.b", "bus.events.c.d", "bus.events.e.f"]);
     await history.close();
     const third = await transport.open({ name: "e.f" });
+    // The tail runs: the first two move onto it (their subjects are quiet, so at once).
+    await consumersBecome(jsm, ["bus.events.>"]);
     const fourth = await transport.open({ name: "g.h" });
-    await consumersBecome(jsm, ["bus.events.>", "bus.events.a.b", "bus.events.c.d"]);
     const ids = [];
     for (const name of ["a.b", "c.d", "e.f", "g.h"]) ids.push(await publishId(transport, { name }));
     assert.deepEqual(
@@ -286,9 +260,15 @@ natsTest(
       ids,
     );
     await first.close();
+    // While the tail runs, a new listener joins it.
     const fifth = await transport.open({ name: "i.j" });
-    await consumersBecome(jsm, ["bus.events.>", "bus.events.c.d", "bus.events.i.j"]);
+    await consumersBecome(jsm, ["bus.events.>"]);
     for (const subscription of [second, third, fourth, fifth]) await subscription.close();
+    await consumersBecome(jsm, []);
+    // The moved listeners gave their places back: two consumers of their own again.
+    const again = [await transport.open({ name: "a.b" }), await transport.open({ name: "c.d" })];
+    await consumersBecome(jsm, ["bus.events.a.b", "bus.events.c.d"]);
+    for (const subscription of again) await subscription.close();
     await consumersBecome(jsm, []);
   },
 );

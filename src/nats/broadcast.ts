@@ -7,20 +7,26 @@
  * through a consumer of their own filtered to the event's one subject; the
  * listeners beyond share the transport's live tail (`live_tail.ts`), and
  * read what they need from before the tail's position through a catch-up
- * consumer of their own first (`tail_feed.ts`).
+ * consumer of their own first (`tail_feed.ts`). Once the tail runs, it
+ * takes the following listeners with a consumer of their own onto it too,
+ * and every new one joins it.
  *
  * This module is browser compatible.
  *
  * @module
  */
 
-import { type Consumer, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import {
+  type Consumer,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JsMsg,
+} from "@nats-io/jetstream";
 import type { EventEnvelope } from "../envelope.ts";
 import type { EventSubscription, Settlement, StreamOptions } from "../transport.ts";
 import { mapNatsError } from "./error_mapping.ts";
 import { subjectFor } from "./subjects.ts";
 import {
-  type FedParts,
   NatsSubscription,
   type OpenContext,
   type SubscriptionParts,
@@ -79,24 +85,32 @@ async function newest(context: OpenContext): Promise<Start> {
 
 /**
  * Opens a listener's read of event `options.name`: through a consumer of
- * its own with `follow: false` or while the transport has fewer than
- * `shareListenersAfter` following listeners with one, else on the live tail.
+ * its own with `follow: false`, or while no live tail runs and the
+ * transport has fewer than `shareListenersAfter` following listeners with
+ * one (until the tail moves it), else on the live tail.
  */
 export function openBroadcast(
   context: OpenContext,
   options: StreamOptions,
   onClose: () => void,
 ): Promise<EventSubscription> {
-  if (options.follow === false) return openOwn(context, options, onClose);
+  if (options.follow === false) return openHistory(context, options, onClose);
   const release = context.liveTail.claimOwn(context.options.shareListenersAfter);
   if (release === undefined) return openOnTail(context, options, onClose);
-  return openOwn(context, options, () => {
-    release();
-    onClose();
-  }).catch((error) => {
-    release();
-    throw error;
-  });
+  return openOwn(context, options, release, onClose);
+}
+
+/** The feed of a listener of `options.name` on the live tail, or on its way there. */
+function feedOf(context: OpenContext, options: StreamOptions): TailFeed {
+  return new TailFeed(
+    subjectFor(context.options.subjectPrefix, options.name),
+    Math.max(TAIL_QUEUE_LIMIT, options.concurrency ?? 1),
+  );
+}
+
+/** Starts reading `consumer`, fetching ahead as much as a listener of `options` may want. */
+function consume(consumer: Consumer, options: StreamOptions): Promise<ConsumerMessages> {
+  return consumer.consume({ max_messages: Math.max(BROADCAST_PREFETCH, options.concurrency ?? 1) });
 }
 
 /**
@@ -110,30 +124,40 @@ async function openOnTail(
   onClose: () => void,
 ): Promise<EventSubscription> {
   const asked = askedStart(options);
-  const feed = new TailFeed(
-    subjectFor(context.options.subjectPrefix, options.name),
-    Math.max(TAIL_QUEUE_LIMIT, options.concurrency ?? 1),
-  );
+  const feed = feedOf(context, options);
   try {
     const position = await context.liveTail.join(context, feed);
     const start = asked ?? await newest(context);
     feed.startAt(start.sequence);
     if (start.sequence <= position) await catchUp(context, options, feed, start.sequence, position);
-    // Closing the subscription stops the feed, which takes it off the tail.
-    const parts: FedParts = {
-      source: feed,
-      name: options.name,
-      resumeId: start.resumeId,
-      stats: context.stats,
-      onInvalid: options.onInvalid,
-      signal: options.signal,
-      onClose,
-    };
-    return new ListenerSubscription(parts);
+    return fedSubscription(context, options, feed, start, onClose);
   } catch (error) {
     feed.stop();
     throw mapNatsError(error, "open stream");
   }
+}
+
+/**
+ * The subscription of a listener reading `feed` from `start`. Closing it
+ * stops the feed, which takes it off the tail and deletes any consumer of
+ * its own.
+ */
+function fedSubscription(
+  context: OpenContext,
+  options: StreamOptions,
+  feed: TailFeed,
+  start: Start,
+  onClose: () => void,
+): ListenerSubscription {
+  return new ListenerSubscription({
+    source: feed,
+    name: options.name,
+    resumeId: start.resumeId,
+    stats: context.stats,
+    onInvalid: options.onInvalid,
+    signal: options.signal,
+    onClose,
+  });
 }
 
 /** Creates an ordered consumer of `subject` from stream sequence `start` on. */
@@ -164,41 +188,79 @@ async function catchUp(
       consumer.delete().catch(() => {});
       return;
     }
-    const messages = await consumer.consume({
-      max_messages: Math.max(BROADCAST_PREFETCH, options.concurrency ?? 1),
-    });
-    feed.catchUp(consumer, messages, until);
+    feed.catchUp(consumer, await consume(consumer, options), until);
   } catch (error) {
     consumer.delete().catch(() => {});
     throw error;
   }
 }
 
+/** Creates an ordered consumer of the subject of `options.name` of its own, from where it asks. */
+function ownConsumer(
+  context: OpenContext,
+  options: StreamOptions,
+): Promise<{ consumer: Consumer; start: Start }> {
+  const asked = askedStart(options);
+  return withStream(context, async () => {
+    const start = asked ?? await newest(context);
+    const subject = subjectFor(context.options.subjectPrefix, options.name);
+    return { consumer: await orderedConsumer(context, subject, start.sequence), start };
+  });
+}
+
 /**
- * Opens a read of event `options.name` through an ordered consumer of its
- * own, filtered to the event's one subject; with `follow: false` it ends
- * once it delivered what was pending.
+ * Opens a following listener's read of event `options.name` through an
+ * ordered consumer of its own, filtered to the event's one subject, read
+ * through a feed that the live tail moves onto itself once it runs;
+ * `release` gives its place among the consumers of their own back.
  */
 async function openOwn(
+  context: OpenContext,
+  options: StreamOptions,
+  release: () => void,
+  onClose: () => void,
+): Promise<EventSubscription> {
+  const feed = feedOf(context, options);
+  try {
+    const { consumer, start } = await ownConsumer(context, options);
+    try {
+      feed.readOwn(consumer, await consume(consumer, options));
+    } catch (error) {
+      consumer.delete().catch(() => {});
+      throw error;
+    }
+    feed.startAt(start.sequence);
+    // On the tail, its failure ends the feed too; before, nothing else watches the connection.
+    const unwatch = context.status.onLoss((error) => feed.fail(error));
+    context.liveTail.adopt(context, feed, release);
+    return fedSubscription(context, options, feed, start, () => {
+      unwatch();
+      release();
+      onClose();
+    });
+  } catch (error) {
+    release();
+    feed.stop();
+    throw mapNatsError(error, "open stream");
+  }
+}
+
+/**
+ * Opens a `follow: false` read of event `options.name` through an ordered
+ * consumer of its own, filtered to the event's one subject, that ends once
+ * it delivered what was pending.
+ */
+async function openHistory(
   context: OpenContext,
   options: StreamOptions,
   onClose: () => void,
 ): Promise<EventSubscription> {
   try {
-    const asked = askedStart(options);
-    const { consumer, start } = await withStream(context, async () => {
-      const start = asked ?? await newest(context);
-      const subject = subjectFor(context.options.subjectPrefix, options.name);
-      return { consumer: await orderedConsumer(context, subject, start.sequence), start };
-    });
-    const caughtUpAtOpen = options.follow === false &&
-      (await consumer.info(true)).num_pending === 0;
-    const messages = await consumer.consume({
-      max_messages: Math.max(BROADCAST_PREFETCH, options.concurrency ?? 1),
-    });
-    return new OwnConsumerSubscription(
+    const { consumer, start } = await ownConsumer(context, options);
+    const caughtUpAtOpen = (await consumer.info(true)).num_pending === 0;
+    return new HistorySubscription(
       {
-        messages,
+        messages: await consume(consumer, options),
         name: options.name,
         resumeId: start.resumeId,
         status: context.status,
@@ -208,7 +270,6 @@ async function openOwn(
         onClose,
       },
       consumer,
-      options.follow === false,
       caughtUpAtOpen,
     );
   } catch (error) {
@@ -235,21 +296,14 @@ class ListenerSubscription extends NatsSubscription {
   protected discard(_message: JsMsg): void {}
 }
 
-/** A read through an ordered consumer of its own, deleted when it closes. */
-class OwnConsumerSubscription extends ListenerSubscription {
+/** A `follow: false` read through an ordered consumer of its own, deleted when it closes. */
+class HistorySubscription extends ListenerSubscription {
   readonly #consumer: Consumer;
-  readonly #untilCaughtUp: boolean;
   #caughtUpAtOpen: boolean;
 
-  constructor(
-    parts: SubscriptionParts,
-    consumer: Consumer,
-    untilCaughtUp: boolean,
-    caughtUpAtOpen: boolean,
-  ) {
+  constructor(parts: SubscriptionParts, consumer: Consumer, caughtUpAtOpen: boolean) {
     super(parts);
     this.#consumer = consumer;
-    this.#untilCaughtUp = untilCaughtUp;
     this.#caughtUpAtOpen = caughtUpAtOpen;
   }
 
@@ -260,7 +314,7 @@ class OwnConsumerSubscription extends ListenerSubscription {
   }
 
   protected override caughtUp(message: JsMsg): boolean {
-    return this.#untilCaughtUp && message.info.pending === 0;
+    return message.info.pending === 0;
   }
 
   protected override closed(): Promise<void> {

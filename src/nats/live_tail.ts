@@ -14,6 +14,24 @@
  * `TransientError`, so each listener reopens through its reconnect policy
  * from its own resume point, and the next join creates a new tail.
  *
+ * While the tail runs, it takes the listeners that read a consumer of
+ * their own onto it too (else each of their events would come into the
+ * process twice, once through their consumer and once through the tail,
+ * which drops it), and new listeners join it straight away. A listener
+ * moves without noticing: its feed goes on the tail at the tail's position
+ * `P`, asks for the last sequence `L` of its subject, and reads its own
+ * consumer up to the first message at or past `min(P, L)` before its
+ * queue takes over (every message of the subject up to `P` is at or below
+ * `L`; the queue holds every one after `P`), then deletes its consumer.
+ * When the tail fails while a listener moves, the listener ends with the
+ * same `TransientError` as the tail's listeners; when that request fails
+ * (a permission, a timeout), with a `TransientError` code `move_failed`.
+ * Either way it reopens from its resume point, onto the tail through a
+ * catch-up (a tail that cannot be created leaves the listeners where they
+ * are). Once on the tail, listeners stay there until
+ * it ends; after that the first `shareListenersAfter` reopened get
+ * consumers of their own again.
+ *
  * This module is browser compatible.
  *
  * @module
@@ -93,6 +111,7 @@ class TailRun implements TailSeat {
     this.consumer?.delete().catch(() => {});
   }
 
+  /** Hands `message` to the feeds of its subject; drops it when there are none. */
   dispatch(message: JsMsg): void {
     this.position = message.seq;
     const present = this.feeds.get(message.subject);
@@ -106,19 +125,31 @@ function forEachFeed(present: TailFeed | Set<TailFeed>, use: (feed: TailFeed) =>
   else use(present);
 }
 
+/** The listeners reading a consumer of their own, waiting for a tail to move onto. */
+class OwnListeners implements TailSeat {
+  /** Each with the function that gives its place among the consumers of their own back. */
+  readonly feeds = new Map<TailFeed, () => void>();
+
+  leave(_subject: string, feed: TailFeed): void {
+    this.feeds.delete(feed);
+  }
+}
+
 /** The shared consumer of one transport's broadcast listeners; see the module doc. */
 export class LiveTail {
   #run: TailRun | undefined;
   // Following listeners with a consumer of their own, which decide when the tail is used.
   #own = 0;
+  readonly #waiting = new OwnListeners();
 
   /**
-   * Counts one more listener with a consumer of its own while fewer than
-   * `limit` have one, and returns the function that counts it out again;
-   * `undefined` when the listener is to share the tail instead.
+   * Counts one more listener with a consumer of its own while no tail runs
+   * and fewer than `limit` have one, and returns the function that counts
+   * it out again; `undefined` when the listener is to share the tail instead.
    */
   claimOwn(limit: number): (() => void) | undefined {
-    if (this.#own >= limit) return undefined;
+    // A consumer of its own while the tail runs would only be moved onto it.
+    if (this.#run !== undefined || this.#own >= limit) return undefined;
     this.#own++;
     let released = false;
     return () => {
@@ -150,6 +181,18 @@ export class LiveTail {
     return run.position;
   }
 
+  /**
+   * Moves `feed`, which reads a listener's consumer of its own
+   * ({@linkcode TailFeed.readOwn}), onto the tail once one is consuming
+   * (see the module doc); `release` gives its place among the consumers of
+   * their own back then. Stopping or failing the feed before forgets it.
+   */
+  adopt(context: OpenContext, feed: TailFeed, release: () => void): void {
+    this.#waiting.feeds.set(feed, release);
+    feed.seat(this.#waiting);
+    if (this.#run !== undefined) this.#moveOnceReady(context, this.#run, feed);
+  }
+
   #start(context: OpenContext): TailRun {
     const run = new TailRun((empty) => this.#end(empty, undefined));
     this.#run = run;
@@ -160,7 +203,33 @@ export class LiveTail {
       run.release();
       throw run.failure ?? error;
     });
+    for (const feed of this.#waiting.feeds.keys()) this.#moveOnceReady(context, run, feed);
     return run;
+  }
+
+  /** Moves `feed` onto `run` once it is consuming; a run that fails to start leaves it waiting. */
+  #moveOnceReady(context: OpenContext, run: TailRun, feed: TailFeed): void {
+    run.ready.then(() => this.#move(context, run, feed), () => {});
+  }
+
+  async #move(context: OpenContext, run: TailRun, feed: TailFeed): Promise<void> {
+    const release = this.#waiting.feeds.get(feed);
+    // The run ended meanwhile (the feed waits for the next), or the feed left.
+    if (run.ended || release === undefined) return;
+    this.#waiting.feeds.delete(feed);
+    release();
+    // On the run between two of its messages: the feed gets every one past `position`.
+    run.add(feed.subject, feed);
+    feed.seat(run);
+    const position = run.position;
+    try {
+      feed.handOverAt(Math.min(position, await lastOfSubject(context, feed.subject)));
+    } catch (error) {
+      // Not knowing where to hand over, the feed ends: its listener reopens
+      // from its resume point, onto the tail through a catch-up, which needs
+      // no such request (a refused one is no reason to stop listening).
+      feed.fail(moveFailed(mapNatsError(error, "keep listening")));
+    }
   }
 
   async #consume(context: OpenContext, run: TailRun): Promise<void> {
@@ -209,6 +278,21 @@ export class LiveTail {
     run.feeds.clear();
     run.release();
   }
+}
+
+/** The stream sequence of the last message on `subject` now; `0` when it has none. */
+async function lastOfSubject(context: OpenContext, subject: string): Promise<number> {
+  const jsm = await context.jsm();
+  const stored = await jsm.streams.getMessage(context.options.stream, { last_by_subj: subject });
+  return stored?.seq ?? 0;
+}
+
+/** Why a move failed, as the `TransientError` its listener reopens after, whatever `error` was. */
+function moveFailed(error: unknown): TransientError {
+  return new TransientError("Cannot keep listening: the move onto the shared live tail failed", {
+    code: "move_failed",
+    cause: error,
+  });
 }
 
 /** Why a join fails when the tail ended before it was consuming: its own failure, as a rule. */

@@ -56,9 +56,11 @@ export interface NatsTransportOptions {
    * live tail, filtered to `<subjectPrefix>.>`. The tail costs a few KiB
    * per listener where an own consumer costs tens of KiB on the client and
    * on the server, but it receives every event of the stream, unicast
-   * traffic included, which slows a busy process with few listeners. `0`
-   * shares from the first listener on. `follow: false` reads always use
-   * their own consumer.
+   * traffic included, which slows a busy process with few listeners. Once
+   * the tail runs, the listeners with a consumer of their own move onto it
+   * (no gap, no duplicate, no reconnect), so no event comes in twice, and
+   * new listeners join it until it ends. `0` shares from the first listener
+   * on. `follow: false` reads always use their own consumer.
    *
    * @default {8}
    */

@@ -3,6 +3,9 @@
  * of its subject the tail hands it, in a bounded queue, after those of an
  * optional catch-up (an ordered consumer of its own, reading from the
  * listener's start position up to where the tail was when it joined).
+ * A listener with a consumer of its own reads through a feed too, off the
+ * tail, with that consumer as a catch-up that hands over only once the
+ * tail moves it ({@linkcode TailFeed.readOwn}, {@linkcode TailFeed.handOverAt}).
  *
  * The hand-over has no gap and no duplicate: the feed joins the tail first
  * and queues everything of its subject from the tail's position `P` on; the
@@ -11,6 +14,10 @@
  * of the subject beyond it at that moment, and the tail's position at join
  * was at most the stream's last sequence then, so the queue holds the rest;
  * every queued message up to the last one delivered is dropped.
+ *
+ * A moved listener's own consumer hands over at a sequence the tail names
+ * instead (see `live_tail.ts`): its `pending === 0` may be older than the
+ * join, when messages of the subject up to `P` were still to come.
  *
  * This module is browser compatible.
  *
@@ -28,8 +35,15 @@ interface CatchUp {
   readonly consumer: Consumer;
   readonly messages: ConsumerMessages;
   readonly iterator: AsyncIterator<JsMsg>;
-  /** The tail's position when the feed joined: the queue holds every message after it. */
-  readonly until: number;
+  /**
+   * The hand-over sequence: a message at or past it is the last read here.
+   * The tail's position when the feed joined, for a catch-up (the queue
+   * holds every message after it); `Infinity` for a listener's own
+   * consumer until the tail moves it.
+   */
+  until: number;
+  /** Whether a message with nothing pending hands over: only when made after the join. */
+  readonly endsWhenCaughtUp: boolean;
 }
 
 /** The tail a feed is on: what the feed calls to leave it. */
@@ -88,7 +102,41 @@ export class TailFeed implements MessageSource {
    * connection ends it through the tail).
    */
   catchUp(consumer: Consumer, messages: ConsumerMessages, until: number): void {
-    this.#catchUp = { consumer, messages, iterator: messages[Symbol.asyncIterator](), until };
+    this.#readConsumer(consumer, messages, until, true);
+  }
+
+  /**
+   * Reads `messages`, the listener's own ordered consumer from its start
+   * position, with no hand-over until {@linkcode handOverAt} names where;
+   * the feed deletes `consumer` then, or when it stops. A stall of that
+   * consumer ends the feed; the connection is the opener's to watch.
+   */
+  readOwn(consumer: Consumer, messages: ConsumerMessages): void {
+    this.#readConsumer(consumer, messages, Infinity, false);
+  }
+
+  /**
+   * Hands over from the consumer of the feed's own to the queue once a
+   * message at or past stream sequence `sequence` was read from it (at
+   * once when one was): the tail moving this feed names the first
+   * sequence after which its queue holds every message of the subject.
+   */
+  handOverAt(sequence: number): void {
+    const catchUp = this.#catchUp;
+    if (catchUp === undefined) return;
+    catchUp.until = sequence;
+    // A read waiting on the consumer notices and goes on from the queue.
+    if (this.#after >= sequence) this.#handOver();
+  }
+
+  #readConsumer(
+    consumer: Consumer,
+    messages: ConsumerMessages,
+    until: number,
+    endsWhenCaughtUp: boolean,
+  ): void {
+    const iterator = messages[Symbol.asyncIterator]();
+    this.#catchUp = { consumer, messages, iterator, until, endsWhenCaughtUp };
     watchStalls(messages, (error) => this.fail(error));
   }
 
@@ -131,7 +179,7 @@ export class TailFeed implements MessageSource {
     const catchUp = this.#catchUp;
     if (catchUp !== undefined) {
       this.#nextCatchingUp(catchUp).then(
-        (result) => reader.received(result),
+        (result) => result === undefined ? this.read(reader) : reader.received(result),
         (error) => reader.readFailed(error),
       );
       return;
@@ -151,21 +199,25 @@ export class TailFeed implements MessageSource {
     reader?.received(DONE);
   }
 
-  async #nextCatchingUp(catchUp: CatchUp): Promise<IteratorResult<JsMsg, undefined>> {
+  /** The next message of `catchUp`; `undefined` when the queue took over meanwhile. */
+  async #nextCatchingUp(catchUp: CatchUp): Promise<IteratorResult<JsMsg, undefined> | undefined> {
     while (true) {
       const result = await catchUp.iterator.next();
       // Failed or stopped meanwhile: what the consumer still had buffered is not wanted.
       if (this.#failure !== undefined) throw this.#failure.error;
       if (this.#stopped) return DONE;
+      // Handed over meanwhile: the queue holds everything past what was read.
+      if (this.#catchUp !== catchUp) return undefined;
       if (result.done) {
-        throw new TransientError("Cannot keep listening: the catch-up consumer stopped", {
+        throw new TransientError("Cannot keep listening: the JetStream consumer stopped", {
           code: "eof",
         });
       }
       const message = result.value;
       if (message.seq <= this.#after) continue;
       this.#after = message.seq;
-      if (message.info.pending === 0 || message.seq >= catchUp.until) this.#handOver();
+      const caughtUp = catchUp.endsWhenCaughtUp && message.info.pending === 0;
+      if (caughtUp || message.seq >= catchUp.until) this.#handOver();
       return { done: false, value: message };
     }
   }

@@ -63,8 +63,8 @@ let markOwned: (transport: NatsTransport) => void;
  * `<subjectPrefix>.>`), a durable pull consumer per unicast (group, name),
  * an ordered consumer per broadcast listener for the first
  * `shareListenersAfter` (8) of them, and one ordered consumer the rest
- * share (the live tail). Share one transport between every worker and
- * requester of a process.
+ * share (the live tail), which takes the first ones over once it runs.
+ * Share one transport between every worker and requester of a process.
  *
  * @example A worker and a requester on one NATS server
  * ```ts

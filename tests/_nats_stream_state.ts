@@ -1,0 +1,48 @@
+/**
+ * What the NATS tests read back from the stream: the filter subjects of its
+ * consumers (polled, since consumer deletes are not awaited) and the ids of
+ * one event name's history.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsTransport } from "../nats.ts";
+
+/** The stream every test here uses: the transport's default. */
+export const STREAM = "BUS_EVENTS";
+
+/** The filter subjects of the consumers on the stream now, sorted. */
+export async function consumerFilters(jsm: JetStreamManager): Promise<string[]> {
+  const consumers = await jsm.consumers.list(STREAM).next();
+  return consumers.map((consumer) => consumer.config.filter_subject ?? "").sort();
+}
+
+/** Polls until the stream's consumers have `expected` filters (deletes are not awaited). */
+export async function consumersBecome(jsm: JetStreamManager, expected: string[]): Promise<void> {
+  let seen: string[] = [];
+  for (let tries = 0; tries < 400; tries++) {
+    seen = await consumerFilters(jsm);
+    if (JSON.stringify(seen) === JSON.stringify(expected)) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(seen, expected, "the stream's consumers");
+}
+
+/**
+ * Ids of every event on `name` past stream sequence `after` the stream
+ * holds now, read with replay up to the end.
+ */
+export async function history(
+  transport: NatsTransport,
+  name: string,
+  after = 0,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const subscription = await transport.open({ name, replay: true, follow: false });
+  for await (const event of subscription) {
+    if (Number(event.id) > after) ids.push(event.id!);
+    await subscription.settle(event, { type: "done" });
+  }
+  return ids;
+}
