@@ -97,3 +97,17 @@ export function withDrainDeadline<T>(
     });
   });
 }
+
+/**
+ * `action` wrapped to run at most once: for giving back a counted place
+ * (a stream under a client's limit, a consumer of its own), whose owner
+ * may give it back from more than one path.
+ */
+export function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    action();
+  };
+}

@@ -263,8 +263,6 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
    */
   #times = new Float64Array(0);
   #marks = new Int32Array(0);
-  /** Entries the records have room for. */
-  #fitted = 0;
   /**
    * Who holds an entry in flight (the owner's id), or what a completed one
    * answers (`undefined` for {@linkcode NO_REPLIES}).
@@ -437,7 +435,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     // The table places the key by the hash its last `find()` computed, which a drop leaves alone.
     if (table.size === this.maxEntries) this.#drop(table.oldest);
     const index = table.insert(group, key);
-    if (index >= this.#fitted) this.#fit();
+    // Two float64 words a record: room for `#times.length / 2` entries.
+    if (2 * index >= this.#times.length) this.#fit();
     this.#marks[4 * index + VERSION]!++;
     if (owner === undefined) {
       this.#marks[4 * index + STATE] = COMPLETED;
@@ -507,7 +506,6 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     times.set(this.#times);
     this.#times = times;
     this.#marks = new Int32Array(times.buffer);
-    this.#fitted = capacity;
     while (this.#values.length < capacity) this.#values.push(undefined);
   }
 }

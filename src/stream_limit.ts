@@ -10,6 +10,7 @@
  * @module
  */
 
+import { once } from "./async.ts";
 import { EventsApiError } from "./errors.ts";
 import { readEnv } from "./runtime.ts";
 
@@ -86,11 +87,6 @@ export class StreamSlots {
       );
     }
     this.#open++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#open--;
-    };
+    return once(() => this.#open--);
   }
 }

@@ -141,9 +141,11 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
     // A duplicate (done or in flight) takes the general path.
     if (index < 0) return keyed(event, context, next, key);
     const version = memoryStore.versionAt(memory, index);
-    const claim = new MemoryClaim(context.publisher, memory, index, version, group, key, ttl);
     // The claim records the replies too: one object per event, not two.
-    if (context.publisher.event.correlationId !== undefined) context.publisher = claim;
+    const claim = recordReplies(
+      context,
+      new MemoryClaim(context.publisher, memory, index, version, group, key, ttl),
+    );
     // In a worker the outcome is recorded when the attempt ends: no frame
     // and no promise of this step's own per event.
     if (!canEndAttempt(context)) return completedAfter(claim, context, next);
@@ -174,14 +176,14 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
       }
       await store.settled(prefix + key, context.signal);
     }
-    const recorder = recordReplies(context);
+    const recorder = recordReplies(context, new RecordingPublisher(context.publisher));
     try {
       await next();
     } finally {
       // An attempt settled `retry` keeps its claim for the next one.
       if (context.settlement?.type !== "retry") {
         try {
-          await store.complete(prefix + key, recorder?.outcome() ?? NO_REPLIES, ttl);
+          await store.complete(prefix + key, recorder.outcome(), ttl);
         } catch (error) {
           // The event itself was handled; only its duplicates may now run again.
           logger.warn("Cannot record the outcome of idempotency key {key}: {error}", {
@@ -289,14 +291,12 @@ async function completedAfter(
 }
 
 /**
- * Puts a publisher that records replies in front of the handler, unless
- * the event has no `correlationId` (it cannot be replied to, so its
- * outcome has no replies).
+ * Puts `recorder` in front of the handler as its publisher, unless the
+ * event has no `correlationId` (it cannot be replied to, so its outcome
+ * has no replies: the recorder then records none); returns it.
  */
-function recordReplies(context: HandlerContext): RecordingPublisher | undefined {
-  if (context.publisher.event.correlationId === undefined) return undefined;
-  const recorder = new RecordingPublisher(context.publisher);
-  context.publisher = recorder;
+function recordReplies<R extends RecordingPublisher>(context: HandlerContext, recorder: R): R {
+  if (context.publisher.event.correlationId !== undefined) context.publisher = recorder;
   return recorder;
 }
 

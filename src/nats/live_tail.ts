@@ -43,6 +43,7 @@ import {
   DeliverPolicy,
   type JsMsg,
 } from "@nats-io/jetstream";
+import { once } from "../async.ts";
 import { TransientError } from "../errors.ts";
 import { mapNatsError } from "./error_mapping.ts";
 import { type OpenContext, watchStalls, withStream } from "./subscription.ts";
@@ -151,12 +152,7 @@ export class LiveTail {
     // A consumer of its own while the tail runs would only be moved onto it.
     if (this.#run !== undefined || this.#own >= limit) return undefined;
     this.#own++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#own--;
-    };
+    return once(() => this.#own--);
   }
 
   /**
