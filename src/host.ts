@@ -33,7 +33,11 @@ import {
   type ReadinessObserver,
 } from "./readiness.ts";
 import { dialedUrl, transportSummary } from "./dialed_url.ts";
-import { assertRegistration, runRegistration, type WorkerRegistration } from "./registration.ts";
+import {
+  assertRegistration,
+  runCheckedRegistration,
+  type WorkerRegistration,
+} from "./registration.ts";
 import type { ListenPolicy } from "./listener.ts";
 import type { EventTransport } from "./transport.ts";
 import { DEFAULT_DRAIN_TIMEOUT } from "./worker.ts";
@@ -196,7 +200,9 @@ export class Host {
       throw new TypeError("Cannot create host: registrations is empty");
     }
     const seen = new Set<string>();
-    for (const [index, registration] of options.registrations.entries()) {
+    // By index: an entries() iterator made an [index, registration] pair per registration.
+    for (let index = 0; index < options.registrations.length; index++) {
+      const registration = options.registrations[index];
       assertRegistration(registration, `registration ${index}`);
       if (seen.has(registration.name)) {
         throw new TypeError(
@@ -377,8 +383,16 @@ export class Host {
   #runEntry(entry: Entry): void {
     const { registration } = entry;
     const drainTimeout = registration.drainTimeout ?? this.#drainTimeout;
-    const work = runRegistration(registration, {
-      ...this.#policy,
+    // The policy's fields one by one, not spread: a spread copy grows its
+    // property storage as it goes (about 3 KiB of garbage per registration
+    // in V8's sampling heap profiler), garbage that a non-moving GC (Bun's)
+    // leaves as holes between what the registrations keep.
+    const policy = this.#policy;
+    const work = runCheckedRegistration(registration, {
+      reconnect: policy.reconnect,
+      tokenRefresh: policy.tokenRefresh,
+      random: policy.random,
+      now: policy.now,
       transport: this.#transport,
       signal: this.#stop.signal,
       readiness: entry.readiness,

@@ -130,6 +130,12 @@ export class ListenerReadiness extends EventTarget {
   // thousand registrations) holds none of it (two `Map`s on Node, about
   // 450 bytes). Until then no listener can see an event, so none is made.
   #listenable = !lateTargets;
+  // Whether a listener was ever added: before that no dispatch can reach
+  // anyone, so `set()` and `fail()` make no event. Where the target is
+  // native from the start (Bun) this spares a native `Event` per flip of
+  // every readiness nobody listens to (a host's registrations): garbage
+  // outside the JS heap that Bun's allocator keeps pages for.
+  #heard = false;
 
   static {
     // The only way in, kept out of the class's public shape (see observeReadiness).
@@ -164,7 +170,7 @@ export class ListenerReadiness extends EventTarget {
     this.#ready = ready;
     this.#reason = reason;
     this.#observer?.changed(ready, reason);
-    if (this.#listenable) this.dispatchEvent(new ReadinessChangeEvent(ready, reason));
+    if (this.#heard) this.dispatchEvent(new ReadinessChangeEvent(ready, reason));
   }
 
   /**
@@ -181,7 +187,7 @@ export class ListenerReadiness extends EventTarget {
       this.#reason = failure;
     }
     this.#observer?.failed(failure);
-    if (this.#listenable) this.dispatchEvent(new Event("failure"));
+    if (this.#heard) this.dispatchEvent(new Event("failure"));
   }
 
   /** Adds a listener, as `EventTarget` does. */
@@ -190,6 +196,7 @@ export class ListenerReadiness extends EventTarget {
     listener: AnyListener | ((event: ReadinessChangeEvent) => void),
     options?: AddOptions,
   ): void {
+    this.#heard = true;
     this.#makeListenable();
     super.addEventListener(type, listener as AnyListener, options);
   }

@@ -69,6 +69,10 @@ class TailRun implements TailSeat {
   readonly cleanups: (() => void)[] = [];
   /** Settles once the consumer is consuming; rejects when the run ended first. */
   ready: Promise<void> = Promise.resolve();
+  /** Whether the consumer is consuming (what `ready` settled with, read without waiting). */
+  consuming = false;
+  /** The position for the feeds that joined while the run was starting; see `LiveTail.join`. */
+  joined: Promise<number> | undefined;
   readonly #onEmpty: (run: TailRun) => void;
 
   /** `onEmpty` runs when the last feed left. */
@@ -163,18 +167,24 @@ export class LiveTail {
    *
    * @throws {TransientError} When the tail cannot be created (connection down, no answer).
    */
-  async join(context: OpenContext, feed: TailFeed): Promise<number> {
-    const run = this.#run ?? this.#start(context);
+  join(context: OpenContext, feed: TailFeed): Promise<number> {
+    let run: TailRun;
+    try {
+      run = this.#run ?? this.#start(context);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // On the run before its first message can come, so nothing passes the feed by.
     run.add(feed.subject, feed);
     feed.seat(run);
-    try {
-      await run.ready;
-    } catch (error) {
-      run.leave(feed.subject, feed);
-      throw error;
-    }
-    return run.position;
+    // Consuming already: any position read once the feed is on the run will do.
+    if (run.consuming) return Promise.resolve(run.position);
+    // Starting: one wait for every feed that joins meanwhile (a host's
+    // listeners all join at once), not an async frame and its reactions
+    // each, garbage of every listener opened. The position is read once
+    // the run consumes, after every one of them went on it; a run that
+    // fails to start fails its feeds itself (see `#end`).
+    return run.joined ??= run.ready.then(() => run.position);
   }
 
   /**
@@ -259,6 +269,7 @@ export class LiveTail {
           }),
       );
     }, () => {});
+    run.consuming = true;
   }
 
   /** Ends `run`: fails its feeds with `error` (none when the last one left), deletes its consumer. */
