@@ -18,11 +18,14 @@
  *   ordered consumers;
  * - how long the host took to become ready with all N open;
  * - publish latency p50/p99 with N open against the same with 1 open:
+ *   after `--warm-up-rounds` pairs of rounds that are not counted,
  *   `--rounds` pairs of rounds (N then 1, 1 then N, …), each of
  *   `--samples` publishes after a full GC and an untimed warm-up; the
  *   ratios pool every round, with a 95 % bootstrap interval of the p99
  *   ratio (resampling whole pairs of rounds) and each pair's own p99
- *   ratio to show the spread;
+ *   ratio to show the spread; and the client process's CPU time per
+ *   publish with N open against 1 open, which a busy machine's
+ *   scheduling delays but does not change;
  * - CPU time per second while idle with N open, in % of one core;
  * - heap per pending `requester.request()` nobody answers;
  * - the server's own resident set per listener (from `ps`).
@@ -33,7 +36,7 @@
  * `floorRssKiBPerListener`, `floorHeapKiBPerListener`,
  * `pendingHeapBytesPerRequest`, `serverRssKiBPerListener`,
  * `publishP99RatioInterval` (`[low, high]`), `publishP99RatioRounds` (one
- * ratio per pair) and `publishSamples` (per side). A host that
+ * ratio per pair), `publishSamples` (per side) and `publishCpuRatio`. A host that
  * is not ready within `--open-timeout` seconds fails the run (exit 1),
  * naming the registrations still waiting and why; a bad flag exits 2.
  *
@@ -41,7 +44,7 @@
  * bundle (`bash bench/run_scale.sh` builds it and runs every runtime).
  *
  * Usage: `<runtime> scale.{ts,js} [--listeners N] [--transport http|nats]
- * [--samples N] [--rounds N] [--idle-seconds S] [--pending N] [--open-timeout S]`
+ * [--samples N] [--rounds N] [--warm-up-rounds N] [--idle-seconds S] [--pending N] [--open-timeout S]`
  *
  * @module
  */
@@ -51,13 +54,12 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 // The package's own name, so the npm build can compile this file for Node and Bun.
-import { defineWorker, EventsClient, type EventTransport, Host, Requester } from "@bus/integration";
+import { EventsClient, type EventTransport, Requester } from "@bus/integration";
 import { connectNats } from "@bus/integration/nats";
 import { type NatsServer, startNatsServer } from "../tests/_nats_server.ts";
 import {
   bootstrapRatioInterval,
   canCollect,
-  collect,
   cpuMicros,
   type Memory,
   memory,
@@ -65,6 +67,7 @@ import {
   residentBytesOf,
 } from "./scale_probe.ts";
 import { parseScaleArgs, type ScaleSettings, UsageError } from "./scale_args.ts";
+import { type TimedPublishes, timedPublishes, withHost } from "./scale_rounds.ts";
 
 const versions = process.versions as Record<string, string | undefined>;
 const runtime = versions.deno
@@ -143,76 +146,6 @@ async function connect(settings: ScaleSettings): Promise<Target> {
   };
 }
 
-/** A host whose `count` registrations each listen to `scale.l<i>` and do nothing. */
-function hostOf(transport: EventTransport, count: number, signal: AbortSignal): Host {
-  const registrations = Array.from(
-    { length: count },
-    (_, i) => defineWorker({ name: `l${i}`, names: [`scale.l${i}`], handler: () => {} }),
-  );
-  return new Host({ transport, registrations, signal });
-}
-
-/** Runs a host until `use` returns; rejects when it is not ready within `timeoutSeconds`. */
-async function withHost<T>(
-  transport: EventTransport,
-  count: number,
-  timeoutSeconds: number,
-  use: (host: Host, openSeconds: number) => Promise<T>,
-): Promise<T> {
-  const stop = new AbortController();
-  const host = hostOf(transport, count, stop.signal);
-  const started = performance.now();
-  const running = host.run();
-  const late = AbortSignal.timeout(timeoutSeconds * 1000);
-  try {
-    await Promise.race([host.readiness.waitReady(late), running]);
-    if (!host.readiness.ready) throw new Error("Cannot open the listeners: the host stopped");
-  } catch (error) {
-    const waiting = host.report().registrations.filter((entry) => entry.state !== "ready");
-    stop.abort();
-    await running.catch(() => {});
-    const reasons = new Map<string, number>();
-    for (const entry of waiting) {
-      // One line per kind of failure: the stream names and URLs differ, the failures do not.
-      const reason = (entry.lastError ?? entry.reason).replace(/https?:\/\/\S+/g, "<url>");
-      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    }
-    throw new Error(
-      `Cannot open ${count} listeners within ${timeoutSeconds} s: ${waiting.length} not ready (${
-        [...reasons].map(([reason, n]) => `${n}× ${reason}`).join("; ")
-      })`,
-      { cause: error },
-    );
-  }
-  const openSeconds = (performance.now() - started) / 1000;
-  try {
-    return await use(host, openSeconds);
-  } finally {
-    stop.abort();
-    await running;
-  }
-}
-
-/** Publishes of each round that warm it up and are not timed. */
-const WARM_UP = 100;
-
-/**
- * Publish latencies in ms of `samples` publishes one after another: after
- * a full GC (where the runtime allows one), so that no round inherits the
- * garbage of the one before, and a warm-up that is not timed.
- */
-async function publishLatencies(transport: EventTransport, samples: number): Promise<number[]> {
-  collect();
-  for (let i = 0; i < WARM_UP; i++) await transport.publish({ name: "scale.l0", payload: i });
-  const latencies: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const started = performance.now();
-    await transport.publish({ name: "scale.l0", payload: i });
-    latencies.push(performance.now() - started);
-  }
-  return latencies;
-}
-
 /** CPU time per wall-clock time over `seconds` of doing nothing, in % of one core. */
 async function idleCpuPercent(seconds: number): Promise<number> {
   const cpuBefore = cpuMicros();
@@ -272,7 +205,8 @@ function floorBytes(url: string, count: number): Promise<Memory> {
   const here = fileURLToPath(import.meta.url);
   const script = here.replace(/scale\.(ts|m?js)$/, "scale_floor.$1");
   const [command, args] = versions.deno
-    ? ["deno", ["run", "--allow-net=127.0.0.1", "--allow-env", "--v8-flags=--expose-gc", script]]
+    // All: Deno lets nothing less read /proc/self/status (see `residentBytes()`).
+    ? ["deno", ["run", "--allow-all", "--v8-flags=--expose-gc", script]]
     : [process.execPath, versions.bun ? [script] : ["--expose-gc", script]];
   return new Promise((resolve, reject) => {
     execFile(command, [...args, url, String(count)], (error, stdout) => {
@@ -290,59 +224,62 @@ async function main(settings: ScaleSettings): Promise<void> {
     if (!canCollect) {
       console.log(`${runtime}: no forced GC (run with --expose-gc): figures noisier`);
     }
-    // One array of latencies per round, the i-th of each side from the same pair.
-    const oneRounds: number[][] = [];
-    const manyRounds: number[][] = [];
-    /** One timed round with `count` listeners open. */
+    /** One round with `count` listeners open, its publishes timed. */
     const phase = (count: number) =>
-      withHost(transport, count, openTimeout, () => publishLatencies(transport, samples));
+      withHost(transport, count, openTimeout, () => timedPublishes(transport, samples));
     // A round not counted: the first publishes of a process run cold.
     await phase(1);
     const before = await memory();
     const serverBefore = residentBytesOf(target.serverPid);
-    let opened: { after: Memory; serverAfter: number; open: number; idle: number } | undefined;
-    // Rounds of 1 open and N open, each pair in the opposite order of the
-    // one before (N, 1, 1, N, N, 1, …), so that a slow spell on a shared
-    // machine or a drift over the run falls on both sides of the ratio;
-    // each round's p99 ratio is taken within its pair. The first N-open
-    // round also takes the memory and idle readings.
-    for (let pair = 0; pair < settings.rounds; pair++) {
-      let oneRound: number[];
-      let manyRound: number[];
-      if (pair === 0) {
-        const measured = await withHost(transport, listeners, openTimeout, async (_, open) => {
-          const after = await memory();
-          const serverAfter = residentBytesOf(target.serverPid);
-          const latencies = await publishLatencies(transport, samples);
-          await new Promise((resolve) => setTimeout(resolve, 500));
-          const idle = await idleCpuPercent(settings.idleSeconds);
-          return { latencies, readings: { after, serverAfter, open, idle } };
-        });
-        opened = measured.readings;
-        manyRound = measured.latencies;
-        oneRound = await phase(1);
-      } else if (pair % 2 === 1) {
-        oneRound = await phase(1);
-        manyRound = await phase(listeners);
-      } else {
-        manyRound = await phase(listeners);
-        oneRound = await phase(1);
-      }
-      oneRounds.push(oneRound);
-      manyRounds.push(manyRound);
+    // The memory and idle readings, with N open for the first time; its
+    // publishes (before the idle time, as a host's would be) are not counted.
+    const readings = await withHost(transport, listeners, openTimeout, async (_, open) => {
+      const after = await memory();
+      const serverAfter = residentBytesOf(target.serverPid);
+      await timedPublishes(transport, samples);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const idle = await idleCpuPercent(settings.idleSeconds);
+      return { after, serverAfter, open, idle };
+    });
+    // Pairs not counted, so that both sides are timed with the code of
+    // both warm: a runtime keeps compiling hot paths for several rounds
+    // (Bun's first N-open rounds had a p99 of about 1 ms against 0.2–0.3
+    // ms once warm), and a host's listeners were not opened moments ago.
+    for (let pair = 0; pair < settings.warmUpRounds; pair++) {
+      await phase(listeners);
+      await phase(1);
     }
-    const one = oneRounds.flat();
-    const many = manyRounds.flat();
-    const first = opened!; // --rounds is at least 1
+    // One round of each side per pair, the i-th of each side from the same
+    // pair, each pair in the opposite order of the one before (N, 1, 1, N,
+    // N, 1, …), so that a slow spell on a shared machine or a drift over
+    // the run falls on both sides of the ratio.
+    const oneRounds: TimedPublishes[] = [];
+    const manyRounds: TimedPublishes[] = [];
+    for (let pair = 0; pair < settings.rounds; pair++) {
+      if (pair % 2 === 0) {
+        manyRounds.push(await phase(listeners));
+        oneRounds.push(await phase(1));
+      } else {
+        oneRounds.push(await phase(1));
+        manyRounds.push(await phase(listeners));
+      }
+    }
+    const one = oneRounds.flatMap((timed) => timed.latencies);
+    const many = manyRounds.flatMap((timed) => timed.latencies);
     const pending = await pendingHeapBytes(transport, settings.pending);
     const floor = await floorBytes(target.url, listeners);
     const p = (values: number[], q: number) => percentile(values, q);
     const p99Ratio = round(p(many, 0.99) / p(one, 0.99), 2);
-    const interval = bootstrapRatioInterval(manyRounds, oneRounds, 0.99)
+    const latenciesOf = (rounds: TimedPublishes[]) => rounds.map((timed) => timed.latencies);
+    const interval = bootstrapRatioInterval(latenciesOf(manyRounds), latenciesOf(oneRounds), 0.99)
       .map((ratio) => round(ratio, 2));
-    const perRound = manyRounds.map((latencies, i) =>
-      round(p(latencies, 0.99) / p(oneRounds[i]!, 0.99), 2)
+    const perRound = manyRounds.map((many, i) =>
+      round(p(many.latencies, 0.99) / p(oneRounds[i]!.latencies, 0.99), 2)
     );
+    // Every round has the same number of publishes: the ratio of the sums is that of the means.
+    const cpuOf = (rounds: TimedPublishes[]) =>
+      rounds.reduce((sum, timed) => sum + timed.cpuMicrosPerPublish, 0);
+    const cpuRatio = round(cpuOf(manyRounds) / cpuOf(oneRounds), 3);
     console.log(
       `${runtime} ${settings.transport}: publish with 1 open p50 ${p(one, 0.5).toFixed(2)} ms` +
         ` p99 ${p(one, 0.99).toFixed(2)} ms; with ${listeners} open p50 ${
@@ -350,25 +287,26 @@ async function main(settings: ScaleSettings): Promise<void> {
         } ms p99 ${p(many, 0.99).toFixed(2)} ms (${settings.rounds} × ${samples} each);` +
         ` p99 ratio ${p99Ratio}, 95 % bootstrap ${interval.join("–")}, per round ${
           perRound.join(" ")
-        }`,
+        }; client CPU per publish N/1 ${cpuRatio}`,
     );
     console.log(JSON.stringify({
       runtime,
       transport: settings.transport,
       listeners,
-      rssKiBPerListener: kib((first.after.rss - before.rss) / listeners),
-      heapKiBPerListener: kib((first.after.heap - before.heap) / listeners),
-      openSeconds: round(first.open, 3),
+      rssKiBPerListener: kib((readings.after.rss - before.rss) / listeners),
+      heapKiBPerListener: kib((readings.after.heap - before.heap) / listeners),
+      openSeconds: round(readings.open, 3),
       publishP99Ratio: p99Ratio,
-      idleCpuPercent: round(first.idle, 2),
+      idleCpuPercent: round(readings.idle, 2),
       publishP50Ratio: round(p(many, 0.5) / p(one, 0.5), 2),
       floorRssKiBPerListener: kib(floor.rss),
       floorHeapKiBPerListener: kib(floor.heap),
       pendingHeapBytesPerRequest: Math.round(pending),
-      serverRssKiBPerListener: kib((first.serverAfter - serverBefore) / listeners),
+      serverRssKiBPerListener: kib((readings.serverAfter - serverBefore) / listeners),
       publishP99RatioInterval: interval,
       publishP99RatioRounds: perRound,
       publishSamples: many.length,
+      publishCpuRatio: cpuRatio,
     }));
   } finally {
     await transport.close();

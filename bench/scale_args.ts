@@ -11,13 +11,15 @@ export interface ScaleSettings {
   listeners: number;
   /** Which server: the reference Events API or a `nats-server`. @default {"http"} */
   transport: "http" | "nats";
-  /** Publishes timed with 1 open and with N open, per round. @default {1000} */
+  /** Publishes timed with 1 open and with N open, per round. @default {500} */
   samples: number;
   /**
    * Pairs of rounds, 1 open and N open, in alternating order; the publish
-   * figures pool them and report each pair's p99 ratio. @default {8}
+   * figures pool them and report each pair's p99 ratio. @default {32}
    */
   rounds: number;
+  /** Pairs of rounds run first and not counted, so that both sides run warm. @default {4} */
+  warmUpRounds: number;
   /** Idle time over which CPU is measured, in seconds. @default {5} */
   idleSeconds: number;
   /** Requests held pending to measure their heap. @default {5000} */
@@ -38,8 +40,9 @@ export class UsageError extends Error {
 const DEFAULTS: ScaleSettings = {
   listeners: 1000,
   transport: "http",
-  samples: 1000,
-  rounds: 8,
+  samples: 500,
+  rounds: 32,
+  warmUpRounds: 4,
   idleSeconds: 5,
   pending: 5000,
   openTimeout: 60,
@@ -50,6 +53,7 @@ const NUMBERS = {
   "--listeners": { key: "listeners", least: 1, integer: true },
   "--samples": { key: "samples", least: 1, integer: true },
   "--rounds": { key: "rounds", least: 1, integer: true },
+  "--warm-up-rounds": { key: "warmUpRounds", least: 0, integer: true },
   "--idle-seconds": { key: "idleSeconds", least: 0.1, integer: false },
   "--pending": { key: "pending", least: 1, integer: true },
   "--open-timeout": { key: "openTimeout", least: 0.1, integer: false },

@@ -13,7 +13,10 @@ const PERMISSIONS = [
   "--v8-flags=--expose-gc",
 ];
 /** The smallest run that still measures everything once. */
-const SMALL = ["--samples", "20", "--rounds", "2", "--idle-seconds", "0.2", "--pending", "20"];
+const SMALL = [
+  ...["--samples", "20", "--rounds", "2", "--warm-up-rounds", "1"],
+  ...["--idle-seconds", "0.2", "--pending", "20"],
+];
 const SMALL_SAMPLING = { rounds: 2, samples: 20 };
 
 /** Runs bench/scale.ts with `args`; resolves with its exit code, stdout and stderr. */
@@ -55,7 +58,12 @@ function assertResultLine(
     "pendingHeapBytesPerRequest",
     "serverRssKiBPerListener",
   ];
-  const spread = ["publishP99RatioInterval", "publishP99RatioRounds", "publishSamples"];
+  const spread = [
+    "publishP99RatioInterval",
+    "publishP99RatioRounds",
+    "publishSamples",
+    "publishCpuRatio",
+  ];
   // The issue's fields first, in its order, then the extras.
   assert.deepEqual(Object.keys(result), [
     "runtime",
@@ -75,6 +83,7 @@ function assertResultLine(
   assert.equal(result.publishP99RatioRounds.length, rounds);
   for (const ratio of result.publishP99RatioRounds) assert.ok(ratio > 0, String(ratio));
   assert.equal(result.publishSamples, rounds * samples, "every round's samples pooled");
+  assert.ok(result.publishCpuRatio > 0, `CPU per publish N/1: ${result.publishCpuRatio}`);
 }
 
 Deno.test("bench/scale.ts opens 20 listeners over HTTP and ends with one JSON line of every figure", async () => {
@@ -102,8 +111,9 @@ Deno.test("parseScaleArgs() fills in every default when given nothing", () => {
   assert.deepEqual(parseScaleArgs([]), {
     listeners: 1000,
     transport: "http",
-    samples: 1000,
-    rounds: 8,
+    samples: 500,
+    rounds: 32,
+    warmUpRounds: 4,
     idleSeconds: 5,
     pending: 5000,
     openTimeout: 60,
@@ -120,6 +130,8 @@ Deno.test("parseScaleArgs() reads every flag", () => {
     "9",
     "--rounds",
     "2",
+    "--warm-up-rounds",
+    "0",
     "--idle-seconds",
     "0.5",
     "--pending",
@@ -132,6 +144,7 @@ Deno.test("parseScaleArgs() reads every flag", () => {
     transport: "nats",
     samples: 9,
     rounds: 2,
+    warmUpRounds: 0,
     idleSeconds: 0.5,
     pending: 11,
     openTimeout: 3,
@@ -146,6 +159,8 @@ Deno.test("parseScaleArgs() throws UsageError for an unknown flag, a missing val
     [["--listeners", "many"], /current value is many/],
     [["--samples", "-1"], /Cannot use --samples/],
     [["--rounds", "0"], /Cannot use --rounds/],
+    [["--warm-up-rounds", "-1"], /Cannot use --warm-up-rounds: current value is -1/],
+    [["--warm-up-rounds", "0.5"], /expected an integer >= 0/],
     [["--idle-seconds", "0"], /expected a number >= 0.1/],
     [["--open-timeout", "NaN"], /Cannot use --open-timeout/],
     [["--pending", ""], /Cannot use --pending/],
