@@ -48,12 +48,22 @@ export const MAX_EVENT_NAME_LENGTH = 255;
 const EVENT_NAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
 
 /**
+ * Names {@linkcode eventNameProblem} found valid, and most it keeps (then
+ * it starts over): a worker publishes the same few names again and again,
+ * and a look-up costs a fraction of the checks (strings never change, so
+ * a name valid once is valid for good).
+ */
+const validNames = new Set<string>();
+const VALID_NAMES_KEPT = 1024;
+
+/**
  * Tells why `name` is not a valid event name, or returns `undefined` when it
  * is: dot-separated segments of lowercase letters, digits, `-` and `_`, no
  * wildcards, no empty segments, at most {@linkcode MAX_EVENT_NAME_LENGTH}.
  */
 export function eventNameProblem(name: unknown): string | undefined {
   if (typeof name !== "string") return "it is not a string";
+  if (validNames.has(name)) return undefined;
   if (name.length === 0) return "it is empty";
   if (name.length > MAX_EVENT_NAME_LENGTH) {
     return `it is longer than ${MAX_EVENT_NAME_LENGTH} characters`;
@@ -62,6 +72,8 @@ export function eventNameProblem(name: unknown): string | undefined {
   if (!EVENT_NAME.test(name)) {
     return "use dot-separated lowercase letters, digits, '-' and '_'";
   }
+  if (validNames.size >= VALID_NAMES_KEPT) validNames.clear();
+  validNames.add(name);
   return undefined;
 }
 
@@ -91,12 +103,41 @@ export function withEnvelopeDefaults<T extends EventEnvelope>(
   event: T,
   now?: () => Date,
 ): T {
-  now ??= () => new Date();
   return {
     ...event,
     version: event.version ?? ENVELOPE_VERSION,
-    timestamp: event.timestamp ?? now().toISOString(),
+    timestamp: event.timestamp ?? (now === undefined ? isoTimestamp() : now().toISOString()),
   };
+}
+
+/** The second {@linkcode isoTimestamp} formatted last, and its text up to the milliseconds. */
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+/** The latest time a `Date` holds, in ms either side of 1970. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * `new Date(ms).toISOString()` (`ms` defaults to now), formatting the date
+ * and time only once a second and appending the milliseconds: formatting a
+ * `Date` took 0.1–0.4 µs a publish (Bun, Node), and the publishes of one
+ * second share their text up to the seconds.
+ *
+ * @throws {RangeError} When `ms` is not a valid time, as `toISOString()` does.
+ */
+export function isoTimestamp(ms: number = Date.now()): string {
+  // A Date holds whole milliseconds, truncated toward zero.
+  const time = Math.trunc(ms);
+  const second = Math.floor(time / 1000);
+  // Past a Date's range (or NaN) too: `toISOString()` throws there.
+  if (second !== isoSecond || !(Math.abs(time) <= MAX_DATE_MS)) {
+    const text = new Date(time).toISOString();
+    // Every form ends in "sss" + "Z": keep the text up to and with the dot.
+    isoPrefix = text.slice(0, -4);
+    isoSecond = second;
+    return text;
+  }
+  const millis = time - second * 1000;
+  return `${isoPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   envelopeProblem,
   type EventEnvelope,
   eventNameProblem,
+  isoTimestamp,
   MAX_EVENT_NAME_LENGTH,
   responseNameFor,
   withEnvelopeDefaults,
@@ -25,6 +26,17 @@ const VALID_NAMES = [
 
 Deno.test("eventNameProblem() returns undefined when the name is valid", () => {
   for (const name of VALID_NAMES) assert.equal(eventNameProblem(name), undefined, name);
+});
+
+Deno.test("eventNameProblem() answers a name asked again as it did the first time, past the valid names it keeps", () => {
+  const invalid = ["Demo.Ping", "demo..ping", "demo.*", "", "a".repeat(256)];
+  const first = invalid.map((name) => eventNameProblem(name));
+  // More valid names than it keeps, so it starts over at least once.
+  for (let i = 0; i < 2_500; i++) assert.equal(eventNameProblem(`demo.n${i}`), undefined);
+  assert.deepEqual(invalid.map((name) => eventNameProblem(name)), first);
+  assert.ok(first.every((problem) => problem !== undefined));
+  for (let i = 0; i < 2_500; i += 97) assert.equal(eventNameProblem(`demo.n${i}`), undefined);
+  assert.equal(eventNameProblem(42), "it is not a string");
 });
 
 Deno.test("eventNameProblem() accepts a name of exactly the maximum length", () => {
@@ -119,6 +131,59 @@ Deno.test("withEnvelopeDefaults() fills version and the current time when they a
     timestamp: new Date(1_000_000).toISOString(),
   });
   assert.equal(ENVELOPE_VERSION, "v1");
+});
+
+Deno.test("withEnvelopeDefaults() stamps each publish's own millisecond as the clock moves within a second and past it", () => {
+  using time = fakeTime();
+  const stamps: string[] = [];
+  for (const step of [0, 1, 9, 90, 899, 1, 1_000, 59_999]) {
+    time.clock.tick(step);
+    stamps.push(withEnvelopeDefaults<EventEnvelope>({ name: "demo.ping" }).timestamp!);
+    assert.equal(stamps.at(-1), new Date(Date.now()).toISOString());
+  }
+  assert.equal(new Set(stamps).size, stamps.length, "every stamp its own");
+});
+
+Deno.test("isoTimestamp() writes what toISOString() writes, for any time a Date holds", () => {
+  const times = [
+    0,
+    1,
+    9,
+    10,
+    99,
+    100,
+    999,
+    1_000,
+    1_001,
+    -1,
+    -999,
+    -1_000,
+    -1_001,
+    1_764_614_400_123,
+    1_764_614_400_999,
+    1_764_614_401_000,
+    253_402_300_799_999,
+    253_402_300_800_000, // the last ms of year 9999, the first of 10000
+    -62_167_219_200_001, // before year 0
+    8.64e15,
+    -8.64e15, // the ends of a Date's range
+    1_764_614_400_123.9,
+    -1.5, // fractions: a Date truncates them
+  ];
+  // Each twice, and in an order that goes back and forth across seconds.
+  for (const ms of [...times, ...times.toReversed()]) {
+    assert.equal(isoTimestamp(ms), new Date(ms).toISOString(), String(ms));
+  }
+  for (let ms = 1_764_614_399_000; ms < 1_764_614_402_000; ms += 7) {
+    assert.equal(isoTimestamp(ms), new Date(ms).toISOString(), String(ms));
+  }
+});
+
+Deno.test("isoTimestamp() throws RangeError for a time no Date holds, as toISOString() does", () => {
+  for (const ms of [Number.NaN, Infinity, 8.64e15 + 1]) {
+    assert.throws(() => new Date(ms).toISOString(), RangeError);
+    assert.throws(() => isoTimestamp(ms), RangeError, String(ms));
+  }
 });
 
 Deno.test("withEnvelopeDefaults() takes the time from the given clock", () => {

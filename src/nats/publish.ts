@@ -11,7 +11,12 @@
 
 import { type ApiError, JetStreamApiError } from "@nats-io/jetstream";
 import type { Msg } from "@nats-io/nats-core";
-import { assertEventName, ENVELOPE_VERSION, type EventEnvelope } from "../envelope.ts";
+import {
+  assertEventName,
+  ENVELOPE_VERSION,
+  type EventEnvelope,
+  isoTimestamp,
+} from "../envelope.ts";
 import { TransientError } from "../errors.ts";
 import type { PublishOptions, PublishResult } from "../transport.ts";
 import { isNoResponders, mapNatsError } from "./error_mapping.ts";
@@ -52,7 +57,7 @@ function sequenceOf(answer: Msg): number {
 function payloadOf(event: EventEnvelope): Uint8Array {
   const { id: _id, ...fields } = event;
   fields.version ??= ENVELOPE_VERSION;
-  fields.timestamp ??= new Date().toISOString();
+  fields.timestamp ??= isoTimestamp();
   return encoder.encode(JSON.stringify(fields));
 }
 
