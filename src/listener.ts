@@ -269,7 +269,7 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
 function streamFields(transport: EventTransport, stream: ListenStreamOptions) {
   return {
     name: stream.name,
-    url: dialedUrlOf(transport),
+    url: dialedUrl(transport),
     delivery: stream.delivery ?? "broadcast",
     group: stream.group,
     consumer: stream.consumer,
@@ -288,7 +288,7 @@ function openingFields(
 ) {
   return {
     name: stream.name,
-    url: dialedUrlOf(transport),
+    url: dialedUrl(transport),
     delivery: stream.delivery ?? "broadcast",
     group: stream.group,
     consumer: stream.consumer,
@@ -325,24 +325,6 @@ function openRequest(
     signal,
   };
   return request;
-}
-
-/** Each transport's last `url` and its {@linkcode dialedUrl}. */
-const dialedUrls = new WeakMap<EventTransport, { url: unknown; dialed: string }>();
-
-/**
- * {@linkcode dialedUrl} of `transport`, worked out again only when its
- * `url` changed: a host's thousand listeners log twice each as they open,
- * and each parse of the URL made its garbage (a `URL`, arrays, regular
- * expressions: about 0.5 KiB) that a non-moving GC (Bun's) leaves as holes.
- */
-function dialedUrlOf(transport: EventTransport): string {
-  const url = (transport as { readonly url?: unknown }).url;
-  const known = dialedUrls.get(transport);
-  if (known !== undefined && known.url === url) return known.dialed;
-  const dialed = dialedUrl(transport);
-  dialedUrls.set(transport, { url, dialed });
-  return dialed;
 }
 
 /** Whether `value` is a promise to wait for (what `onEvent` returns when it is async). */
