@@ -16,6 +16,7 @@ import {
 import { createEventsApi } from "../testing.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
 import { until } from "./_poll.ts";
+import { publishAll } from "./_server.ts";
 import { gate, startWorker } from "./_worker_run.ts";
 
 const BURST = 10_000;
@@ -25,14 +26,10 @@ async function burstServer() {
   const api = createEventsApi({ auth: false, heartbeatMs: 0, historyLimit: BURST });
   const served = await api.serve({ hostname: "127.0.0.1", port: 0 });
   const client = new EventsClient({ baseUrl: served.url });
-  for (let i = 0; i < BURST; i += 500) {
-    await Promise.all(
-      Array.from(
-        { length: 500 },
-        (_, j) => client.publish({ name: "metrics.sample", payload: { n: i + j } }),
-      ),
-    );
-  }
+  await publishAll(
+    client,
+    Array.from({ length: BURST }, (_, n) => ({ name: "metrics.sample", payload: { n } })),
+  );
   return {
     client,
     [Symbol.asyncDispose]: () => api.close(),

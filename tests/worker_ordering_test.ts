@@ -16,6 +16,7 @@ import { createEventsApi } from "../testing.ts";
 import { prng } from "../src/testing/prng.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
 import { until } from "./_poll.ts";
+import { publishAll } from "./_server.ts";
 import { gate, startWorker } from "./_worker_run.ts";
 
 type Job = { key: string };
@@ -41,11 +42,7 @@ Deno.test("runWorker() keeps arrival order within each of 1,000 keys and runs 16
       const j = Math.floor(random() * (i + 1));
       [events[i], events[j]] = [events[j]!, events[i]!];
     }
-    for (let i = 0; i < total; i += 500) {
-      await Promise.all(
-        events.slice(i, i + 500).map((payload) => client.publish({ name: "order.job", payload })),
-      );
-    }
+    await publishAll(client, events.map((payload) => ({ name: "order.job", payload })));
     // The server's ids grow in arrival order: the order each key must be handled in.
     const seen = new Map<string, string[]>();
     const active = new Set<string>();
