@@ -68,6 +68,11 @@ export class RoleProcess implements AsyncDisposable {
     });
   }
 
+  /** The child's process id (a wrapper such as `prlimit` execs the role in the same process). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Everything the child wrote to stderr so far. */
   get stderr(): string {
     return this.#stderr;
