@@ -74,8 +74,11 @@ for (const name of RUNTIMES) {
           try {
             flood.push(await Deno.connect({ hostname: "127.0.0.1", port: ready.port }));
           } catch (error) {
-            // Deno's server stopped listening at the first accept it could not make.
-            if (error instanceof Deno.errors.ConnectionRefused && flood.length > 0) break;
+            // Deno's server stopped listening at the first accept it could not make
+            // (a connection still in its backlog then is reset).
+            const stopped = error instanceof Deno.errors.ConnectionRefused ||
+              error instanceof Deno.errors.ConnectionReset;
+            if (stopped && flood.length > 0) break;
             throw error;
           }
         }
