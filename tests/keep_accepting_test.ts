@@ -8,17 +8,10 @@
 import assert from "node:assert/strict";
 import { keepAccepting, RELISTEN_BACKOFF } from "../src/keep_accepting.ts";
 import { captureLogs } from "./_log_capture.ts";
+import { limitedDenoArgs, prlimit } from "./_executables.ts";
 import { type FakeTime, fakeTime, settle } from "./_fake_time.ts";
 
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 const CHILD = new URL("./fixtures/emfile_server.ts", import.meta.url).pathname;
-const prlimit = ["/usr/bin/prlimit", "/bin/prlimit"].find((path) => {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
 
 Deno.test({
   name:
@@ -26,17 +19,7 @@ Deno.test({
   ignore: prlimit === undefined,
   fn: async () => {
     const output = await new Deno.Command(prlimit!, {
-      args: [
-        "--nofile=96:96",
-        Deno.execPath(),
-        "run",
-        "--config",
-        CONFIG,
-        "--allow-net=127.0.0.1",
-        "--allow-env",
-        "--allow-read",
-        CHILD,
-      ],
+      args: limitedDenoArgs(96, CHILD),
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -6,6 +6,7 @@
  * per flip of every registration of a host, which nobody could receive).
  */
 import assert from "node:assert/strict";
+import { bun, CONFIG } from "./_executables.ts";
 
 const PROGRAM = `
 import process from "node:process";
@@ -58,22 +59,6 @@ console.log(JSON.stringify({
 }));
 process.exit(0);
 `;
-
-/** The project's deno.json: the program lives in a temporary directory. */
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
-
-/** Bun where CI names it, where .ci/run installs it, or on PATH. */
-const bun = [
-  Deno.env.get("BUS_CROSS_BUN"),
-  new URL("../.ci/tools/bun/node_modules/.bin/bun", import.meta.url).pathname,
-  ...(Deno.env.get("PATH") ?? "").split(":").map((dir) => `${dir}/bun`),
-].find((path) => {
-  try {
-    return path !== undefined && Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
 
 Deno.test({
   name:

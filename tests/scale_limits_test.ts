@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { BadRequestError, listenAll, ListenerReadiness } from "../mod.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
 import { startServer } from "./_server.ts";
+import { bun, limitedDenoArgs, prlimit } from "./_executables.ts";
 
 /**
  * A program that runs a host with `count` registrations on one
@@ -55,9 +56,6 @@ await running;
 process.exit(0);
 `;
 
-/** The project's deno.json: the program lives outside the project, in a temporary directory. */
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
-
 /** Writes the host program into a temporary directory; `await using` removes it. */
 async function hostProgram() {
   const dir = await Deno.makeTempDir({ prefix: "bus-scale-limits-" });
@@ -81,26 +79,6 @@ async function runProgram(command: string, args: string[], env: Record<string, s
   assert.equal(output.code, 0, stderr);
   return JSON.parse(stdout.trim().split("\n").at(-1)!);
 }
-
-/** The first of `candidates` that is a file, or `undefined`. */
-function firstFile(candidates: (string | undefined)[]): string | undefined {
-  return candidates.find((path) => {
-    try {
-      return path !== undefined && Deno.statSync(path).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
-const onPath = (name: string) =>
-  (Deno.env.get("PATH") ?? "").split(":").map((dir) => `${dir}/${name}`);
-/** Bun where CI names it, where .ci/run installs it, or on PATH. */
-const bun = firstFile([
-  Deno.env.get("BUS_CROSS_BUN"),
-  ".ci/tools/bun/node_modules/.bin/bun",
-  ...onPath("bun"),
-]);
-const prlimit = firstFile(onPath("prlimit"));
 
 Deno.test({
   name:
@@ -149,20 +127,10 @@ Deno.test({
     await using server = await startServer();
     await using program = await hostProgram();
     // 120 listeners, 80 descriptors: Deno's own use some, so a few dozen cannot connect.
-    const result = await runProgram(prlimit!, [
-      "--nofile=80:80",
-      Deno.execPath(),
-      "run",
-      "--config",
-      CONFIG,
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      "--allow-read",
-      program.path,
-      server.served.url,
-      server.token,
-      "120",
-    ]);
+    const result = await runProgram(
+      prlimit!,
+      limitedDenoArgs(80, program.path, [server.served.url, server.token, "120"]),
+    );
     assert.equal(result.ready, false);
     assert.equal(result.failure, undefined, "a descriptor shortage is retried, not fatal");
     assert.ok(result.openRegistrations > 0 && result.openRegistrations < 120);

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { EventsClient } from "../../mod.ts";
+import { prlimit } from "../_executables.ts";
 import { RoleProcess } from "./_process.ts";
 import { RUNTIMES, runtimes } from "./_runtimes.ts";
 
@@ -16,14 +17,6 @@ const STEP_MS = 15_000;
 /** The server's limit, and more connections than it can hold. */
 const LIMIT = 128;
 const FLOOD = 300;
-
-const prlimit = ["/usr/bin/prlimit", "/bin/prlimit"].find((path) => {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
 
 /**
  * How many descriptors process `pid` holds, listed by `ls` (the suite may
