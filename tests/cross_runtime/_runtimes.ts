@@ -18,6 +18,7 @@
 import { existsSync } from "node:fs";
 import type { Spawn } from "./_process.ts";
 import { baseEnv } from "../_child.ts";
+import { bun } from "../_executables.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -44,10 +45,6 @@ export interface Runtime {
   module(source: string): string;
 }
 
-function firstExisting(...paths: string[]): string | undefined {
-  return paths.find((path) => existsSync(path));
-}
-
 function executableOf(name: RuntimeName): string {
   switch (name) {
     case "deno":
@@ -58,8 +55,8 @@ function executableOf(name: RuntimeName): string {
       return Deno.env.get(`BUS_CROSS_${name.toUpperCase()}`) ??
         `${ROOT}/.ci/tools/${name}/node_modules/.bin/node`;
     case "bun":
-      return Deno.env.get("BUS_CROSS_BUN") ??
-        firstExisting(`${ROOT}/.ci/tools/bun/node_modules/.bin/bun`) ?? "bun";
+      // A BUS_CROSS_BUN that names no file is used as it is, so the version check fails loudly.
+      return Deno.env.get("BUS_CROSS_BUN") ?? bun ?? "bun";
   }
 }
 
