@@ -6,15 +6,28 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { JetStreamManager } from "@nats-io/jetstream";
+import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsTransport } from "../nats.ts";
 
 /** The stream every test here uses: the transport's default. */
 export const STREAM = "BUS_EVENTS";
 
+/**
+ * The consumers on `stream` now. nats-server 2.9 lists a consumer that is
+ * being deleted as `null` (its info is already gone): it is left out here,
+ * as the delete will finish.
+ */
+export async function listConsumers(
+  jsm: JetStreamManager,
+  stream = STREAM,
+): Promise<ConsumerInfo[]> {
+  const listed: (ConsumerInfo | null)[] = await jsm.consumers.list(stream).next();
+  return listed.filter((consumer) => consumer !== null);
+}
+
 /** The filter subjects of the consumers on the stream now, sorted. */
 export async function consumerFilters(jsm: JetStreamManager): Promise<string[]> {
-  const consumers = await jsm.consumers.list(STREAM).next();
+  const consumers = await listConsumers(jsm);
   return consumers.map((consumer) => consumer.config.filter_subject ?? "").sort();
 }
 

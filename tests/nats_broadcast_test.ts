@@ -18,6 +18,7 @@ import {
 } from "../mod.ts";
 import { connectNats, type NatsTransport } from "../nats.ts";
 import { until } from "./_poll.ts";
+import { listConsumers } from "./_nats_stream_state.ts";
 import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 
 async function collect(subscription: EventSubscription): Promise<EventEnvelope[]> {
@@ -88,7 +89,7 @@ for (const [suffix, sharing] of SHARING) {
       const jsm = await jetstreamManager(transport.connection);
       let left = -1;
       for (let tries = 0; tries < 200 && left !== 0; tries++) {
-        left = (await jsm.consumers.list("BUS_EVENTS").next()).length;
+        left = (await listConsumers(jsm)).length;
         if (left !== 0) await new Promise((resolve) => setTimeout(resolve, 10));
       }
       assert.equal(left, 0, "closing deletes the ordered consumers");
@@ -172,7 +173,7 @@ for (const [suffix, sharing] of SHARING) {
         (error) => error instanceof TransientError && error.code === "consumer_deleted",
       );
       const jsm = await jetstreamManager(transport.connection);
-      const [consumer] = await jsm.consumers.list("BUS_EVENTS").next();
+      const [consumer] = await listConsumers(jsm);
       await jsm.consumers.delete("BUS_EVENTS", consumer!.name);
       await failed;
     },
@@ -216,7 +217,7 @@ for (const [suffix, sharing] of SHARING) {
       await publishSome(20);
       await until(() => received.length === 20, 10_000, "the first events");
       const jsm = await jetstreamManager(transport.connection);
-      const [consumer] = await jsm.consumers.list("BUS_EVENTS").next();
+      const [consumer] = await listConsumers(jsm);
       await jsm.consumers.delete("BUS_EVENTS", consumer!.name);
       await publishSome(20);
       await until(() => received.length >= 40, 10_000, "events after the deleted consumer");

@@ -18,7 +18,13 @@ import {
 import { connectNats, type NatsTransport } from "../nats.ts";
 import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 import { until } from "./_poll.ts";
-import { consumerFilters, consumersBecome, history, STREAM } from "./_nats_stream_state.ts";
+import {
+  consumerFilters,
+  consumersBecome,
+  history,
+  listConsumers,
+  STREAM,
+} from "./_nats_stream_state.ts";
 
 /** Every listener on the tail, from the first one on. */
 const SHARED = { shareListenersAfter: 0 };
@@ -217,7 +223,7 @@ natsTest(
         (error) => error instanceof TransientError && error.code === "consumer_deleted",
       )
     );
-    const [tail] = await jsm.consumers.list(STREAM).next();
+    const [tail] = await listConsumers(jsm);
     await jsm.consumers.delete(STREAM, tail!.name);
     await Promise.all(failures);
     const published = await publishId(transport, { name: "a.b", payload: "after" });

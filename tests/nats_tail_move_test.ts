@@ -14,7 +14,13 @@ import { type EventEnvelope, listen, ListenerReadiness, TransientError } from ".
 import { connectNats, type NatsTransport } from "../nats.ts";
 import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 import { until } from "./_poll.ts";
-import { consumerFilters, consumersBecome, history, STREAM } from "./_nats_stream_state.ts";
+import {
+  consumerFilters,
+  consumersBecome,
+  history,
+  listConsumers,
+  STREAM,
+} from "./_nats_stream_state.ts";
 
 /** Publishes `event`, trying again while the server is away (a restart interrupts some). */
 async function publishSurely(transport: NatsTransport, event: EventEnvelope): Promise<string> {
@@ -55,6 +61,32 @@ function listener(transport: NatsTransport, name: string, signal: AbortSignal) {
   return { name, readiness, flips, received, errors, gate, loop };
 }
 
+/**
+ * Starts listeners on one transport and stops them all: on `stop()`, or when
+ * the test leaves its scope early, so a failed assertion does not leave
+ * loops running into the closed transport (an uncaught error that would
+ * fail the rest of the file).
+ */
+function listenerGroup(transport: NatsTransport) {
+  const stopping = new AbortController();
+  const started: ReturnType<typeof listener>[] = [];
+  return {
+    start(name: string): ReturnType<typeof listener> {
+      const one = listener(transport, name, stopping.signal);
+      started.push(one);
+      return one;
+    },
+    async stop(): Promise<void> {
+      stopping.abort();
+      await Promise.all(started.map((l) => l.loop));
+    },
+    async [Symbol.asyncDispose](): Promise<void> {
+      stopping.abort();
+      await Promise.allSettled(started.map((l) => l.loop));
+    },
+  };
+}
+
 /** Holds `l` in its next `onEvent` until the returned function is called. */
 function hold(l: ReturnType<typeof listener>): () => void {
   let release = () => {};
@@ -79,7 +111,7 @@ async function allReceived(
 
 /** The tail's consumer (the one filtered to `bus.events.>`): its name and deliveries so far. */
 async function tailConsumer(jsm: JetStreamManager): Promise<{ name: string; delivered: number }> {
-  const consumers = await jsm.consumers.list(STREAM).next();
+  const consumers = await listConsumers(jsm);
   const tail = consumers.find((consumer) => consumer.config.filter_subject === "bus.events.>");
   assert.ok(tail !== undefined, "the tail runs");
   return { name: tail.name, delivered: tail.delivered.consumer_seq };
@@ -94,11 +126,9 @@ natsTest(
     const jsm = await jetstreamManager(transport.connection);
     // A subject with a past and no future, and one with nothing at all: both hand over at once.
     await publisher.publish({ name: "past.only", payload: "before" });
-    const stop = new AbortController();
+    await using listening = listenerGroup(transport);
     const busy = Array.from({ length: 6 }, (_, i) => `busy.n${i}`);
-    const listeners = [...busy, "past.only", "never.any"].map((name) =>
-      listener(transport, name, stop.signal)
-    );
+    const listeners = [...busy, "past.only", "never.any"].map((name) => listening.start(name));
     await until(() => listeners.every((l) => l.readiness.ready), 5_000, "the first eight ready");
     await consumersBecome(jsm, [...busy, "never.any", "past.only"].map((n) => `bus.events.${n}`));
     let publishing = true;
@@ -139,8 +169,7 @@ natsTest(
     assert.equal(after.name, before.name, "the same tail");
     assert.equal(after.delivered - before.delivered, ids.length, "one delivery per event");
     assert.deepEqual(await consumerFilters(jsm), ["bus.events.>"]);
-    stop.abort();
-    await Promise.all(listeners.map((l) => l.loop));
+    await listening.stop();
     await ninth.close();
     await consumersBecome(jsm, []);
   },
@@ -158,8 +187,8 @@ natsTest(
         Array.from({ length: 100 }, (_, i) => publisher.publish({ name: "a.b", payload: n + i })),
       );
     }
-    const stop = new AbortController();
-    const moving = listener(transport, "a.b", stop.signal);
+    await using listening = listenerGroup(transport);
+    const moving = listening.start("a.b");
     const release = hold(moving);
     await until(() => moving.received.length === 1, 5_000, "the first event");
     // Held at its first event: its own consumer has 599 to go when the tail takes it.
@@ -178,8 +207,7 @@ natsTest(
     for (let n = 0; n < 20; n++) await publisher.publish({ name: "a.b", payload: `late ${n}` });
     await allReceived(publisher, [moving]);
     assert.deepEqual(moving.flips, [true, false, true], "one reconnect");
-    stop.abort();
-    await moving.loop;
+    await listening.stop();
     await second.close();
   },
 );
@@ -191,9 +219,9 @@ natsTest(
     await using transport = await connectNats({ servers: server.url, shareListenersAfter: 2 });
     await using publisher = await connectNats({ servers: server.url });
     const jsm = await jetstreamManager(transport.connection);
-    const stop = new AbortController();
+    await using listening = listenerGroup(transport);
     const names = ["a.b", "c.d", "e.f"];
-    const listeners = names.map((name) => listener(transport, name, stop.signal));
+    const listeners = names.map((name) => listening.start(name));
     const publishRound = async (payload: string) => {
       for (const name of names) await publishSurely(publisher, { name, payload });
     };
@@ -221,8 +249,7 @@ natsTest(
     await publishRound("after the restart");
     await allReceived(publisher, listeners);
     await consumersBecome(jsm, ["bus.events.>"]);
-    stop.abort();
-    await Promise.all(listeners.map((l) => l.loop));
+    await listening.stop();
   },
 );
 
@@ -267,8 +294,8 @@ natsTest(
     });
     await using publisher = await connectNats({ servers: server.url, ...credentials });
     const jsm = await jetstreamManager(transport.connection);
-    const stop = new AbortController();
-    const moving = listener(transport, "a.b", stop.signal);
+    await using listening = listenerGroup(transport);
+    const moving = listening.start("a.b");
     await until(() => moving.readiness.ready, 5_000, "the first listener ready");
     await publishSurely(publisher, { name: "a.b", payload: "before" });
     await until(() => moving.received.length === 1, 5_000, "the first event");
@@ -280,8 +307,7 @@ natsTest(
     for (let n = 0; n < 5; n++) await publishSurely(publisher, { name: "a.b", payload: n });
     await allReceived(publisher, [moving]);
     assert.deepEqual(moving.flips, [true, false, true], "one reconnect");
-    stop.abort();
-    await moving.loop;
+    await listening.stop();
     await second.close();
   },
 );

@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { delay, type EventSubscription, type InvalidInput } from "../mod.ts";
 import { connectNats, durableName, type NatsTransport } from "../nats.ts";
 import { until } from "./_poll.ts";
+import { listConsumers } from "./_nats_stream_state.ts";
 import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 
 /** The group's durable consumer as the server reports it. */
@@ -50,7 +51,7 @@ natsTest(
     assert.ok(labels.every((by) => by.length === 1), "each event went to one member");
     assert.ok(labels.some(([by]) => by === "a") && labels.some(([by]) => by === "b"));
     const jsm = await jetstreamManager(transport.connection);
-    const names = (await jsm.consumers.list("BUS_EVENTS").next()).map((info) => info.name).sort();
+    const names = (await listConsumers(jsm)).map((info) => info.name).sort();
     assert.deepEqual(
       names,
       [
