@@ -10,6 +10,8 @@
  * @module
  */
 
+import { unwatchAbort, watchAbort } from "./abort_watch.ts";
+
 /**
  * Aborts `controller` with `signal.reason` when `signal` aborts (at once if it
  * already has). Returns the function that removes the link; call it when the
@@ -25,8 +27,8 @@ export function linkAbort(
     return () => {};
   }
   const onAbort = () => controller.abort(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
+  watchAbort(signal, onAbort);
+  return () => unwatchAbort(signal, onAbort);
 }
 
 /**
@@ -48,10 +50,10 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal?.reason);
     };
     const timer: ReturnType<typeof setTimeout> = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      if (signal !== undefined) unwatchAbort(signal, onAbort);
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal !== undefined) watchAbort(signal, onAbort);
   });
 }
 
@@ -89,10 +91,10 @@ export function withDrainDeadline<T>(
       timer = setTimeout(() => resolve(onTimeout()), timeout);
     };
     if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    else watchAbort(signal, onAbort);
     work.then((value) => {
       clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
+      unwatchAbort(signal, onAbort);
       resolve(value);
     });
   });

@@ -7,6 +7,7 @@
  */
 
 import { BodyReader, type ReadResult } from "./body_reader.ts";
+import { unwatchAbort, watchAbort } from "./abort_watch.ts";
 import type { EventEnvelope } from "./envelope.ts";
 import { EnvelopeParser } from "./decode/envelope_parser.ts";
 import type { InvalidInputHandler, StreamFraming } from "./decode/types.ts";
@@ -153,7 +154,7 @@ export class OpenEventStream implements EventStream {
       this.#source.cancel(signal.reason).catch(() => {});
     };
     if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", this.#onAbort = onAbort, { once: true });
+    else watchAbort(signal, this.#onAbort = onAbort);
   }
 
   get lastEventId(): string | undefined {
@@ -339,7 +340,7 @@ export class OpenEventStream implements EventStream {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
+    if (this.#onAbort !== undefined) unwatchAbort(this.#signal!, this.#onAbort);
     this.#onClose();
     if (this.#next < this.#envelopes.length) this.#abandoned = true;
     this.#decoder.clear();

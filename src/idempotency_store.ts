@@ -10,6 +10,7 @@
  */
 
 import { KeyTable, NO_INDEX } from "./key_table.ts";
+import { unwatchAbort, watchAbort } from "./abort_watch.ts";
 
 /** The metadata field that carries an event's idempotency key. */
 export const IDEMPOTENCY_KEY = "idempotencyKey";
@@ -322,7 +323,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (index === NO_INDEX || this.#marks[4 * index + STATE] !== IN_FLIGHT) return DONE;
     return new Promise((resolve, reject) => {
       const wake = () => {
-        signal.removeEventListener("abort", onAbort);
+        unwatchAbort(signal, onAbort);
         resolve();
       };
       const onAbort = () => {
@@ -334,7 +335,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       const waiters = this.#waiters.get(index);
       if (waiters === undefined) this.#waiters.set(index, [wake]);
       else waiters.push(wake);
-      signal.addEventListener("abort", onAbort, { once: true });
+      watchAbort(signal, onAbort);
     });
   }
 

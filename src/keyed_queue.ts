@@ -9,6 +9,7 @@
  */
 
 import type { Slots } from "./slots.ts";
+import { unwatchAbort, watchAbort } from "./abort_watch.ts";
 
 const STARTED: Promise<void> = Promise.resolve();
 /** Idle keys the queue may keep at least, before a sweep forgets them. */
@@ -275,7 +276,7 @@ export class KeyedQueue<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const wake = () => {
-        signal?.removeEventListener("abort", onAbort);
+        if (signal !== undefined) unwatchAbort(signal, onAbort);
         resolve();
       };
       const onAbort = () => {
@@ -284,7 +285,7 @@ export class KeyedQueue<T> {
         reject(signal?.reason);
       };
       this.#roomWaiters.push(wake);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal !== undefined) watchAbort(signal, onAbort);
     });
   }
 }

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { unwatchAbort, watchAbort } from "./abort_watch.ts";
+
 /**
  * Told of a {@linkcode ListenerReadiness}'s flips and failures before its
  * listeners are: what a `Host` keeps per registration instead of event
@@ -242,10 +244,10 @@ export class ListenerReadiness extends EventTarget {
       };
       const settle = () => {
         this.removeEventListener("change", onChange);
-        signal?.removeEventListener("abort", onAbort);
+        if (signal !== undefined) unwatchAbort(signal, onAbort);
       };
       this.addEventListener("change", onChange);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal !== undefined) watchAbort(signal, onAbort);
     });
   }
 }

@@ -22,6 +22,7 @@ import {
   PendingRequest,
 } from "./pending.ts";
 import { linkAbort } from "./async.ts";
+import { unwatchAbort, watchAbort } from "./abort_watch.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import { listenResponses } from "./response_listener.ts";
 import { sendTraced } from "./tracing/send.ts";
@@ -347,8 +348,8 @@ export class Requester {
     if (options.signal) {
       const signal = options.signal;
       const onAbort = () => entry.fail(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      entry.unlink = () => signal.removeEventListener("abort", onAbort);
+      watchAbort(signal, onAbort);
+      entry.unlink = () => unwatchAbort(signal, onAbort);
     }
     this.#pending.set(correlationId, entry);
     entry.start();

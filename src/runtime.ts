@@ -59,7 +59,9 @@ interface ListenerLimits {
  * Lifts Node's limit of listeners of one type on `target` (past 10 it
  * prints a MaxListenersExceededWarning) through `node:events`'
  * `setMaxListeners(0, target)`, for a signal that many long-lived parts
- * listen to (a host's stop signal, one abort listener per registration).
+ * listen to: a host's stop signal, which the library's own listeners and
+ * streams watch through one listener (`abort_watch.ts`), and to which a
+ * custom transport's subscriptions may add one each.
  * Deno and Bun accept the call and keep no such limit anyway; where the
  * runtime has no `process.getBuiltinModule()` (a browser, Node before
  * 20.16) it does nothing, which costs at most that warning.

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { unwatchAbort, watchAbort } from "./abort_watch.ts";
+
 /** At most `size` holders at once; waiters are served first come, first served. */
 export class Slots {
   readonly size: number;
@@ -39,7 +41,7 @@ export class Slots {
     }
     return new Promise((resolve, reject) => {
       const grant = () => {
-        signal?.removeEventListener("abort", onAbort);
+        if (signal !== undefined) unwatchAbort(signal, onAbort);
         this.#inUse++;
         resolve();
       };
@@ -50,7 +52,7 @@ export class Slots {
         reject(signal?.reason);
       };
       waiting.push(grant);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal !== undefined) watchAbort(signal, onAbort);
     });
   }
 

@@ -45,7 +45,7 @@ const LAYERS = {
   http_server: { files: /^(http_server|keep_accepting)\.ts$/, forbids: [] },
   leaves: {
     files:
-      /^(envelope|errors|failure_cause|log_fields|dialed_url|async|runtime|idempotency_store|key_table|schema|reconnect)\.ts$|^env\//,
+      /^(envelope|errors|failure_cause|log_fields|dialed_url|abort_watch|async|runtime|idempotency_store|key_table|schema|reconnect)\.ts$|^env\//,
     forbids: [],
   },
 } as const;

@@ -7,6 +7,7 @@
  */
 
 import type { NatsConnection } from "./connection.ts";
+import { unwatchAbort, watchAbort } from "../abort_watch.ts";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type {
   IdempotencyClaim,
@@ -150,7 +151,7 @@ export class NatsIdempotencyStore implements IdempotencyStore {
       clearTimeout(timer);
       timer = setTimeout(stop, Math.max(0, record.expiresAt - this.#now()));
     };
-    signal.addEventListener("abort", stop, { once: true });
+    watchAbort(signal, stop);
     try {
       const current = this.#live(await this.#kv.get(stored));
       if (current === undefined || current.outcome !== undefined) return;
@@ -162,7 +163,7 @@ export class NatsIdempotencyStore implements IdempotencyStore {
       }
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener("abort", stop);
+      unwatchAbort(signal, stop);
       watcher.stop();
     }
     if (signal.aborted) throw signal.reason;

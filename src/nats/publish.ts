@@ -18,6 +18,7 @@ import {
   isoTimestamp,
 } from "../envelope.ts";
 import { TransientError } from "../errors.ts";
+import { unwatchAbort, watchAbort } from "../abort_watch.ts";
 import type { PublishOptions, PublishResult } from "../transport.ts";
 import { isNoResponders, mapNatsError } from "./error_mapping.ts";
 import type { Replies } from "./replies.ts";
@@ -66,8 +67,8 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
   if (signal === undefined) return work;
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    watchAbort(signal, onAbort);
+    work.then(resolve, reject).finally(() => unwatchAbort(signal, onAbort));
   });
 }
 

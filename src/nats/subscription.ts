@@ -21,6 +21,7 @@ import type {
   JsMsg,
 } from "@nats-io/jetstream";
 import { getLogger } from "@logtape/logtape";
+import { unwatchAbort, watchAbort } from "../abort_watch.ts";
 import type { EventEnvelope } from "../envelope.ts";
 import { TransientError } from "../errors.ts";
 import { type InvalidInput, type InvalidInputHandler, report } from "../decode/types.ts";
@@ -260,8 +261,9 @@ export abstract class NatsSubscription implements EventSubscription, MessageRead
       this.#source = sourceOf(parts.messages);
       this.#unwatch = watchConsumer(parts.messages, parts.status, (error) => this.#fail(error));
     }
-    // The subscription is the abort listener itself (see `handleEvent`).
-    parts.signal?.addEventListener("abort", this, { once: true });
+    // The subscription watches the signal itself (see `handleEvent`), beside
+    // every other listener of a host in one abort listener (abort_watch.ts).
+    if (parts.signal !== undefined) watchAbort(parts.signal, this);
   }
 
   get lastEventId(): string | undefined {
@@ -271,7 +273,7 @@ export abstract class NatsSubscription implements EventSubscription, MessageRead
   /**
    * The caller's signal aborted: stops reading, so a pending `next()`
    * returns. A method rather than a closure per subscription: the
-   * subscription is the signal's listener object.
+   * subscription is the signal's watcher.
    */
   handleEvent(): void {
     this.#stopReading();
@@ -398,7 +400,7 @@ export abstract class NatsSubscription implements EventSubscription, MessageRead
     this.#onClose();
     this.#unwatch?.();
     this.#unwatch = undefined;
-    this.#signal?.removeEventListener("abort", this);
+    if (this.#signal !== undefined) unwatchAbort(this.#signal, this);
     // What nats.js fetched ahead and never handed out is left to JetStream's
     // redelivery: reading it back out would send the pull requests queued
     // between those messages, for a subscription that is going away.
