@@ -65,7 +65,8 @@ const columns = [
   ["publish p99 N/1", "publishP99Ratio"], ["p50 N/1", "publishP50Ratio"],
   ["p99 N/1 95 % interval", "publishP99RatioInterval"], ["p99 N/1 per pair of rounds", "publishP99RatioRounds"],
   ["client CPU/publish N/1", "publishCpuRatio"],
-  ["idle CPU %", "idleCpuPercent"], ["heap B/pending request", "pendingHeapBytesPerRequest"],
+  ["idle CPU %", "idleCpuPercent"], ["floor idle CPU %", "floorIdleCpuPercent"],
+  ["heap B/pending request", "pendingHeapBytesPerRequest"],
   ["server RSS KiB/listener", "serverRssKiBPerListener"],
 ];
 console.log(`| ${columns.map(([title]) => title).join(" | ")} |`);

@@ -26,14 +26,15 @@
  *   ratio to show the spread; and the client process's CPU time per
  *   publish with N open against 1 open, which a busy machine's
  *   scheduling delays but does not change;
- * - CPU time per second while idle with N open, in % of one core;
+ * - CPU time per second while idle with N open, in % of one core, and the
+ *   same for the floor's N bare listeners;
  * - heap per pending `requester.request()` nobody answers;
  * - the server's own resident set per listener (from `ps`).
  *
  * Its last line is one JSON object: `runtime`, `transport`, `listeners`,
  * `rssKiBPerListener`, `heapKiBPerListener`, `openSeconds`,
  * `publishP99Ratio`, `idleCpuPercent`, then `publishP50Ratio`,
- * `floorRssKiBPerListener`, `floorHeapKiBPerListener`,
+ * `floorRssKiBPerListener`, `floorHeapKiBPerListener`, `floorIdleCpuPercent`,
  * `pendingHeapBytesPerRequest`, `serverRssKiBPerListener`,
  * `publishP99RatioInterval` (`[low, high]`), `publishP99RatioRounds` (one
  * ratio per pair), `publishSamples` (per side) and `publishCpuRatio`. A host that
@@ -61,6 +62,7 @@ import {
   bootstrapRatioInterval,
   canCollect,
   cpuMicros,
+  idleCpuPercent,
   type Memory,
   memory,
   percentile,
@@ -146,15 +148,6 @@ async function connect(settings: ScaleSettings): Promise<Target> {
   };
 }
 
-/** CPU time per wall-clock time over `seconds` of doing nothing, in % of one core. */
-async function idleCpuPercent(seconds: number): Promise<number> {
-  const cpuBefore = cpuMicros();
-  const wallBefore = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const wall = (performance.now() - wallBefore) * 1000;
-  return ((cpuMicros() - cpuBefore) / wall) * 100;
-}
-
 /**
  * Heap per pending request: `count` requests to a name nobody answers, held
  * until every publish has returned, against the heap before them. They go
@@ -200,8 +193,16 @@ async function pendingHeapBytes(transport: EventTransport, count: number): Promi
 const kib = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** Runs `bench/scale_floor` in a fresh process of this runtime; resolves with its figures. */
-function floorBytes(url: string, count: number): Promise<Memory> {
+/**
+ * Runs `bench/scale_floor` in a fresh process of this runtime; resolves
+ * with its figures: bytes per bare listener, and its idle CPU over
+ * `idleSeconds`.
+ */
+function floorOf(
+  url: string,
+  count: number,
+  idleSeconds: number,
+): Promise<Memory & { idle: number }> {
   const here = fileURLToPath(import.meta.url);
   const script = here.replace(/scale\.(ts|m?js)$/, "scale_floor.$1");
   const [command, args] = versions.deno
@@ -209,7 +210,7 @@ function floorBytes(url: string, count: number): Promise<Memory> {
     ? ["deno", ["run", "--allow-all", "--v8-flags=--expose-gc", script]]
     : [process.execPath, versions.bun ? [script] : ["--expose-gc", script]];
   return new Promise((resolve, reject) => {
-    execFile(command, [...args, url, String(count)], (error, stdout) => {
+    execFile(command, [...args, url, String(count), String(idleSeconds)], (error, stdout) => {
       if (error) reject(new Error("Cannot measure the floor", { cause: error }));
       else resolve(JSON.parse(stdout.trim().split("\n").at(-1)!));
     });
@@ -267,7 +268,7 @@ async function main(settings: ScaleSettings): Promise<void> {
     const one = oneRounds.flatMap((timed) => timed.latencies);
     const many = manyRounds.flatMap((timed) => timed.latencies);
     const pending = await pendingHeapBytes(transport, settings.pending);
-    const floor = await floorBytes(target.url, listeners);
+    const floor = await floorOf(target.url, listeners, settings.idleSeconds);
     const p = (values: number[], q: number) => percentile(values, q);
     const p99Ratio = round(p(many, 0.99) / p(one, 0.99), 2);
     const latenciesOf = (rounds: TimedPublishes[]) => rounds.map((timed) => timed.latencies);
@@ -301,6 +302,7 @@ async function main(settings: ScaleSettings): Promise<void> {
       publishP50Ratio: round(p(many, 0.5) / p(one, 0.5), 2),
       floorRssKiBPerListener: kib(floor.rss),
       floorHeapKiBPerListener: kib(floor.heap),
+      floorIdleCpuPercent: round(floor.idle, 2),
       pendingHeapBytesPerRequest: Math.round(pending),
       serverRssKiBPerListener: kib((readings.serverAfter - serverBefore) / listeners),
       publishP99RatioInterval: interval,

@@ -5,13 +5,15 @@
  * them (what the runtime's own connections cost); over NATS, N bare
  * nats.js ordered consumers on one connection, each consumed, on the
  * stream `SCALE` the benchmark created. Prints one JSON line, the RSS and
- * heap each costs in bytes against the memory before them.
+ * heap each costs in bytes against the memory before them, and the CPU the
+ * process uses while they sit idle, in % of one core over `idle seconds`
+ * (read as the benchmark reads the library's).
  *
  * A process of its own because memory a runtime freed stays in its
  * allocator: measured in the benchmark's process, either side of the
  * comparison would reuse what the other left.
  *
- * Usage: `<runtime> scale_floor.{ts,mjs} <http://… or nats://…> <listeners>`
+ * Usage: `<runtime> scale_floor.{ts,mjs} <http://… or nats://…> <listeners> [idle seconds]`
  *
  * @module
  */
@@ -21,12 +23,13 @@ import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import process from "node:process";
-import { memory } from "./scale_probe.ts";
+import { idleCpuPercent, memory } from "./scale_probe.ts";
 
-const [url, countText] = process.argv.slice(2);
+const [url, countText, idleText = "5"] = process.argv.slice(2);
 const count = Number(countText);
-if (url === undefined || !(Number.isInteger(count) && count > 0)) {
-  console.error("Usage: scale_floor <http://… or nats://…> <listeners>");
+const idleSeconds = Number(idleText);
+if (url === undefined || !(Number.isInteger(count) && count > 0) || !(idleSeconds > 0)) {
+  console.error("Usage: scale_floor <http://… or nats://…> <listeners> [idle seconds > 0]");
   process.exit(2);
 }
 
@@ -72,8 +75,12 @@ if (url.startsWith("nats:")) {
 const before = await memory();
 await open();
 const after = await memory();
+// As the benchmark does with the library's listeners: a moment to settle, then the idle time.
+await new Promise((resolve) => setTimeout(resolve, 500));
+const idle = await idleCpuPercent(idleSeconds);
 console.log(JSON.stringify({
   rss: (after.rss - before.rss) / count,
   heap: (after.heap - before.heap) / count,
+  idle,
 }));
 process.exit(0);

@@ -140,6 +140,15 @@ export function cpuMicros(): number {
   return usage.user + usage.system;
 }
 
+/** CPU time per wall-clock time over `seconds` of doing nothing, in % of one core. */
+export async function idleCpuPercent(seconds: number): Promise<number> {
+  const cpuBefore = cpuMicros();
+  const wallBefore = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const wall = (performance.now() - wallBefore) * 1000;
+  return ((cpuMicros() - cpuBefore) / wall) * 100;
+}
+
 /**
  * The resident set of process `pid` in bytes, as `ps` reports it (Deno
  * lets a program read another process's `/proc` entries only with

@@ -55,6 +55,7 @@ function assertResultLine(
     "publishP50Ratio",
     "floorRssKiBPerListener",
     "floorHeapKiBPerListener",
+    "floorIdleCpuPercent",
     "pendingHeapBytesPerRequest",
     "serverRssKiBPerListener",
   ];
@@ -78,6 +79,7 @@ function assertResultLine(
   for (const key of numbers) assert.equal(typeof result[key], "number", `${key}: ${result[key]}`);
   assert.ok(result.openSeconds > 0, "all listeners opened, in some time");
   assert.ok(result.publishP99Ratio > 0 && result.idleCpuPercent >= 0);
+  assert.ok(result.floorIdleCpuPercent >= 0, `floor idle CPU: ${result.floorIdleCpuPercent}`);
   const [low, high] = result.publishP99RatioInterval;
   assert.ok(low > 0 && low <= high, `interval ${low}–${high}`);
   assert.equal(result.publishP99RatioRounds.length, rounds);
