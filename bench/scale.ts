@@ -228,13 +228,6 @@ async function main(settings: ScaleSettings): Promise<void> {
     /** One round with `count` listeners open, its publishes timed. */
     const phase = (count: number) =>
       withHost(transport, count, openTimeout, () => timedPublishes(transport, samples));
-    // Heap per pending request first, before any listeners came and went:
-    // measured after the pairs, the sockets and pools they left were still
-    // being let go during its readings, and on Node 22–26 over HTTP it came
-    // out at 124–159 B instead of about 800. A small batch first, so the
-    // requester's code is compiled before the reading.
-    await pendingHeapBytes(transport, 100);
-    const pending = await pendingHeapBytes(transport, settings.pending);
     // A round not counted: the first publishes of a process run cold.
     await phase(1);
     const before = await memory();
@@ -274,6 +267,7 @@ async function main(settings: ScaleSettings): Promise<void> {
     }
     const one = oneRounds.flatMap((timed) => timed.latencies);
     const many = manyRounds.flatMap((timed) => timed.latencies);
+    const pending = await pendingHeapBytes(transport, settings.pending);
     const floor = await floorOf(target.url, listeners, settings.idleSeconds);
     const p = (values: number[], q: number) => percentile(values, q);
     const p99Ratio = round(p(many, 0.99) / p(one, 0.99), 2);
