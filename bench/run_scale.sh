@@ -17,7 +17,7 @@ shift || true
 flags=(--listeners "$listeners" "$@")
 out=.bench-out
 mkdir -p "$out"
-for script in scale scale_floor; do
+for script in scale scale_floor scale_pending; do
   deno bundle --quiet --platform deno --format esm -o "$out/$script.mjs" "bench/$script.ts"
 done
 results="$out/scale.jsonl"
