@@ -35,10 +35,11 @@ const watchersOf = new WeakMap<AbortSignal, Set<AbortWatcher>>();
  * Calls `watcher` once when `signal` aborts, as
  * `signal.addEventListener("abort", watcher, { once: true })` would: a
  * watcher watching already is not added again, and nothing is watched on a
- * signal that aborted already (check `signal.aborted` first).
+ * signal that aborted already (check `signal.aborted` first). No signal
+ * (`undefined`, an optional one not given) is nothing to watch.
  */
-export function watchAbort(signal: AbortSignal, watcher: AbortWatcher): void {
-  if (signal.aborted) return;
+export function watchAbort(signal: AbortSignal | undefined, watcher: AbortWatcher): void {
+  if (signal === undefined || signal.aborted) return;
   let watchers = watchersOf.get(signal);
   if (watchers === undefined) {
     watchers = new Set();
@@ -54,7 +55,8 @@ export function watchAbort(signal: AbortSignal, watcher: AbortWatcher): void {
  * `removeEventListener`. The last watcher to go takes the signal's
  * listener with it, so an unwatched signal holds nothing of this module.
  */
-export function unwatchAbort(signal: AbortSignal, watcher: AbortWatcher): void {
+export function unwatchAbort(signal: AbortSignal | undefined, watcher: AbortWatcher): void {
+  if (signal === undefined) return;
   const watchers = watchersOf.get(signal);
   if (watchers === undefined || !watchers.delete(watcher) || watchers.size > 0) return;
   watchersOf.delete(signal);

@@ -50,10 +50,10 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal?.reason);
     };
     const timer: ReturnType<typeof setTimeout> = setTimeout(() => {
-      if (signal !== undefined) unwatchAbort(signal, onAbort);
+      unwatchAbort(signal, onAbort);
       resolve();
     }, ms);
-    if (signal !== undefined) watchAbort(signal, onAbort);
+    watchAbort(signal, onAbort);
   });
 }
 

@@ -340,7 +340,7 @@ export class OpenEventStream implements EventStream {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#onAbort !== undefined) unwatchAbort(this.#signal!, this.#onAbort);
+    if (this.#onAbort !== undefined) unwatchAbort(this.#signal, this.#onAbort);
     this.#onClose();
     if (this.#next < this.#envelopes.length) this.#abandoned = true;
     this.#decoder.clear();

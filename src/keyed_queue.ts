@@ -276,7 +276,7 @@ export class KeyedQueue<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const wake = () => {
-        if (signal !== undefined) unwatchAbort(signal, onAbort);
+        unwatchAbort(signal, onAbort);
         resolve();
       };
       const onAbort = () => {
@@ -285,7 +285,7 @@ export class KeyedQueue<T> {
         reject(signal?.reason);
       };
       this.#roomWaiters.push(wake);
-      if (signal !== undefined) watchAbort(signal, onAbort);
+      watchAbort(signal, onAbort);
     });
   }
 }

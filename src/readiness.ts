@@ -244,10 +244,10 @@ export class ListenerReadiness extends EventTarget {
       };
       const settle = () => {
         this.removeEventListener("change", onChange);
-        if (signal !== undefined) unwatchAbort(signal, onAbort);
+        unwatchAbort(signal, onAbort);
       };
       this.addEventListener("change", onChange);
-      if (signal !== undefined) watchAbort(signal, onAbort);
+      watchAbort(signal, onAbort);
     });
   }
 }

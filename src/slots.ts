@@ -41,7 +41,7 @@ export class Slots {
     }
     return new Promise((resolve, reject) => {
       const grant = () => {
-        if (signal !== undefined) unwatchAbort(signal, onAbort);
+        unwatchAbort(signal, onAbort);
         this.#inUse++;
         resolve();
       };
@@ -52,7 +52,7 @@ export class Slots {
         reject(signal?.reason);
       };
       waiting.push(grant);
-      if (signal !== undefined) watchAbort(signal, onAbort);
+      watchAbort(signal, onAbort);
     });
   }
 

@@ -132,3 +132,11 @@ Deno.test("each signal keeps its own watchers", () => {
   a.abort();
   assert.deepEqual(calls, ["b", "a"]);
 });
+
+Deno.test("no signal is nothing to watch or unwatch", () => {
+  let called = 0;
+  const watcher = () => called++;
+  watchAbort(undefined, watcher);
+  unwatchAbort(undefined, watcher);
+  assert.equal(called, 0);
+});

@@ -263,7 +263,7 @@ export abstract class NatsSubscription implements EventSubscription, MessageRead
     }
     // The subscription watches the signal itself (see `handleEvent`), beside
     // every other listener of a host in one abort listener (abort_watch.ts).
-    if (parts.signal !== undefined) watchAbort(parts.signal, this);
+    watchAbort(parts.signal, this);
   }
 
   get lastEventId(): string | undefined {
@@ -400,7 +400,7 @@ export abstract class NatsSubscription implements EventSubscription, MessageRead
     this.#onClose();
     this.#unwatch?.();
     this.#unwatch = undefined;
-    if (this.#signal !== undefined) unwatchAbort(this.#signal, this);
+    unwatchAbort(this.#signal, this);
     // What nats.js fetched ahead and never handed out is left to JetStream's
     // redelivery: reading it back out would send the pull requests queued
     // between those messages, for a subscription that is going away.
