@@ -1,6 +1,6 @@
 /**
- * Small async building blocks every layer shares: an abortable delay, a
- * bounded wait, a drain deadline, and linking a caller's long-lived signal to
+ * Small async building blocks every layer shares: an abortable delay, an
+ * abortable place in a line of waiters, a bounded wait, a drain deadline, and linking a caller's long-lived signal to
  * a short-lived controller without `AbortSignal.any()` (which leaks one entry
  * per call on Node and Deno). Timers are plain `setTimeout`, so fake clocks
  * drive them.
@@ -53,6 +53,30 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
       unwatchAbort(signal, onAbort);
       resolve();
     }, ms);
+    watchAbort(signal, onAbort);
+  });
+}
+
+/**
+ * Waits in `line` until woken, or until `signal` aborts (at once if it
+ * already has; then nothing is added). Pushes one wake function onto
+ * `line`: whoever frees what the line waits for shifts it off and calls it,
+ * which resolves the promise. An abort first takes it out of the line and
+ * rejects with `signal.reason`, so an abandoned wait is never woken.
+ */
+export function waitInLine(line: Array<() => void>, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const wake = () => {
+      unwatchAbort(signal, onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      const index = line.indexOf(wake);
+      if (index >= 0) line.splice(index, 1);
+      reject(signal?.reason);
+    };
+    line.push(wake);
     watchAbort(signal, onAbort);
   });
 }

@@ -10,7 +10,7 @@
  */
 
 import { KeyTable, NO_INDEX } from "./key_table.ts";
-import { unwatchAbort, watchAbort } from "./abort_watch.ts";
+import { waitInLine } from "./async.ts";
 
 /** The metadata field that carries an event's idempotency key. */
 export const IDEMPOTENCY_KEY = "idempotencyKey";
@@ -321,22 +321,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const group = this.#locate(key);
     const index = this.#live(group, this.#located);
     if (index === NO_INDEX || this.#marks[4 * index + STATE] !== IN_FLIGHT) return DONE;
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        unwatchAbort(signal, onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        const waiters = this.#waiters.get(index);
-        const at = waiters?.indexOf(wake) ?? -1;
-        if (at >= 0) waiters!.splice(at, 1);
-        reject(signal.reason);
-      };
-      const waiters = this.#waiters.get(index);
-      if (waiters === undefined) this.#waiters.set(index, [wake]);
-      else waiters.push(wake);
-      watchAbort(signal, onAbort);
-    });
+    let waiters = this.#waiters.get(index);
+    if (waiters === undefined) this.#waiters.set(index, waiters = []);
+    return waitInLine(waiters, signal);
   }
 
   /**
@@ -507,7 +494,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     times.set(this.#times);
     this.#times = times;
     this.#marks = new Int32Array(times.buffer);
-    while (this.#values.length < capacity) this.#values.push(undefined);
+    const values = this.#values;
+    for (let i = values.length; i < capacity; i++) values[i] = undefined;
   }
 }
 

@@ -9,7 +9,7 @@
  */
 
 import type { Slots } from "./slots.ts";
-import { unwatchAbort, watchAbort } from "./abort_watch.ts";
+import { waitInLine } from "./async.ts";
 
 const STARTED: Promise<void> = Promise.resolve();
 /** Idle keys the queue may keep at least, before a sweep forgets them. */
@@ -273,20 +273,7 @@ export class KeyedQueue<T> {
 
   /** Resolves at the next dequeue; rejects with `signal.reason` on abort. */
   #room(signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        unwatchAbort(signal, onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        const index = this.#roomWaiters.indexOf(wake);
-        if (index >= 0) this.#roomWaiters.splice(index, 1);
-        reject(signal?.reason);
-      };
-      this.#roomWaiters.push(wake);
-      watchAbort(signal, onAbort);
-    });
+    return waitInLine(this.#roomWaiters, signal);
   }
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { unwatchAbort, watchAbort } from "./abort_watch.ts";
+import { waitInLine } from "./async.ts";
 
 /** At most `size` holders at once; waiters are served first come, first served. */
 export class Slots {
@@ -39,29 +39,15 @@ export class Slots {
       this.#inUse++;
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => {
-      const grant = () => {
-        unwatchAbort(signal, onAbort);
-        this.#inUse++;
-        resolve();
-      };
-      const waiting = this.#waiting ??= [];
-      const onAbort = () => {
-        const index = waiting.indexOf(grant);
-        if (index >= 0) waiting.splice(index, 1);
-        reject(signal?.reason);
-      };
-      waiting.push(grant);
-      watchAbort(signal, onAbort);
-    });
+    return waitInLine(this.#waiting ??= [], signal);
   }
 
-  /** Returns a slot to the next waiter. */
+  /** Returns a slot, or hands it to the next waiter: it is theirs before they resume. */
   release(): void {
-    this.#inUse--;
     const next = this.#waiting?.shift();
-    if (next) next();
-    else if (this.#inUse === 0 && this.#idle) this.#idle.splice(0).forEach((resolve) => resolve());
+    if (next) return next();
+    this.#inUse--;
+    if (this.#inUse === 0 && this.#idle) this.#idle.splice(0).forEach((resolve) => resolve());
   }
 
   /** Resolves once no slot is held. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { delay } from "../mod.ts";
-import { linkAbort, settlesWithin, withDrainDeadline } from "../src/async.ts";
+import { linkAbort, settlesWithin, waitInLine, withDrainDeadline } from "../src/async.ts";
 import { fakeTime } from "./_fake_time.ts";
 
 Deno.test("delay() resolves after the given time and not before", async () => {
@@ -76,4 +76,33 @@ Deno.test("withDrainDeadline() starts its timer only once the signal aborts", as
   const stuck = withDrainDeadline(new Promise<string>(() => {}), stop.signal, 1_000, () => "late");
   await time.clock.tickAsync(1_000);
   assert.equal(await stuck, "late");
+});
+
+Deno.test("waitInLine() resolves when its wake is called, in the order the waits joined", async () => {
+  const line: Array<() => void> = [];
+  const woken: number[] = [];
+  const first = waitInLine(line).then(() => woken.push(1));
+  const second = waitInLine(line, new AbortController().signal).then(() => woken.push(2));
+  assert.equal(line.length, 2);
+  line.shift()!();
+  await first;
+  assert.deepEqual(woken, [1]);
+  line.shift()!();
+  await second;
+  assert.deepEqual(woken, [1, 2]);
+});
+
+Deno.test("waitInLine() leaves the line and rejects with the reason on abort; never joins once aborted", async () => {
+  const line: Array<() => void> = [];
+  const controller = new AbortController();
+  const reason = new Error("stop");
+  const kept = waitInLine(line);
+  const abandoned = waitInLine(line, controller.signal);
+  controller.abort(reason);
+  await assert.rejects(abandoned, (error) => error === reason);
+  assert.equal(line.length, 1, "the aborted wait left the line");
+  await assert.rejects(waitInLine(line, controller.signal), (error) => error === reason);
+  assert.equal(line.length, 1, "an aborted signal adds nothing");
+  line.shift()!();
+  await kept;
 });
