@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+
+/** Runs bench/reliable_pairs.ts with `args`; resolves with its exit code, stdout and stderr. */
+async function runBench(args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--allow-read",
+      "bench/reliable_pairs.ts",
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("bench/reliable_pairs.ts refuses a bad command line with status 2, naming what it expects", async () => {
+  for (
+    const args of [["--pairs", "2"], ["--pairs", "x"], ["--pairs"], ["--rounds", "5"], [
+      "--pairs",
+      "3.5",
+    ]]
+  ) {
+    const { code, stdout, stderr } = await runBench(args);
+    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.match(stderr, /expected \[--pairs N\] with N an integer >= 3/);
+    assert.equal(stdout, "", "nothing is measured");
+  }
+});
+
+Deno.test("bench/reliable_pairs.ts reads every configuration in pairs and ends with one JSON line of ratios", async () => {
+  const { code, stdout, stderr } = await runBench(["--pairs", "3"]);
+  assert.equal(code, 0, stderr);
+  const lines = stdout.trim().split("\n");
+  const result = JSON.parse(lines.at(-1)!);
+  assert.equal(result.pairs, 3);
+  assert.match(result.runtime, /^deno \d/);
+  for (const name of ["all", "idempotency", "ordering", "retry", "steady"]) {
+    // A ratio of two reads of the same 20,000 events: positive, and within a few times of 1.
+    assert.ok(result[name] > 0.2 && result[name] < 5, `${name}: ${result[name]}`);
+    assert.ok(lines.some((line) => line.startsWith(name) && line.includes("3 pairs")), name);
+  }
+});
