@@ -6,7 +6,12 @@
 
 import { ListenerReadiness, runWorker, type WorkerOptions, WorkerStats } from "../mod.ts";
 
-/** Starts a worker with fast reconnects; `stop()` aborts it and waits for it to drain. */
+/**
+ * Starts a worker with fast reconnects; `stop()` aborts it and waits for it
+ * to drain. Held with `await using`, it is stopped (its outcome ignored) even
+ * when the test fails before `stop()`, before what was declared above it is
+ * disposed.
+ */
 export function startWorker(
   options: Partial<WorkerOptions> & Pick<WorkerOptions, "transport" | "handler" | "names">,
 ) {
@@ -27,6 +32,10 @@ export function startWorker(
     stop: async () => {
       controller.abort();
       await done;
+    },
+    [Symbol.asyncDispose]: async () => {
+      controller.abort();
+      await done.catch(() => {});
     },
   };
 }

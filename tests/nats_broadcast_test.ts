@@ -198,6 +198,13 @@ for (const [suffix, sharing] of SHARING) {
         signal: stop.signal,
         onEvent: (event) => void received.push(event.id!),
       });
+      // Stopped before the transports close, also when an assertion fails first.
+      await using _listener = {
+        [Symbol.asyncDispose]: async () => {
+          stop.abort();
+          await listening.catch(() => {});
+        },
+      };
       let published = 0;
       const publishSome = async (count: number) => {
         for (let n = 0; n < count; n++) {

@@ -43,7 +43,7 @@ natsTest(
     await using otel = installOtel();
     await using server = await startNatsServer();
     await using transport = await connectNats({ servers: server.url });
-    const worker = await jobsWorker(transport, {
+    await using worker = await jobsWorker(transport, {
       handler: async (event, publisher) => {
         await publisher.reply({ done: event.payload });
       },
@@ -115,7 +115,7 @@ natsTest("runWorker() on NATS traces a retry as nak and a failure for good as te
   await using server = await startNatsServer();
   await using transport = await connectNats({ servers: server.url });
   let calls = 0;
-  const worker = await jobsWorker(transport, {
+  await using worker = await jobsWorker(transport, {
     retry: { attempts: 3, delay: 10, backoff: "fixed" },
     deadLetter: false,
     handler: (event) => {

@@ -124,7 +124,12 @@ function recordAttempts(record: (attempt: number) => void): HandlerMiddleware {
   };
 }
 
-/** Starts a worker on `transport`; resolves once it is ready. */
+/**
+ * Starts a worker on `transport`; resolves once it is ready. Held with
+ * `await using`, it is stopped before the transport and server declared
+ * above it close, also when an assertion fails first: a loop left running
+ * into a closed transport would fail the file's other tests too.
+ */
 async function startWorker(
   transport: NatsTransport,
   options: Partial<WorkerOptions> & Pick<WorkerOptions, "handler">,
@@ -143,12 +148,17 @@ async function startWorker(
     stats,
     ...options,
   });
+  done.catch(() => {}); // observed through stop()
   await readiness.waitReady(AbortSignal.timeout(10_000));
   return {
     stats,
     stop: async () => {
       stop.abort();
       await done;
+    },
+    [Symbol.asyncDispose]: async () => {
+      stop.abort();
+      await done.catch(() => {});
     },
   };
 }
@@ -162,13 +172,13 @@ natsTest(
     const record = (worker: string) => ({
       middlewares: [recordAttempts((attempt) => deliveries.push({ worker, attempt }))],
     });
-    const slow = await startWorker(transport, {
+    await using slow = await startWorker(transport, {
       ...record("slow"),
       handler: () => delay(3_000),
     });
     await transport.publish({ name: "job.run.request" });
     await until(() => deliveries.length === 1, 5_000, "the first delivery");
-    const idle = await startWorker(transport, { ...record("idle"), handler: () => {} });
+    await using idle = await startWorker(transport, { ...record("idle"), handler: () => {} });
     await until(() => slow.stats.handled === 1, 10_000, "the slow handler");
     await delay(1_200); // past one more ackWait: a redelivery would have arrived
     await idle.stop();
@@ -184,7 +194,7 @@ natsTest(
     await using server = await startNatsServer();
     await using transport = await connectNats({ servers: server.url });
     const attempts: number[] = [];
-    const worker = await startWorker(transport, {
+    await using worker = await startWorker(transport, {
       retry: { attempts: 3, delay: 50, backoff: "fixed" },
       middlewares: [recordAttempts((attempt) => attempts.push(attempt))],
       handler: () => {
@@ -205,7 +215,7 @@ natsTest(
     await using server = await startNatsServer();
     await using transport = await connectNats({ servers: server.url, maxDeliver: 5 });
     const letters = await transport.open({ name: "job.run.request.dead-letter" });
-    const worker = await startWorker(transport, {
+    await using worker = await startWorker(transport, {
       retry: { attempts: 2, delay: 10 },
       handler: () => {
         throw new Error("broken");
@@ -231,7 +241,7 @@ natsTest(
     await using server = await startNatsServer();
     await using transport = await connectNats({ servers: server.url, maxDeliver: 2 });
     const attempts: number[] = [];
-    const worker = await startWorker(transport, {
+    await using worker = await startWorker(transport, {
       retry: { attempts: 10, delay: 10 },
       middlewares: [recordAttempts((attempt) => attempts.push(attempt))],
       handler: () => {
@@ -249,7 +259,7 @@ natsTest(
 natsTest("Requester.request(), gather() and listenResponses() work unchanged on NATS", async () => {
   await using server = await startNatsServer();
   await using transport = await connectNats({ servers: server.url });
-  const echo = await startWorker(transport, {
+  await using echo = await startWorker(transport, {
     handler: async (event, publisher) => {
       if ((event.payload as { fail?: boolean }).fail) {
         throw new ResponseError({ code: "nope", message: "refused" });
