@@ -233,6 +233,8 @@ async function main(settings: ScaleSettings): Promise<void> {
       target.url,
       String(listeners),
       String(settings.idleSeconds),
+      // As many as the library's idle reading follows.
+      String(samples),
     ]);
     const p = (values: number[], q: number) => percentile(values, q);
     const p99Ratio = round(p(many, 0.99) / p(one, 0.99), 2);

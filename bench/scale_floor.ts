@@ -7,13 +7,16 @@
  * stream `SCALE` the benchmark created. Prints one JSON line, the RSS and
  * heap each costs in bytes against the memory before them, and the CPU the
  * process uses while they sit idle, in % of one core over `idle seconds`
- * (read as the benchmark reads the library's).
+ * (read as the benchmark reads the library's: after `publishes` bare
+ * publishes one after another, as many as the library's reading follows,
+ * since what a burst leaves behind, pooled connections timing out and
+ * collections, also falls into the idle time after it).
  *
  * A process of its own because memory a runtime freed stays in its
  * allocator: measured in the benchmark's process, either side of the
  * comparison would reuse what the other left.
  *
- * Usage: `<runtime> scale_floor.{ts,mjs} <http://… or nats://…> <listeners> [idle seconds]`
+ * Usage: `<runtime> scale_floor.{ts,mjs} <http://… or nats://…> <listeners> [idle seconds] [publishes]`
  *
  * @module
  */
@@ -25,11 +28,17 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import process from "node:process";
 import { idleCpuPercent, memory } from "./scale_probe.ts";
 
-const [url, countText, idleText = "5"] = process.argv.slice(2);
+const [url, countText, idleText = "5", publishesText = "0"] = process.argv.slice(2);
 const count = Number(countText);
 const idleSeconds = Number(idleText);
-if (url === undefined || !(Number.isInteger(count) && count > 0) || !(idleSeconds > 0)) {
-  console.error("Usage: scale_floor <http://… or nats://…> <listeners> [idle seconds > 0]");
+const publishes = Number(publishesText);
+if (
+  url === undefined || !(Number.isInteger(count) && count > 0) || !(idleSeconds > 0) ||
+  !(Number.isInteger(publishes) && publishes >= 0)
+) {
+  console.error(
+    "Usage: scale_floor <http://… or nats://…> <listeners> [idle seconds > 0] [publishes >= 0]",
+  );
   process.exit(2);
 }
 
@@ -60,21 +69,25 @@ async function orderedConsumers(nc: NatsConnection): Promise<void> {
 
 const kept: unknown[] = [];
 let open: () => Promise<void>;
+let publish: () => Promise<unknown>;
 if (url.startsWith("nats:")) {
   const nc = await connect({ servers: url });
-  // One request first, so that the connection itself is in the baseline.
-  await jetstream(nc).publish("scale.floor", "");
+  publish = () => jetstream(nc).publish("scale.floor", "");
   open = () => orderedConsumers(nc);
 } else {
-  await (await fetch(`${url}/api/v1/events`, {
-    method: "POST",
-    body: JSON.stringify({ name: "scale.floor" }),
-  })).body?.cancel();
+  publish = async () =>
+    await (await fetch(`${url}/api/v1/events`, {
+      method: "POST",
+      body: JSON.stringify({ name: "scale.floor" }),
+    })).body?.cancel();
   open = fetchStreams;
 }
+// One publish first, so that the connection itself is in the baseline.
+await publish();
 const before = await memory();
 await open();
 const after = await memory();
+for (let i = 0; i < publishes; i++) await publish();
 // As the benchmark does with the library's listeners: a moment to settle, then the idle time.
 await new Promise((resolve) => setTimeout(resolve, 500));
 const idle = await idleCpuPercent(idleSeconds);

@@ -197,3 +197,15 @@ Deno.test("bootstrapRatioInterval() brackets the p99 ratio of rounds of samples,
   assert.deepEqual(bootstrapRatioInterval(spoiled, base, 0.99), [wideLow, wideHigh]);
   assert.deepEqual(bootstrapRatioInterval([], base, 0.99), [NaN, NaN]);
 });
+
+Deno.test("bench/scale_floor.ts exits 2 with its usage for a bad listener count, idle time or publish count", async () => {
+  for (const args of [["5", "1", "-1"], ["5", "1", "2.5"], ["0"], ["5", "0"]]) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PERMISSIONS, "bench/scale_floor.ts", "http://127.0.0.1:1", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 2, args.join(" "));
+    assert.match(new TextDecoder().decode(output.stderr), /\[publishes >= 0\]/);
+  }
+});
