@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { baseEnv, runDeno } from "./_child.ts";
 
 /** Runs bench/reliable_pairs.ts with `args`; resolves with its exit code, stdout and stderr. */
-async function runBench(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
+function runBench(args: string[]) {
+  return runDeno(
+    [
       "run",
       "--allow-net=127.0.0.1",
       "--allow-env",
@@ -11,15 +12,8 @@ async function runBench(args: string[]) {
       "bench/reliable_pairs.ts",
       ...args,
     ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+    baseEnv(),
+  );
 }
 
 Deno.test("bench/reliable_pairs.ts refuses a bad command line with status 2, naming what it expects", async () => {

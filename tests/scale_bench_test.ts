@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseScaleArgs, UsageError } from "../bench/scale_args.ts";
 import { bootstrapRatioInterval, percentile } from "../bench/scale_probe.ts";
+import { baseEnv, runDeno } from "./_child.ts";
 import { natsTest } from "./_nats_server.ts";
 
 const PERMISSIONS = [
@@ -20,18 +21,8 @@ const SMALL = [
 const SMALL_SAMPLING = { rounds: 2, samples: 20 };
 
 /** Runs bench/scale.ts with `args`; resolves with its exit code, stdout and stderr. */
-async function runBench(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, "bench/scale.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runBench(args: string[]) {
+  return runDeno(["run", ...PERMISSIONS, "bench/scale.ts", ...args], baseEnv());
 }
 
 /**
@@ -200,12 +191,11 @@ Deno.test("bootstrapRatioInterval() brackets the p99 ratio of rounds of samples,
 
 Deno.test("bench/scale_floor.ts exits 2 with its usage for a bad listener count, idle time or publish count", async () => {
   for (const args of [["5", "1", "-1"], ["5", "1", "2.5"], ["0"], ["5", "0"]]) {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...PERMISSIONS, "bench/scale_floor.ts", "http://127.0.0.1:1", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const output = await runDeno(
+      ["run", ...PERMISSIONS, "bench/scale_floor.ts", "http://127.0.0.1:1", ...args],
+      baseEnv(),
+    );
     assert.equal(output.code, 2, args.join(" "));
-    assert.match(new TextDecoder().decode(output.stderr), /\[publishes >= 0\]/);
+    assert.match(output.stderr, /\[publishes >= 0\]/);
   }
 });
