@@ -1,9 +1,9 @@
 /**
  * Small async building blocks every layer shares: an abortable delay, an
- * abortable place in a line of waiters, a bounded wait, a drain deadline, and linking a caller's long-lived signal to
- * a short-lived controller without `AbortSignal.any()` (which leaks one entry
- * per call on Node and Deno). Timers are plain `setTimeout`, so fake clocks
- * drive them.
+ * abortable place in a line of waiters, a bounded wait, a drain deadline,
+ * and linking a caller's long-lived signal to a short-lived controller
+ * without `AbortSignal.any()` (which leaks one entry per call on Node and
+ * Deno). Timers are plain `setTimeout`, so fake clocks drive them.
  *
  * This module is browser compatible.
  *

@@ -171,7 +171,8 @@ export class KeyedQueue<T> {
     let lane = key === undefined ? undefined : this.#lanes.get(key);
     while (lane?.busy) {
       if (this.#counters.queued < this.limit) return this.#queueBehind(lane, item);
-      await this.#room(signal);
+      // Woken at the next dequeue; rejects with `signal.reason` on abort.
+      await waitInLine(this.#roomWaiters, signal);
       lane = this.#lanes.get(key!);
     }
     const own = key === undefined ? undefined : this.#occupy(key, lane);
@@ -269,11 +270,6 @@ export class KeyedQueue<T> {
     if (delta < 0 && this.#roomWaiters.length > 0) {
       this.#roomWaiters.splice(0).forEach((wake) => wake());
     }
-  }
-
-  /** Resolves at the next dequeue; rejects with `signal.reason` on abort. */
-  #room(signal: AbortSignal | undefined): Promise<void> {
-    return waitInLine(this.#roomWaiters, signal);
   }
 }
 
