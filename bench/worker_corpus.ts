@@ -21,6 +21,8 @@ export const EVENTS = 20_000;
 /** Ordering keys the keyed corpus cycles through. */
 export const KEYS = 1_000;
 
+/** Publishes in flight at once while a corpus is published. */
+const BURST = 100;
 const payload = { host: "runner-7", script: "uptime", args: ["-p"], attempt: 1 };
 
 /** A reference server holding both corpora, and a client of it. */
@@ -42,14 +44,18 @@ export async function serveCorpora(): Promise<CorpusServer> {
   return { client, close: () => api.close() };
 }
 
-/** Publishes `EVENTS` events as `name`, 500 at a time; `extra(n)` adds fields to event n. */
+/**
+ * Publishes `EVENTS` events as `name`, 100 at a time (each holds a
+ * connection at both ends: more at once ran out of file descriptors under
+ * CI's limit of 1,024); `extra(n)` adds fields to event n.
+ */
 async function publishCorpus(
   client: EventsClient,
   name: string,
   extra: (n: number) => Partial<EventEnvelope> = () => ({}),
 ): Promise<void> {
-  for (let i = 0; i < EVENTS; i += 500) {
-    await Promise.all(Array.from({ length: 500 }, (_, j) => {
+  for (let i = 0; i < EVENTS; i += BURST) {
+    await Promise.all(Array.from({ length: BURST }, (_, j) => {
       const { payload: more, ...fields } = extra(i + j);
       return client.publish({
         name,
