@@ -28,6 +28,7 @@ import {
   reliableOptions,
   serveCorpora,
 } from "./worker_corpus.ts";
+import { percentile } from "./scale_probe.ts";
 
 /** The pairs per configuration given by `--pairs N`, or 30; exits with status 2 on anything else. */
 function pairsFrom(args: string[]): number {
@@ -63,10 +64,6 @@ const timed = async (options: Partial<WorkerOptions>) => {
   return performance.now() - started;
 };
 
-/** The value at fraction `q` of the sorted `values`. */
-const quantile = (values: number[], q: number) =>
-  values.toSorted((a, b) => a - b)[Math.round(q * (values.length - 1))]!;
-
 const results: Record<string, { median: number; q1: number; q3: number; baselineMs: number }> = {};
 for (const [name, configuration] of Object.entries(configurations)) {
   // Warm both sides up before counting.
@@ -78,18 +75,22 @@ for (const [name, configuration] of Object.entries(configurations)) {
   const baselineTimes: number[] = [];
   for (let i = 0; i < pairs; i++) {
     // Alternate which side runs first, so that neither always runs warmer.
-    const first = i % 2 === 0;
-    const a = first ? await timed(baseline()) : 0;
-    const b = await timed(configuration());
-    const base = first ? a : await timed(baseline());
-    ratios.push(base / b);
+    let base: number, time: number;
+    if (i % 2 === 0) {
+      base = await timed(baseline());
+      time = await timed(configuration());
+    } else {
+      time = await timed(configuration());
+      base = await timed(baseline());
+    }
+    ratios.push(base / time);
     baselineTimes.push(base);
   }
   const result = {
-    median: quantile(ratios, 0.5),
-    q1: quantile(ratios, 0.25),
-    q3: quantile(ratios, 0.75),
-    baselineMs: quantile(baselineTimes, 0.5),
+    median: percentile(ratios, 0.5),
+    q1: percentile(ratios, 0.25),
+    q3: percentile(ratios, 0.75),
+    baselineMs: percentile(baselineTimes, 0.5),
   };
   results[name] = result;
   console.log(

@@ -7,6 +7,24 @@
 import { ListenerReadiness, runWorker, type WorkerOptions, WorkerStats } from "../mod.ts";
 
 /**
+ * What `await using` a background loop needs: on dispose it aborts
+ * `controller` and waits for `running` to settle (its outcome ignored), so
+ * the loop is stopped before what was declared above it is disposed, also
+ * when the test failed first.
+ */
+export function stopOnDispose(
+  controller: AbortController,
+  running: Promise<unknown>,
+): AsyncDisposable {
+  return {
+    [Symbol.asyncDispose]: async () => {
+      controller.abort();
+      await running.catch(() => {});
+    },
+  };
+}
+
+/**
  * Starts a worker with fast reconnects; `stop()` aborts it and waits for it
  * to drain. Held with `await using`, it is stopped (its outcome ignored) even
  * when the test fails before `stop()`, before what was declared above it is
@@ -33,10 +51,7 @@ export function startWorker(
       controller.abort();
       await done;
     },
-    [Symbol.asyncDispose]: async () => {
-      controller.abort();
-      await done.catch(() => {});
-    },
+    ...stopOnDispose(controller, done),
   };
 }
 

@@ -19,6 +19,7 @@ import {
 import { connectNats, type NatsTransport } from "../nats.ts";
 import { until } from "./_poll.ts";
 import { listConsumers } from "./_nats_stream_state.ts";
+import { stopOnDispose } from "./_worker_run.ts";
 import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 
 async function collect(subscription: EventSubscription): Promise<EventEnvelope[]> {
@@ -199,12 +200,7 @@ for (const [suffix, sharing] of SHARING) {
         onEvent: (event) => void received.push(event.id!),
       });
       // Stopped before the transports close, also when an assertion fails first.
-      await using _listener = {
-        [Symbol.asyncDispose]: async () => {
-          stop.abort();
-          await listening.catch(() => {});
-        },
-      };
+      await using _listener = stopOnDispose(stop, listening);
       let published = 0;
       const publishSome = async (count: number) => {
         for (let n = 0; n < count; n++) {

@@ -26,6 +26,7 @@ import {
 import { connectNats, type NatsTransport } from "../nats.ts";
 import { fakeTime, settle } from "./_fake_time.ts";
 import { until } from "./_poll.ts";
+import { startWorker as startWorkerIn } from "./_worker_run.ts";
 import { natsTest, nextEvent, startNatsServer } from "./_nats_server.ts";
 
 /** A transport whose one subscription hands out one event and records working() calls. */
@@ -125,42 +126,26 @@ function recordAttempts(record: (attempt: number) => void): HandlerMiddleware {
 }
 
 /**
- * Starts a worker on `transport`; resolves once it is ready. Held with
- * `await using`, it is stopped before the transport and server declared
- * above it close, also when an assertion fails first: a loop left running
- * into a closed transport would fail the file's other tests too.
+ * Starts a worker of group `jobs` on `transport` (`_worker_run.ts`); resolves
+ * once it is ready. Held with `await using`, it is stopped before the
+ * transport and server declared above it close, also when an assertion
+ * fails first: a loop left running into a closed transport would fail the
+ * file's other tests too.
  */
 async function startWorker(
   transport: NatsTransport,
   options: Partial<WorkerOptions> & Pick<WorkerOptions, "handler">,
 ) {
-  const stop = new AbortController();
-  const readiness = new ListenerReadiness();
-  const stats = new WorkerStats();
-  const done = runWorker({
+  const worker = startWorkerIn({
     transport,
     names: ["job.run.request"],
     delivery: "unicast",
     group: "jobs",
     reconnect: { min: 20, max: 200 },
-    signal: stop.signal,
-    readiness,
-    stats,
     ...options,
   });
-  done.catch(() => {}); // observed through stop()
-  await readiness.waitReady(AbortSignal.timeout(10_000));
-  return {
-    stats,
-    stop: async () => {
-      stop.abort();
-      await done;
-    },
-    [Symbol.asyncDispose]: async () => {
-      stop.abort();
-      await done.catch(() => {});
-    },
-  };
+  await worker.readiness.waitReady(AbortSignal.timeout(10_000));
+  return worker;
 }
 
 natsTest(
