@@ -13,7 +13,6 @@ import {
   type EventSubscription,
   type EventTransport,
   type HandlerMiddleware,
-  ListenerReadiness,
   listenResponses,
   Requester,
   ResponseError,
@@ -21,7 +20,6 @@ import {
   type Settlement,
   type StreamOptions,
   type WorkerOptions,
-  WorkerStats,
 } from "../mod.ts";
 import { connectNats, type NatsTransport } from "../nats.ts";
 import { fakeTime, settle } from "./_fake_time.ts";
