@@ -87,6 +87,23 @@ Deno.test("KeyTable.remove() leaves every other key findable when their probe ru
   }
 });
 
+Deno.test("KeyTable.remove() keeps every key findable in a table four fifths full, where probe runs are long", () => {
+  // 65,536 slots at four fifths full: many entries sit 15 or more slots
+  // from home, farther than a slot's distance field says exactly, so a
+  // removal shifting them back reads their home from the record.
+  const limit = 52_428;
+  const table = new KeyTable(limit);
+  const key = (i: number) => `key-${i}`;
+  for (let i = 0; i < limit; i++) add(table, 0, key(i));
+  for (let i = 0; i < limit; i += 3) table.remove(table.find(0, key(i)));
+  for (let i = 0; i < limit; i++) {
+    assert.equal(table.find(0, key(i)) === NO_INDEX, i % 3 === 0, key(i));
+  }
+  // Refilled, every key is there again.
+  for (let i = 0; i < limit; i += 3) add(table, 0, key(i));
+  for (let i = 0; i < limit; i++) assert.notEqual(table.find(0, key(i)), NO_INDEX, key(i));
+});
+
 Deno.test("KeyTable orders entries from the least recently used, touch() making one the newest", () => {
   const table = new KeyTable(10);
   const keys = new Map<number, string>();
