@@ -14,6 +14,7 @@ import { getLogger } from "@logtape/logtape";
 import { type EventEnvelope, eventNameProblem } from "../envelope.ts";
 import { describeError } from "../errors.ts";
 import type { HandlerMiddleware } from "./compose.ts";
+import type { HandlerContext } from "./context.ts";
 import { failureResponse } from "./error_reply.ts";
 import type { WorkerStats } from "./stats.ts";
 
@@ -155,7 +156,9 @@ export function deadLetter(setup: DeadLetterSetup): HandlerMiddleware {
   // Attempt times per envelope: the worker runs every in-process attempt
   // with the same envelope object, and a weak map forgets abandoned ones.
   const started = new WeakMap<EventEnvelope, { first: number; last: number }>();
-  return async (event, context, next) => {
+  // Not an async step: an attempt that succeeds costs one promise here, no
+  // suspended frame (see `compose.ts`).
+  return (event, context, next) => {
     // Only an attempt settled `retry` stores its times, for the next one: an
     // event handled at its first attempt costs one look-up, no write.
     const now = Date.now();
@@ -164,63 +167,73 @@ export function deadLetter(setup: DeadLetterSetup): HandlerMiddleware {
     // A settlement decided before the pipeline runs (the worker giving up a
     // retry it can no longer wait for) is not an attempt of its own.
     const last = context.settlement === undefined ? now : earlier?.last ?? now;
-    try {
-      await next();
-      if (earlier !== undefined) started.delete(event);
-    } catch (error) {
-      if (context.settlement?.type === "retry") {
-        started.set(event, { first, last });
-        throw error;
-      }
-      if (earlier !== undefined) started.delete(event);
-      const payload: DeadLetterPayload = {
-        envelope: event,
-        attempts: context.attempt,
-        reason: context.settlement?.type === "dead"
-          ? context.settlement.reason
-          : describeError(error),
-        error: errorFields(error, setup.options.includeStack === true),
-        firstAttemptAt: new Date(first).toISOString(),
-        lastAttemptAt: new Date(last).toISOString(),
-        ...setup.worker,
-      };
-      const name = deadLetterNameFor(event, setup.options);
-      const where = { name: event.name, id: event.id, correlationId: event.correlationId };
-      try {
-        await context.publisher.publish(name, payload, {
-          correlationId: event.correlationId,
-          metadata: traceContextOf(event),
-        });
-        setup.stats.deadLetterPublished({
-          at: new Date().toISOString(),
-          ...where,
-          deadLetter: name,
-          attempts: context.attempt,
-          reason: payload.reason,
-        });
-        logger.info("Dead-lettered {name} {id} as {deadLetter} after {attempts} attempts", {
-          ...where,
-          deadLetter: name,
-          attempts: context.attempt,
-        });
-      } catch (publishError) {
-        setup.stats.deadLetterFailed++;
-        if (setup.redeliverAfter !== undefined) {
-          context.settlement = { type: "retry", delay: setup.redeliverAfter };
-          logger.error(
-            "Cannot publish the dead letter of {name} {id}: {error}; the transport redelivers the event in {delay} ms",
-            { ...where, error: publishError, delay: setup.redeliverAfter },
-          );
-        } else {
-          logger.error(
-            "Cannot publish the dead letter of {name} {id}, the event is lost (find it by its id in the server's history): {error}",
-            { ...where, error: publishError },
-          );
-        }
-      }
+    return next().then(
+      earlier === undefined ? undefined : () => void started.delete(event),
+      (error: unknown) => failed(error, event, context, first, last, earlier !== undefined),
+    );
+  };
+
+  /** Publishes the dead letter of an attempt that failed for good, then rethrows. */
+  async function failed(
+    error: unknown,
+    event: EventEnvelope,
+    context: HandlerContext,
+    first: number,
+    last: number,
+    stored: boolean,
+  ): Promise<never> {
+    if (context.settlement?.type === "retry") {
+      started.set(event, { first, last });
       throw error;
     }
-  };
+    if (stored) started.delete(event);
+    const payload: DeadLetterPayload = {
+      envelope: event,
+      attempts: context.attempt,
+      reason: context.settlement?.type === "dead"
+        ? context.settlement.reason
+        : describeError(error),
+      error: errorFields(error, setup.options.includeStack === true),
+      firstAttemptAt: new Date(first).toISOString(),
+      lastAttemptAt: new Date(last).toISOString(),
+      ...setup.worker,
+    };
+    const name = deadLetterNameFor(event, setup.options);
+    const where = { name: event.name, id: event.id, correlationId: event.correlationId };
+    try {
+      await context.publisher.publish(name, payload, {
+        correlationId: event.correlationId,
+        metadata: traceContextOf(event),
+      });
+      setup.stats.deadLetterPublished({
+        at: new Date().toISOString(),
+        ...where,
+        deadLetter: name,
+        attempts: context.attempt,
+        reason: payload.reason,
+      });
+      logger.info("Dead-lettered {name} {id} as {deadLetter} after {attempts} attempts", {
+        ...where,
+        deadLetter: name,
+        attempts: context.attempt,
+      });
+    } catch (publishError) {
+      setup.stats.deadLetterFailed++;
+      if (setup.redeliverAfter !== undefined) {
+        context.settlement = { type: "retry", delay: setup.redeliverAfter };
+        logger.error(
+          "Cannot publish the dead letter of {name} {id}: {error}; the transport redelivers the event in {delay} ms",
+          { ...where, error: publishError, delay: setup.redeliverAfter },
+        );
+      } else {
+        logger.error(
+          "Cannot publish the dead letter of {name} {id}, the event is lost (find it by its id in the server's history): {error}",
+          { ...where, error: publishError },
+        );
+      }
+    }
+    throw error;
+  }
 }
 
 function errorFields(error: unknown, includeStack: boolean): DeadLetterError {

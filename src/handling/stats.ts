@@ -95,19 +95,24 @@ export class WorkerStats {
  * `retry` — or failed, with its error) and passes the outcome on unchanged.
  */
 export function countOutcomes(stats: WorkerStats): HandlerMiddleware {
-  return async (_event, context, next) => {
+  const handled = () => {
+    stats.handled++;
+    stats.finished();
+  };
+  // Not an async step: an attempt costs one promise here and no suspended
+  // frame (see `compose.ts`).
+  return (_event, context, next) => {
     stats.inFlight++;
     if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
-    try {
-      await next();
-      stats.handled++;
-    } catch (error) {
-      if (context.settlement?.type === "retry") stats.retried++;
-      else stats.failed++;
-      stats.lastError = describeError(error);
+    return next().then(handled, (error: unknown) => {
+      try {
+        if (context.settlement?.type === "retry") stats.retried++;
+        else stats.failed++;
+        stats.lastError = describeError(error);
+      } finally {
+        stats.finished();
+      }
       throw error;
-    } finally {
-      stats.finished();
-    }
+    });
   };
 }
