@@ -13,6 +13,14 @@
 import { unwatchAbort, watchAbort } from "./abort_watch.ts";
 
 /**
+ * One promise that is already resolved, shared by every call that finished
+ * before it returned (settling over HTTP, a queue item that started at
+ * once, a synchronous handler): no promise per call, and a caller that gets
+ * this one knows by its identity that there is nothing to wait for.
+ */
+export const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
  * Aborts `controller` with `signal.reason` when `signal` aborts (at once if it
  * already has). Returns the function that removes the link; call it when the
  * short-lived work settles so the long-lived signal keeps no listener.

@@ -8,6 +8,7 @@
 
 import { BodyReader, type ReadResult } from "./body_reader.ts";
 import { unwatchAbort, watchAbort } from "./abort_watch.ts";
+import { RESOLVED } from "./async.ts";
 import type { EventEnvelope } from "./envelope.ts";
 import { EnvelopeParser } from "./decode/envelope_parser.ts";
 import type { InvalidInputHandler, StreamFraming } from "./decode/types.ts";
@@ -83,7 +84,7 @@ export interface OpenEventStreamParts {
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 // Settling over HTTP is bookkeeping done before it returns: one resolved
 // promise serves every call instead of a new one per envelope.
-const SETTLED: Promise<void> = Promise.resolve();
+const SETTLED = RESOLVED;
 
 /**
  * Reads a fetch response body as envelopes, pulling one body chunk whenever

@@ -9,9 +9,8 @@
  */
 
 import type { Slots } from "./slots.ts";
-import { waitInLine } from "./async.ts";
+import { RESOLVED, waitInLine } from "./async.ts";
 
-const STARTED: Promise<void> = Promise.resolve();
 /** Idle keys the queue may keep at least, before a sweep forgets them. */
 const IDLE_KEYS_KEPT = 1024;
 
@@ -162,7 +161,7 @@ export class KeyedQueue<T> {
       const own = key === undefined ? undefined : this.#occupy(key, lane);
       void this.#slots.acquire();
       this.#start(own, item);
-      return STARTED;
+      return RESOLVED;
     }
     return this.#pushWaiting(key, item, signal);
   }

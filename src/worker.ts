@@ -51,7 +51,7 @@ import {
 import type { ListenerReadiness } from "./readiness.ts";
 import type { ReconnectOptions } from "./reconnect.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
-import { delay, settlesWithin } from "./async.ts";
+import { delay, RESOLVED, settlesWithin } from "./async.ts";
 import { Slots } from "./slots.ts";
 import {
   assertEventSchemas,
@@ -404,7 +404,9 @@ class RunningWorker implements ListenAllOptions {
     stopWorking();
     events?.handled(event, started, settlement);
     // The slot is held until the transport knows, so a drain waits for acks too.
-    await settler.settle(settlement).catch(() => {});
+    const settling = settler.settle(settlement);
+    // Over HTTP settling is done when it returns: no turn to wait for it.
+    if (settling !== RESOLVED) await settling.catch(() => {});
     events?.settled(event, settlement);
   }
 

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { RESOLVED } from "../async.ts";
 import type { EventEnvelope } from "../envelope.ts";
 import type { HandlerContext } from "./context.ts";
 
@@ -93,8 +94,6 @@ export function compose(
     return dispatch(0);
   };
 }
-
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The handler's outcome as a `Promise<void>`: shared and resolved for a synchronous return. */
 function settled(result: unknown): Promise<void> {
