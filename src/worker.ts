@@ -384,8 +384,14 @@ class RunningWorker implements ListenAllOptions {
     let settlement: Settlement;
     for (let attempt = settler.attempt;; attempt++) {
       const context = this.#contextFor(event, attempt);
-      // Counted, logged and answered by the pipeline already.
-      const failure = await pipeline.run(event, context).then(succeeded, failed);
+      // Counted, logged and answered by the pipeline already. Awaited in a
+      // `try`, not through `.then()`: no promise of its own per attempt.
+      let failure: { error: unknown } | undefined;
+      try {
+        await pipeline.run(event, context);
+      } catch (error) {
+        failure = { error };
+      }
       // What a step left to the attempt's end (idempotency recording the
       // outcome) runs before the settlement, as its `finally` would have.
       endAttempt(context);
@@ -539,9 +545,6 @@ function workerPipeline(
  */
 export const TELEMETRY_RECHECK = 64;
 
-// Shared by every event, so an attempt's outcome costs no closures.
-const succeeded = (): undefined => undefined;
-const failed = (error: unknown): { error: unknown } => ({ error });
 const noop = (): void => {};
 
 /** Whose idempotency keys a worker's are: its unicast group, else (broadcast) its own. */
