@@ -60,8 +60,9 @@ export type Pipeline = (event: EventEnvelope, context: HandlerContext) => Promis
  * an attempt costs it one promise and no suspended frame, since `next()`
  * always returns a promise. As `async` steps with `try { await next() }`,
  * the four of them that were (all but the error response) made a worker
- * whose handler does nothing 8 % slower (the median of seven A/B pairs of 25 reads of the worker
- * benchmark's plain corpus, 1–14 % by pair; 2026-12-02).
+ * whose handler does nothing 8 % slower (the median of seven A/B pairs of
+ * 25 reads of the worker benchmark's plain corpus, 1–14 % by pair;
+ * 2026-12-02).
  *
  * @throws {Error} From `next()`, when one middleware calls it twice.
  */
