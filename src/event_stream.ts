@@ -82,9 +82,8 @@ export interface OpenEventStreamParts {
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-// Settling over HTTP is bookkeeping done before it returns: one resolved
-// promise serves every call instead of a new one per envelope.
-const SETTLED = RESOLVED;
+// Settling over HTTP is bookkeeping done before it returns: it answers
+// RESOLVED, one promise for every call (the worker then waits no turn).
 
 /**
  * Reads a fetch response body as envelopes, pulling one body chunk whenever
@@ -180,7 +179,7 @@ export class OpenEventStream implements EventStream {
     const at = unsettled[this.#settledPrefix] === event
       ? this.#settledPrefix
       : unsettled.indexOf(event, this.#settledPrefix);
-    if (at === -1) return SETTLED;
+    if (at === -1) return RESOLVED;
     unsettled[at] = undefined;
     while (this.#settledPrefix < unsettled.length && unsettled[this.#settledPrefix] === undefined) {
       this.#resumeId = this.#unsettledResumeIds[this.#settledPrefix++];
@@ -190,12 +189,12 @@ export class OpenEventStream implements EventStream {
       this.#unsettledResumeIds.length = 0;
       this.#settledPrefix = 0;
     }
-    return SETTLED;
+    return RESOLVED;
   }
 
   /** Nothing to tell an HTTP server: it redelivers nothing. */
   working(_event: EventEnvelope): Promise<void> {
-    return SETTLED;
+    return RESOLVED;
   }
 
   /** The Events API never delivers an event twice to one subscription. */

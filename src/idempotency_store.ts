@@ -10,7 +10,7 @@
  */
 
 import { KeyTable, NO_INDEX } from "./key_table.ts";
-import { waitInLine } from "./async.ts";
+import { RESOLVED, waitInLine } from "./async.ts";
 
 /** The metadata field that carries an event's idempotency key. */
 export const IDEMPOTENCY_KEY = "idempotencyKey";
@@ -105,7 +105,6 @@ const CLAIMED_CLAIM: IdempotencyClaim = Object.freeze({ status: "claimed" });
 const PENDING_CLAIM: IdempotencyClaim = Object.freeze({ status: "pending" });
 const CLAIMED: Promise<IdempotencyClaim> = Promise.resolve(CLAIMED_CLAIM);
 const PENDING: Promise<IdempotencyClaim> = Promise.resolve(PENDING_CLAIM);
-const DONE: Promise<void> = Promise.resolve();
 
 /** The outcome of a handling that published no reply: most events', shared by all of them. */
 export const NO_REPLIES: IdempotencyOutcome = Object.freeze({ replies: Object.freeze([]) });
@@ -313,14 +312,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   complete(key: string, outcome: IdempotencyOutcome, ttl: number): Promise<void> {
     const group = this.#locate(key);
     this.#complete(group, this.#located, outcome, ttl);
-    return DONE;
+    return RESOLVED;
   }
 
   settled(key: string, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     const group = this.#locate(key);
     const index = this.#live(group, this.#located);
-    if (index === NO_INDEX || this.#marks[4 * index + STATE] !== IN_FLIGHT) return DONE;
+    if (index === NO_INDEX || this.#marks[4 * index + STATE] !== IN_FLIGHT) return RESOLVED;
     let waiters = this.#waiters.get(index);
     if (waiters === undefined) this.#waiters.set(index, waiters = []);
     return waitInLine(waiters, signal);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { waitInLine } from "./async.ts";
+import { RESOLVED, waitInLine } from "./async.ts";
 
 /** At most `size` holders at once; waiters are served first come, first served. */
 export class Slots {
@@ -37,7 +37,8 @@ export class Slots {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#inUse < this.size) {
       this.#inUse++;
-      return Promise.resolve();
+      // Granted at once, as for nearly every event: no promise of its own.
+      return RESOLVED;
     }
     return waitInLine(this.#waiting ??= [], signal);
   }

@@ -22,6 +22,7 @@ import {
   DeliverPolicy,
   type JsMsg,
 } from "@nats-io/jetstream";
+import { RESOLVED } from "../async.ts";
 import type { EventEnvelope } from "../envelope.ts";
 import type { EventSubscription, Settlement, StreamOptions } from "../transport.ts";
 import { mapNatsError } from "./error_mapping.ts";
@@ -291,7 +292,7 @@ class ListenerSubscription extends NatsSubscription {
 
   /** Nothing to tell the server: only the resume point moves. */
   protected acknowledge(_message: JsMsg, _event: EventEnvelope, _settlement: Settlement) {
-    return Promise.resolve();
+    return RESOLVED;
   }
 
   protected discard(_message: JsMsg): void {}
