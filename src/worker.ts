@@ -13,6 +13,7 @@ import type { InvalidInput, InvalidInputHandler } from "./decode/types.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
 import { describeError } from "./errors.ts";
 import { compose, type HandlerMiddleware, type Pipeline } from "./handling/compose.ts";
+import type { PipelineStep } from "./handling/outcome_step.ts";
 import { measureProcessing, type ProcessMetrics } from "./handling/metrics.ts";
 import { traceProcessing } from "./handling/tracing.ts";
 import { telemetryLive } from "./tracing/live.ts";
@@ -265,7 +266,7 @@ class RunningWorker implements ListenAllOptions {
   // The steps are made at the first event, not up front: a host's idle
   // registrations hold none of their closures (see bench/scale_library.ts).
   #processSpan: HandlerMiddleware | undefined;
-  #shared: HandlerMiddleware[] | undefined;
+  #shared: PipelineStep[] | undefined;
   // One pipeline per (redelivers, traced). Without an SDK a no-op process
   // span still costs a step per event, so the untraced pipeline runs while
   // none is registered. An SDK may come later, but asking costs about as
@@ -503,13 +504,13 @@ function workerPipeline(
   options: WorkerOptions,
   policy: RetryPolicy,
   parts: {
-    shared: readonly HandlerMiddleware[];
+    shared: readonly PipelineStep[];
     stats: WorkerStats;
     source: string | undefined;
     redelivers: boolean;
   },
 ): WorkerPipeline {
-  const outer = [...parts.shared, replyOnFailure];
+  const outer: PipelineStep[] = [...parts.shared, replyOnFailure];
   if (options.deadLetter !== false) {
     outer.push(deadLetter({
       options: options.deadLetter ?? {},

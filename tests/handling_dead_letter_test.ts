@@ -130,6 +130,22 @@ Deno.test("deadLetter() records the first and the last attempt's start across in
   assert.equal(payload.error.stack, undefined, "no stack unless asked");
 });
 
+Deno.test("deadLetter() forgets a retried event's times once it succeeds", async () => {
+  using time = fakeTime();
+  const { transport, attempt } = setup();
+  const error = new Error("flaky");
+  await attempt(REQUEST, 1, { error, settlement: { type: "retry", delay: 5_000 } });
+  time.clock.tick(5_000);
+  await attempt(REQUEST, 2);
+  time.clock.tick(60_000);
+  // The same envelope object again: nothing of its earlier attempts is left.
+  const again = new Date(time.clock.now).toISOString();
+  await attempt(REQUEST, 1, { error, settlement: { type: "dead", reason: "for good" } });
+  const payload = transport.published[0]!.payload as DeadLetterPayload;
+  assert.equal(payload.firstAttemptAt, again);
+  assert.equal(payload.lastAttemptAt, again);
+});
+
 Deno.test("deadLetter() carries the stack with includeStack and uses the name it is given", async () => {
   const { transport, attempt } = setup({
     options: { name: "jobs.dead-letters", includeStack: true },

@@ -13,9 +13,9 @@
 import { getLogger } from "@logtape/logtape";
 import { type EventEnvelope, eventNameProblem } from "../envelope.ts";
 import { describeError } from "../errors.ts";
-import type { HandlerMiddleware } from "./compose.ts";
 import type { HandlerContext } from "./context.ts";
 import { failureResponse } from "./error_reply.ts";
+import type { OutcomeStep } from "./outcome_step.ts";
 import type { WorkerStats } from "./stats.ts";
 
 /** What the name of a dead letter adds to the name of its event. */
@@ -144,49 +144,46 @@ export function assertDeadLetterOptions(
 }
 
 /**
- * The dead-letter middleware. It sits outside the retry middleware: an
- * attempt settled `retry` passes through; any other failure is final and
- * is published as a dead letter before the failure is rethrown (so the
- * error response and the counters outside it still happen). A dead letter
+ * The dead-letter step. It sits outside the retry step: an attempt settled
+ * `retry` passes through; any other failure is final and is published as a
+ * dead letter before the failure goes on outwards (so the error response
+ * and the counters outside it still happen). A dead letter
  * that cannot be published is logged and counted, and the event is settled
  * `retry` after `redeliverAfter` where the transport redelivers, so it is
  * not lost.
  */
-export function deadLetter(setup: DeadLetterSetup): HandlerMiddleware {
+export function deadLetter(setup: DeadLetterSetup): OutcomeStep {
   // Attempt times per envelope: the worker runs every in-process attempt
   // with the same envelope object, and a weak map forgets abandoned ones.
   const started = new WeakMap<EventEnvelope, { first: number; last: number }>();
-  // Not an async step: an attempt that succeeds costs one promise here, no
-  // suspended frame (see `compose.ts`).
-  return (event, context, next) => {
-    // Only an attempt settled `retry` stores its times, for the next one: an
-    // event handled at its first attempt costs one look-up, no write.
-    const now = Date.now();
-    const earlier = started.get(event);
-    const first = earlier?.first ?? now;
-    // A settlement decided before the pipeline runs (the worker giving up a
-    // retry it can no longer wait for) is not an attempt of its own.
-    const last = context.settlement === undefined ? now : earlier?.last ?? now;
-    return next().then(
-      earlier === undefined ? undefined : () => void started.delete(event),
-      (error: unknown) => failed(error, event, context, first, last, earlier !== undefined),
-    );
+  // Times stored and not deleted since (entries the map forgot count too):
+  // while none are, an attempt that succeeds looks nothing up.
+  let stored = 0;
+  return {
+    timed: true,
+    succeeded(event) {
+      if (stored > 0 && started.delete(event)) stored--;
+    },
+    failed,
   };
 
-  /** Publishes the dead letter of an attempt that failed for good, then rethrows. */
+  /** Publishes the dead letter of an attempt that failed for good; stores a retried one's times. */
   async function failed(
     error: unknown,
     event: EventEnvelope,
     context: HandlerContext,
-    first: number,
-    last: number,
-    stored: boolean,
-  ): Promise<never> {
+    startedAt: number | undefined,
+  ): Promise<void> {
+    const earlier = stored > 0 ? started.get(event) : undefined;
+    const first = earlier?.first ?? startedAt ?? Date.now();
+    // A give-up (no `startedAt`) is not an attempt of its own.
+    const last = startedAt ?? earlier?.last ?? first;
     if (context.settlement?.type === "retry") {
+      if (earlier === undefined) stored++;
       started.set(event, { first, last });
-      throw error;
+      return;
     }
-    if (stored) started.delete(event);
+    if (earlier !== undefined && started.delete(event)) stored--;
     const payload: DeadLetterPayload = {
       envelope: event,
       attempts: context.attempt,
@@ -232,7 +229,6 @@ export function deadLetter(setup: DeadLetterSetup): HandlerMiddleware {
         );
       }
     }
-    throw error;
   }
 }
 

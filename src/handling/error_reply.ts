@@ -10,8 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { NonRetryableError, ResponseError, type ResponseErrorBody } from "../errors.ts";
-import type { HandlerMiddleware } from "./compose.ts";
-import type { HandlerContext } from "./context.ts";
+import type { OutcomeStep } from "./outcome_step.ts";
 
 /**
  * The error code a failed handler is answered with, unless it threw a
@@ -37,23 +36,15 @@ export function failureResponse(error: unknown): ResponseErrorBody {
 
 /**
  * Publishes the error response of a request that failed for good (see
- * {@linkcode failureResponse}) and rethrows the failure, so outer
- * middlewares still see it. An attempt settled `retry` is not answered:
- * the requester waits for the attempt that ends it. A failure to publish
- * the answer is logged only.
+ * {@linkcode failureResponse}); the failure goes on outwards, so outer
+ * steps still see it. An attempt settled `retry` is not answered: the
+ * requester waits for the attempt that ends it. A failure to publish the
+ * answer is logged only.
  */
-export const replyOnFailure: HandlerMiddleware = (event, context, next) =>
-  // Not an async step: an event that succeeds costs no promise of its own here.
-  event.correlationId === undefined
-    ? next()
-    : next().catch((error: unknown) => answerFailure(event.correlationId!, context, error));
-
-async function answerFailure(
-  correlationId: string,
-  context: HandlerContext,
-  error: unknown,
-): Promise<never> {
-  if (context.settlement?.type !== "retry") {
+export const replyOnFailure: OutcomeStep = {
+  async failed(error, event, context) {
+    const correlationId = event.correlationId;
+    if (correlationId === undefined || context.settlement?.type === "retry") return;
     const { code, message } = failureResponse(error);
     try {
       // Nobody reads the error response's id: over HTTP its answer body goes unread.
@@ -64,6 +55,5 @@ async function answerFailure(
         error: replyFailure,
       });
     }
-  }
-  throw error;
-}
+  },
+};

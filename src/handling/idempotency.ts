@@ -28,6 +28,7 @@ import {
 import type { Publisher, PublishInit } from "../publisher.ts";
 import type { PublishResult } from "../transport.ts";
 import type { HandlerMiddleware } from "./compose.ts";
+import type { OutcomeStep } from "./outcome_step.ts";
 import { type AttemptEnd, canEndAttempt, type HandlerContext } from "./context.ts";
 
 /** How long a handled key answers its duplicates when the option sets none: 10 minutes, in ms. */
@@ -79,7 +80,9 @@ export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
 }
 
 /**
- * The idempotency middleware. Events without a key pass through. For a
+ * The idempotency step (an outcome step that hands the events it must run
+ * around to a middleware: `outcome_step.ts`). Events without a key pass
+ * through. For a
  * key: the first handling runs the rest of the pipeline with a publisher
  * that records its replies (error replies included, so it must sit outside
  * the error response), and stores them as the outcome; a duplicate within
@@ -96,14 +99,14 @@ export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
  * (nearly every event) costs one look-up that claims the key, one write
  * by the entry's index that completes it, and a recording publisher only
  * when the event has a `correlationId` (nothing can reply to one that has
- * none). In a worker it adds no `async` frame and no promise either: it
- * hands the completion to the worker as the attempt's end hook
- * (`context.ts` `AttemptEnd`), which runs once the pipeline settled and
- * before the event is settled; a context made without a worker gets it
- * after `await next()`. Duplicates, and every event of any other store, go
- * through the `IdempotencyStore` interface.
+ * none). In a worker it adds no middleware, no `async` frame and no
+ * promise either: it hands the completion to the worker as the attempt's
+ * end hook (`context.ts` `AttemptEnd`), which runs once the pipeline
+ * settled and before the event is settled; a context made without a
+ * worker gets it after `await next()`. Duplicates, and every event of any
+ * other store, go through the `IdempotencyStore` interface.
  */
-export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddleware {
+export function idempotency(options: IdempotencyMiddlewareOptions): OutcomeStep {
   const { store, ttl, scope, stats } = options;
   // The in-memory store claims and completes a first handling synchronously
   // and by the key's parts: no scoped string and no promise of its own per
@@ -130,27 +133,35 @@ export function idempotency(options: IdempotencyMiddlewareOptions): HandlerMiddl
     }
     return lastGroup;
   };
-  // Not async itself: an event without a key costs one call, not a promise.
-  return (event, context, next) => {
-    const key = idempotencyKeyOf(event);
-    if (key === undefined) return next();
-    if (memory === undefined) return keyed(event, context, next, key);
-    const group = groupOf(memory, event.name);
-    if (group === NO_GROUP) return keyed(event, context, next, key);
-    const index = memoryStore.claim(memory, group, key, ownerOf(event), ttl);
-    // A duplicate (done or in flight) takes the general path.
-    if (index < 0) return keyed(event, context, next, key);
-    const version = memoryStore.versionAt(memory, index);
-    // The claim records the replies too: one object per event, not two.
-    const claim = recordReplies(
-      context,
-      new MemoryClaim(context.publisher, memory, index, version, group, key, ttl),
-    );
-    // In a worker the outcome is recorded when the attempt ends: no frame
-    // and no promise of this step's own per event.
-    if (!canEndAttempt(context)) return completedAfter(claim, context, next);
-    context.attemptEnd = claim;
-    return next();
+  // Mostly an outcome step with nothing to observe: an event without a key
+  // costs one call, and the first handling of a key in the in-memory store
+  // no frame and no promise either. Every other event is handed to `keyed`.
+  const handOver: HandlerMiddleware = (event, context, next) =>
+    keyed(event, context, next, idempotencyKeyOf(event)!);
+  return {
+    started(event, context) {
+      const key = idempotencyKeyOf(event);
+      if (key === undefined) return undefined;
+      if (memory === undefined) return handOver;
+      const group = groupOf(memory, event.name);
+      if (group === NO_GROUP) return handOver;
+      const index = memoryStore.claim(memory, group, key, ownerOf(event), ttl);
+      // A duplicate (done or in flight) takes the general path.
+      if (index < 0) return handOver;
+      const version = memoryStore.versionAt(memory, index);
+      // The claim records the replies too: one object per event, not two.
+      const claim = recordReplies(
+        context,
+        new MemoryClaim(context.publisher, memory, index, version, group, key, ttl),
+      );
+      // In a worker the outcome is recorded when the attempt ends: no frame
+      // and no promise of this step's own per event.
+      if (!canEndAttempt(context)) {
+        return (_event, context, next) => completedAfter(claim, context, next);
+      }
+      context.attemptEnd = claim;
+      return undefined;
+    },
   };
 
   async function keyed(
@@ -323,7 +334,7 @@ export function idempotencySteps(
   option: IdempotencyOptions | false | undefined,
   scope: string,
   stats?: { duplicates: number },
-): HandlerMiddleware[] {
+): OutcomeStep[] {
   if (option === false) return [];
   return [idempotency({
     store: option?.store ?? new MemoryIdempotencyStore(),

@@ -7,22 +7,20 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { HandlerMiddleware } from "./compose.ts";
+import type { OutcomeStep } from "./outcome_step.ts";
 
 const logger = getLogger(["bus-integration", "worker"]);
 
 /**
- * Logs every failure of the inner pipeline and rethrows it: an attempt
- * settled `retry` at warning level ("will retry in N ms, attempt k of n"),
- * a failure for good at error level.
+ * Logs every failure of the inner pipeline, which goes on outwards: an
+ * attempt settled `retry` at warning level ("will retry in N ms, attempt k
+ * of n"), a failure for good at error level.
  *
  * @param attempts The retry policy's attempts, shown as "of n".
  */
-export function logFailuresOf(attempts: number): HandlerMiddleware {
-  // Not an async step: an attempt that succeeds costs one promise here and
-  // no suspended frame (see `compose.ts`).
-  return (event, context, next) =>
-    next().catch((error: unknown) => {
+export function logFailuresOf(attempts: number): OutcomeStep {
+  return {
+    failed(error, event, context) {
       const where = { name: event.name, id: event.id, correlationId: event.correlationId };
       if (context.settlement?.type === "retry") {
         logger.warn(
@@ -32,9 +30,9 @@ export function logFailuresOf(attempts: number): HandlerMiddleware {
       } else {
         logger.error("Handler failed on {name} {id}: {error}", { ...where, error });
       }
-      throw error;
-    });
+    },
+  };
 }
 
 /** {@linkcode logFailuresOf} for a worker without retries. */
-export const logFailures: HandlerMiddleware = logFailuresOf(1);
+export const logFailures: OutcomeStep = logFailuresOf(1);

@@ -12,28 +12,26 @@
 
 import { describeError, NonRetryableError } from "../errors.ts";
 import type { Settlement } from "../transport.ts";
-import type { HandlerMiddleware } from "./compose.ts";
+import type { OutcomeStep } from "./outcome_step.ts";
 import { requestedDelay, retryDelay } from "./retry_delay.ts";
 import type { RetryPolicy } from "./retry_policy.ts";
 
 /**
  * Sets `context.settlement` when the inner pipeline fails — `retry` with the
  * policy's next wait, or `dead` when the error is not retryable or
- * `context.attempt` reached `attempts` — and rethrows the failure, so the
- * outer middlewares see it (and can tell from the settlement whether it is
+ * `context.attempt` reached `attempts`; the failure goes on outwards, so
+ * the outer steps see it (and can tell from the settlement whether it is
  * final). A settlement an inner middleware already set is left alone.
  *
  * @param policy The validated policy (`resolveRetryPolicy`).
  * @param random Draws the jitter, from [0, 1).
  */
-export function retry(policy: RetryPolicy, random: () => number = Math.random): HandlerMiddleware {
-  // Not an async step: an attempt that succeeds costs one promise here and
-  // no suspended frame (see `compose.ts`).
-  return (_event, context, next) =>
-    next().catch((error: unknown) => {
+export function retry(policy: RetryPolicy, random: () => number = Math.random): OutcomeStep {
+  return {
+    failed(error, _event, context) {
       context.settlement ??= retrySettlement(policy, context.attempt, error, random);
-      throw error;
-    });
+    },
+  };
 }
 
 /** How attempt `attempt` at an event that failed with `error` is settled under `policy`. */

@@ -7,7 +7,7 @@
  */
 
 import { describeError } from "../errors.ts";
-import type { HandlerMiddleware } from "./compose.ts";
+import type { OutcomeStep } from "./outcome_step.ts";
 
 /** How many {@linkcode WorkerStats.recentDeadLetters} a worker keeps. */
 export const RECENT_DEAD_LETTERS = 10;
@@ -90,21 +90,21 @@ export class WorkerStats {
 }
 
 /**
- * The outermost middleware: counts every attempt into `stats` (in flight
- * while the rest runs, then handled, retried — when the settlement is
- * `retry` — or failed, with its error) and passes the outcome on unchanged.
+ * The outermost step: counts every attempt into `stats` (in flight while
+ * the rest runs, then handled, retried — when the settlement is `retry` —
+ * or failed, with its error) and passes the outcome on unchanged.
  */
-export function countOutcomes(stats: WorkerStats): HandlerMiddleware {
-  const handled = () => {
-    stats.handled++;
-    stats.finished();
-  };
-  // Not an async step: an attempt costs one promise here and no suspended
-  // frame (see `compose.ts`).
-  return (_event, context, next) => {
-    stats.inFlight++;
-    if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
-    return next().then(handled, (error: unknown) => {
+export function countOutcomes(stats: WorkerStats): OutcomeStep {
+  return {
+    started() {
+      stats.inFlight++;
+      if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
+    },
+    succeeded() {
+      stats.handled++;
+      stats.finished();
+    },
+    failed(error, _event, context) {
       try {
         if (context.settlement?.type === "retry") stats.retried++;
         else stats.failed++;
@@ -112,7 +112,6 @@ export function countOutcomes(stats: WorkerStats): HandlerMiddleware {
       } finally {
         stats.finished();
       }
-      throw error;
-    });
+    },
   };
 }
