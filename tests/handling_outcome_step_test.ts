@@ -184,25 +184,32 @@ Deno.test("compose() rejects when a handed-to middleware throws synchronously", 
 
 Deno.test("compose() gives timed steps the attempt's start, and none when the settlement was decided before", async () => {
   using time = fakeTime();
-  const starts: Array<number | undefined> = [];
-  const timed: OutcomeStep = { timed: true, failed: (_e, _v, _c, at) => void starts.push(at) };
-  const untimed: OutcomeStep = { failed: (_e, _v, _c, at) => void starts.push(at) };
+  const starts: Array<[string, number | undefined]> = [];
+  const step = (name: string, timed: boolean): OutcomeStep => ({
+    timed,
+    succeeded: (_event, _context, at) => void starts.push([`${name} ok`, at]),
+    failed: (_error, _event, _context, at) => void starts.push([name, at]),
+  });
+  const timed = step("timed", true);
+  const other = step("other", false);
   const startedAt = time.clock.now;
-  const pipeline = compose([untimed, timed], () => {
+  const pipeline = compose([other, timed], () => {
     time.clock.tick(250);
     throw new Error("late");
   });
   await assert.rejects(pipeline(event, contextOf()));
-  assert.deepEqual(starts, [startedAt, startedAt], "read once, when the attempt started");
+  assert.deepEqual(starts, [["timed", startedAt], ["other", startedAt]], "read once, at the start");
+
+  starts.length = 0;
+  await compose([timed], () => {})(event, contextOf());
+  assert.deepEqual(starts, [["timed ok", startedAt + 250]], "succeeded() gets it too");
 
   starts.length = 0;
   const decided = { settlement: { type: "dead", reason: "given up" } } as unknown as HandlerContext;
   await assert.rejects(compose([timed], () => Promise.reject(new Error("x")))(event, decided));
-  assert.deepEqual(starts, [undefined]);
+  assert.deepEqual(starts, [["timed", undefined]]);
 
   starts.length = 0;
-  await assert.rejects(
-    compose([untimed], () => Promise.reject(new Error("x")))(event, contextOf()),
-  );
-  assert.deepEqual(starts, [undefined], "no clock reading without a timed step");
+  await assert.rejects(compose([other], () => Promise.reject(new Error("x")))(event, contextOf()));
+  assert.deepEqual(starts, [["other", undefined]], "no clock reading without a timed step");
 });

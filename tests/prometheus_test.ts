@@ -4,6 +4,7 @@ import { compose } from "../src/handling/compose.ts";
 import type { HandlerContext } from "../src/handling/context.ts";
 import { measureProcessing, ProcessMetrics } from "../src/handling/metrics.ts";
 import { renderPrometheus } from "../src/prometheus.ts";
+import { fakeTime } from "./_fake_time.ts";
 import { hasPrometheusParser, parsePrometheus } from "./_prometheus_parse.ts";
 
 const context = () => ({ settlement: undefined }) as unknown as HandlerContext;
@@ -79,4 +80,32 @@ Deno.test("ProcessMetrics.observe() fills cumulative buckets", () => {
   assert.equal(at(10), 2);
   assert.equal(m.buckets.at(-1), 3, "+Inf counts everything");
   assert.ok(Math.abs(m.sum - 60.304) < 1e-9);
+});
+
+Deno.test("measureProcessing() records each attempt's outcome and how long it took, in whole ms", async () => {
+  using time = fakeTime();
+  const process = new ProcessMetrics();
+  const pipeline = compose([measureProcessing(process)], (event) => {
+    time.clock.tick(event.name === "job.slow" ? 30 : 2);
+    if (event.name === "job.slow") throw new Error("late");
+  });
+  await pipeline({ name: "job.fast" }, context());
+  await assert.rejects(pipeline({ name: "job.slow" }, context()));
+  await pipeline({ name: "job.fast" }, context());
+  const metrics = new Map(process.entries());
+  const fast = metrics.get("job.fast")!;
+  const slow = metrics.get("job.slow")!;
+  assert.equal(fast.consumed, 2, "events of one name after another land on it");
+  assert.deepEqual(fast.outcomes, { done: 2, retry: 0, dead: 0 });
+  assert.ok(Math.abs(fast.sum - 0.004) < 1e-9);
+  assert.deepEqual(slow.outcomes, { done: 0, retry: 0, dead: 1 });
+  assert.ok(Math.abs(slow.sum - 0.03) < 1e-9);
+  assert.equal(slow.buckets[process.bounds.indexOf(0.025)], 0, "30 ms is above 25 ms");
+  assert.equal(slow.buckets[process.bounds.indexOf(0.05)], 1);
+
+  // A worker giving up a retry runs the pipeline with its settlement decided: no attempt to time.
+  const givenUp = { settlement: { type: "dead", reason: "stopped" } } as unknown as HandlerContext;
+  await assert.rejects(pipeline({ name: "job.slow" }, givenUp));
+  assert.equal(slow.outcomes.dead, 2);
+  assert.ok(Math.abs(slow.sum - 0.03) < 1e-9, "the give-up adds a time of 0");
 });

@@ -10,7 +10,7 @@
  */
 
 import { DURATION_BUCKETS } from "../tracing/conventions.ts";
-import type { HandlerMiddleware } from "./compose.ts";
+import type { OutcomeStep } from "./outcome_step.ts";
 
 /** What {@linkcode ProcessMetrics} keeps for one event name. */
 export interface NameMetrics {
@@ -33,6 +33,8 @@ export class ProcessMetrics {
   readonly bounds: readonly number[] = DURATION_BUCKETS;
   // Made at the first event: a host keeps one ProcessMetrics per registration, most idle.
   #byName: Map<string, NameMetrics> | undefined;
+  #lastName: string | undefined;
+  #last: NameMetrics | undefined;
 
   /** Every event name seen so far, with its metrics. */
   entries(): IterableIterator<[string, Readonly<NameMetrics>]> {
@@ -57,6 +59,9 @@ export class ProcessMetrics {
   }
 
   #of(name: string): NameMetrics {
+    // A worker mostly sees one name after another: its last one is found by
+    // comparing strings, not by hashing the event's fresh name.
+    if (name === this.#lastName) return this.#last!;
     const byName = this.#byName ??= new Map();
     let metrics = byName.get(name);
     if (metrics === undefined) {
@@ -68,24 +73,34 @@ export class ProcessMetrics {
       };
       byName.set(name, metrics);
     }
+    this.#lastName = name;
+    this.#last = metrics;
     return metrics;
   }
 }
 
-/** Middleware that records every attempt into `metrics`; passes the outcome on unchanged. */
-export function measureProcessing(metrics: ProcessMetrics): HandlerMiddleware {
-  return async (event, context, next) => {
-    metrics.consumed(event.name);
-    const started = performance.now();
-    let outcome: "done" | "retry" | "dead" = "done";
-    try {
-      await next();
-    } catch (error) {
-      outcome = context.settlement?.type === "retry" ? "retry" : "dead";
-      throw error;
-    } finally {
-      if (context.settlement !== undefined) outcome = context.settlement.type;
-      metrics.observe(event.name, outcome, (performance.now() - started) / 1000);
-    }
+/**
+ * The step that records every attempt into `metrics`: consumed when it
+ * starts; its outcome (the settlement's type, else `done` or, on failure,
+ * `dead`) and the time the rest of the pipeline took when it ends, in
+ * whole milliseconds. A worker giving up a retry (no attempt of its own)
+ * records a time of 0.
+ */
+export function measureProcessing(metrics: ProcessMetrics): OutcomeStep {
+  // On `Date.now()` (see `OutcomeStep.timed`); never below 0 if the clock is set back.
+  const secondsSince = (startedAt: number | undefined) =>
+    startedAt === undefined ? 0 : Math.max(0, Date.now() - startedAt) / 1000;
+  return {
+    timed: true,
+    started(event) {
+      metrics.consumed(event.name);
+      return undefined;
+    },
+    succeeded(event, context, startedAt) {
+      metrics.observe(event.name, context.settlement?.type ?? "done", secondsSince(startedAt));
+    },
+    failed(_error, event, context, startedAt) {
+      metrics.observe(event.name, context.settlement?.type ?? "dead", secondsSince(startedAt));
+    },
   };
 }
