@@ -62,15 +62,16 @@ export type Pipeline = (event: EventEnvelope, context: HandlerContext) => Promis
  * closure per middleware, nothing else. A step or handler that throws
  * synchronously rejects the pipeline all the same.
  *
- * The library's own steps (counting, logging failures, idempotency, the
- * error response, dead letters, retry) are outcome steps, so an attempt
- * costs one promise reaction for all of them. As middlewares of their own,
- * each returning `next().then(…)`, they made a worker whose handler does
- * nothing 11 % slower with idempotency off (six A/B runs of 25 reads of the
- * worker benchmark's plain corpus: 42.8–49.0 ms against 49.9–52.0 ms) and
- * 7 % slower with it on, the default (five runs: 48.7–54.8 ms against
- * 53.3–58.0 ms; 2026-12-02). As `async` middlewares with
- * `try { await next() }` they had cost 8 % more again.
+ * The library's own steps (process metrics, counting, logging failures,
+ * idempotency, the error response, dead letters, retry) are outcome steps,
+ * so an attempt costs one promise reaction for all of them. As middlewares
+ * of their own, each returning `next().then(…)`, they made a worker whose
+ * handler does nothing 11 % slower with idempotency off (six A/B runs of 25
+ * reads of the worker benchmark's plain corpus: 42.8–49.0 ms against
+ * 49.9–52.0 ms) and 7 % slower with it on, the default (five runs:
+ * 48.7–54.8 ms against 53.3–58.0 ms), 15 % with metrics on, as in a `Host`
+ * (four runs: 53.0–56.9 ms against 61.2–68.6 ms; 2026-12-02). As `async`
+ * middlewares with `try { await next() }` they had cost 8 % more again.
  *
  * @throws {Error} From `next()`, when one middleware calls it twice.
  */

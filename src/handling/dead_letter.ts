@@ -147,10 +147,9 @@ export function assertDeadLetterOptions(
  * The dead-letter step. It sits outside the retry step: an attempt settled
  * `retry` passes through; any other failure is final and is published as a
  * dead letter before the failure goes on outwards (so the error response
- * and the counters outside it still happen). A dead letter
- * that cannot be published is logged and counted, and the event is settled
- * `retry` after `redeliverAfter` where the transport redelivers, so it is
- * not lost.
+ * and the counters outside it still happen). A dead letter that cannot be
+ * published is logged and counted, and the event is settled `retry` after
+ * `redeliverAfter` where the transport redelivers, so it is not lost.
  */
 export function deadLetter(setup: DeadLetterSetup): OutcomeStep {
   // Attempt times per envelope: the worker runs every in-process attempt

@@ -82,16 +82,15 @@ export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
 /**
  * The idempotency step (an outcome step that hands the events it must run
  * around to a middleware: `outcome_step.ts`). Events without a key pass
- * through. For a
- * key: the first handling runs the rest of the pipeline with a publisher
- * that records its replies (error replies included, so it must sit outside
- * the error response), and stores them as the outcome; a duplicate within
- * `ttl` skips the handler and re-publishes those replies as its own; one
- * that arrives while the first is in flight waits for it (until the
- * handler signal aborts). A first handling settled `retry` keeps its claim
- * and records nothing: its next attempt (the worker's, or the transport's
- * redelivery, which claims it again by the event's id) decides the
- * outcome, and duplicates wait for that. A store that cannot be reached
+ * through. For a key: the first handling runs the rest of the pipeline with
+ * a publisher that records its replies (error replies included, so it must
+ * sit outside the error response), and stores them as the outcome; a
+ * duplicate within `ttl` skips the handler and re-publishes those replies
+ * as its own; one that arrives while the first is in flight waits for it
+ * (until the handler signal aborts). A first handling settled `retry` keeps
+ * its claim and records nothing: its next attempt (the worker's, or the
+ * transport's redelivery, which claims it again by the event's id) decides
+ * the outcome, and duplicates wait for that. A store that cannot be reached
  * fails the event (answered with {@linkcode IDEMPOTENCY_UNAVAILABLE})
  * rather than risk running it twice.
  *
