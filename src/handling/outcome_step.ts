@@ -123,18 +123,18 @@ export function outcomeSteps(steps: readonly OutcomeStep[]): HandlerMiddleware {
   const runFrom = (start: number): HandlerMiddleware =>
     runs[start] ??= runOf(
       steps.slice(start),
-      start + 1 < steps.length ? (i) => runFrom(start + i) : undefined,
+      start + 1 < steps.length ? (from) => runFrom(start + from) : undefined,
     );
   return runFrom(0);
 }
 
 /**
- * The middleware of `steps`; `inner(i)` is the run of the steps after
- * step i (for i below the last), made when first asked.
+ * The middleware of `steps`; `inner(from)` is the run of the steps from
+ * index `from` on (1 or more, up to the last), made when first asked.
  */
 function runOf(
   steps: readonly OutcomeStep[],
-  inner: ((after: number) => HandlerMiddleware) | undefined,
+  inner: ((from: number) => HandlerMiddleware) | undefined,
 ): HandlerMiddleware {
   const timed = steps.some((step) => step.timed === true);
   const observe = observerOf(steps);
