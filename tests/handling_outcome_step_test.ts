@@ -213,3 +213,38 @@ Deno.test("compose() gives timed steps the attempt's start, and none when the se
   await assert.rejects(compose([other], () => Promise.reject(new Error("x")))(event, contextOf()));
   assert.deepEqual(starts, [["other", undefined]], "no clock reading without a timed step");
 });
+
+Deno.test("compose() nests the middlewares of two steps that hand the same event over", async () => {
+  const order: string[] = [];
+  const around = (name: string): HandlerMiddleware => async (_event, _context, next) => {
+    order.push(`${name} in`);
+    await next();
+    order.push(`${name} out`);
+  };
+  const handing = (name: string): OutcomeStep => ({ started: () => around(name) });
+  const steps = [
+    recorded("a", order),
+    handing("x"),
+    recorded("b", order),
+    handing("y"),
+    recorded("c", order),
+  ];
+  const pipeline = compose(steps, () => void order.push("handler"));
+  for (let run = 0; run < 2; run++) {
+    order.length = 0;
+    await pipeline(event, contextOf());
+    assert.deepEqual(order, [
+      "a started",
+      "x in",
+      "b started",
+      "y in",
+      "c started",
+      "handler",
+      "c succeeded",
+      "y out",
+      "b succeeded",
+      "x out",
+      "a succeeded",
+    ], `run ${run + 1} (the inner runs are made once, then reused)`);
+  }
+});
