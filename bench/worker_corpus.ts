@@ -71,19 +71,22 @@ async function publishCorpus(
 /**
  * Reads corpus `name` through a worker at `concurrency` with a trivial
  * handler, `extra` added to its options; resolves once it handled every
- * event and stopped.
+ * event and stopped. `run` is the `runWorker` of the library copy under
+ * test (`bench/compare_checkouts.ts` reads two), this checkout's by
+ * default.
  */
 export async function readThrough(
   client: EventsClient,
   concurrency: number,
   name: string,
   extra: Partial<WorkerOptions> = {},
+  run: typeof runWorker = runWorker,
 ): Promise<void> {
   const controller = new AbortController();
   let handled = 0;
   let done!: () => void;
   const all = new Promise<void>((resolve) => done = resolve);
-  const running = runWorker({
+  const running = run({
     transport: client,
     names: [name],
     replay: true,
