@@ -145,26 +145,42 @@ Deno.test("Requester rejects bad options up front", () => {
   );
 });
 
-Deno.test("Requester remembers the last 4096 settled requests: an older one's response counts as unknown", async () => {
+Deno.test("Requester counts a response to any request of its own that settled as late, a stranger's as unknown", async () => {
   const { MemoryTransport } = await import("./_memory_transport.ts");
   const { until } = await import("./_poll.ts");
   const transport = new MemoryTransport();
   await using req = new Requester({ transport, responseNames: ["ring.test.response"] });
+  await using other = new Requester({ transport, responseNames: ["other.test.response"] });
   await req.readiness.waitReady();
+  await other.readiness.waitReady();
   const controller = new AbortController();
-  const count = 4096 + 4;
+  const count = 5_000;
   const requests = Array.from(
     { length: count },
     () => req.request("ring.test.request", null, { signal: controller.signal }).catch(() => {}),
   );
-  await until(() => transport.published.length === count, 5_000, "every request published");
-  // Settled in the order they were made.
+  const strangers = other.request("other.test.request", null, { signal: controller.signal })
+    .catch(() => {});
+  await until(() => transport.published.length === count + 1, 5_000, "every request published");
   controller.abort(new Error("stop"));
-  await Promise.all(requests);
-  const ids = transport.published.map((event) => event.correlationId!);
-  for (const correlationId of [ids[3]!, ids[4]!, ids[count - 1]!]) {
+  await Promise.all([...requests, strangers]);
+  const ids = transport.published.filter((event) => event.name === "ring.test.request")
+    .map((event) => event.correlationId!);
+  const strangersId = transport.published.find((event) => event.name === "other.test.request")!
+    .correlationId!;
+  // Every ID is a version 4 UUID, and one requester's share their first group.
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  assert.ok([...ids, strangersId].every((id) => uuid.test(id)), ids[0]);
+  assert.equal(new Set(ids).size, count);
+  assert.equal(new Set(ids.map((id) => id.slice(0, 9))).size, 1);
+  // The oldest, one in the middle and the newest: late, however many settled since.
+  for (const correlationId of [ids[0]!, ids[2_500]!, ids[count - 1]!]) {
     await transport.publish({ name: "ring.test.response", correlationId, payload: null });
   }
-  await until(() => req.stats.late + req.stats.unknown === 3, 5_000, "every response seen");
-  assert.deepEqual({ late: req.stats.late, unknown: req.stats.unknown }, { late: 2, unknown: 1 });
+  // Another requester's ID, a random one, and none at all: strangers'.
+  for (const correlationId of [strangersId, crypto.randomUUID(), undefined]) {
+    await transport.publish({ name: "ring.test.response", correlationId, payload: null });
+  }
+  await until(() => req.stats.late + req.stats.unknown === 6, 5_000, "every response seen");
+  assert.deepEqual({ late: req.stats.late, unknown: req.stats.unknown }, { late: 3, unknown: 3 });
 });
