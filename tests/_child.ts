@@ -5,6 +5,8 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Enough for a runtime to find its caches, and nothing of ours. */
@@ -42,4 +44,33 @@ export async function runDeno(
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
   };
+}
+
+/** What a benchmark on the loopback reference server needs: its port, the env, the files it reads. */
+const LOOPBACK_BENCH = ["--allow-net=127.0.0.1", "--allow-env", "--allow-read"];
+
+/** Runs `deno run` of the benchmark `script` (from the repository root) with `args`. */
+export function runBench(
+  script: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runDeno(["run", ...LOOPBACK_BENCH, script, ...args], baseEnv());
+}
+
+/**
+ * Asserts that the benchmark `script` refuses each command line of
+ * `commandLines` with status 2 and a message matching `expected`, before
+ * measuring anything.
+ */
+export async function assertRefusesCommandLines(
+  script: string,
+  commandLines: string[][],
+  expected: RegExp,
+): Promise<void> {
+  for (const args of commandLines) {
+    const { code, stdout, stderr } = await runBench(script, args);
+    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.match(stderr, expected);
+    assert.equal(stdout, "", "nothing is measured");
+  }
 }

@@ -1,37 +1,21 @@
 import assert from "node:assert/strict";
-import { baseEnv, runDeno } from "./_child.ts";
+import { assertRefusesCommandLines, runBench } from "./_child.ts";
 
-/** Runs bench/compare_checkouts.ts with `args`; resolves with its exit code, stdout and stderr. */
-function runBench(args: string[]) {
-  return runDeno(
-    [
-      "run",
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      "--allow-read",
-      "bench/compare_checkouts.ts",
-      ...args,
-    ],
-    baseEnv(),
-  );
-}
+const SCRIPT = "bench/compare_checkouts.ts";
 
 Deno.test("bench/compare_checkouts.ts refuses a bad command line with status 2, naming what it expects", async () => {
-  for (
-    const args of [[], ["."], [".", ".", "fast"], [".", ".", "all", "2"], [".", ".", "all", "x"]]
-  ) {
-    const { code, stdout, stderr } = await runBench(args);
-    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
-    assert.match(stderr, /expected DIR_A DIR_B \[all \| idempotency \| baseline\] \[pairs >= 3\]/);
-    assert.equal(stdout, "", "nothing is measured");
-  }
+  await assertRefusesCommandLines(
+    SCRIPT,
+    [[], ["."], [".", ".", "fast"], [".", ".", "all", "2"], [".", ".", "all", "x"]],
+    /expected DIR_A DIR_B \[all \| idempotency \| baseline\] \[pairs >= 3\]/,
+  );
 });
 
 Deno.test("bench/compare_checkouts.ts names a directory it cannot load a library from", async () => {
   const empty = await Deno.makeTempDir();
   try {
     for (const dir of [empty, `${empty}/missing`]) {
-      const { code, stdout, stderr } = await runBench([".", dir, "baseline", "3"]);
+      const { code, stdout, stderr } = await runBench(SCRIPT, [".", dir, "baseline", "3"]);
       assert.equal(code, 2, stderr);
       assert.match(stderr, new RegExp(`Cannot run: cannot load ${dir}/mod.ts`));
       assert.equal(stdout, "");
@@ -42,7 +26,7 @@ Deno.test("bench/compare_checkouts.ts names a directory it cannot load a library
 });
 
 Deno.test("bench/compare_checkouts.ts reads the corpus with both checkouts and ends with one JSON line", async () => {
-  const { code, stdout, stderr } = await runBench([".", ".", "all", "3"]);
+  const { code, stdout, stderr } = await runBench(SCRIPT, [".", ".", "all", "3"]);
   assert.equal(code, 0, stderr);
   const lines = stdout.trim().split("\n");
   const result = JSON.parse(lines.at(-1)!);

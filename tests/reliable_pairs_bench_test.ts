@@ -1,37 +1,18 @@
 import assert from "node:assert/strict";
-import { baseEnv, runDeno } from "./_child.ts";
+import { assertRefusesCommandLines, runBench } from "./_child.ts";
 
-/** Runs bench/reliable_pairs.ts with `args`; resolves with its exit code, stdout and stderr. */
-function runBench(args: string[]) {
-  return runDeno(
-    [
-      "run",
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      "--allow-read",
-      "bench/reliable_pairs.ts",
-      ...args,
-    ],
-    baseEnv(),
-  );
-}
+const SCRIPT = "bench/reliable_pairs.ts";
 
 Deno.test("bench/reliable_pairs.ts refuses a bad command line with status 2, naming what it expects", async () => {
-  for (
-    const args of [["--pairs", "2"], ["--pairs", "x"], ["--pairs"], ["--rounds", "5"], [
-      "--pairs",
-      "3.5",
-    ]]
-  ) {
-    const { code, stdout, stderr } = await runBench(args);
-    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
-    assert.match(stderr, /expected \[--pairs N\] with N an integer >= 3/);
-    assert.equal(stdout, "", "nothing is measured");
-  }
+  await assertRefusesCommandLines(
+    SCRIPT,
+    [["--pairs", "2"], ["--pairs", "x"], ["--pairs"], ["--rounds", "5"], ["--pairs", "3.5"]],
+    /expected \[--pairs N\] with N an integer >= 3/,
+  );
 });
 
 Deno.test("bench/reliable_pairs.ts reads every configuration in pairs and ends with one JSON line of ratios", async () => {
-  const { code, stdout, stderr } = await runBench(["--pairs", "3"]);
+  const { code, stdout, stderr } = await runBench(SCRIPT, ["--pairs", "3"]);
   assert.equal(code, 0, stderr);
   const lines = stdout.trim().split("\n");
   const result = JSON.parse(lines.at(-1)!);
