@@ -24,13 +24,18 @@ function recorded(name: string, order: string[], extra: Partial<OutcomeStep> = {
   };
 }
 
+/** A middleware that pushes `<name> in` to `order` before the rest and `<name> out` after it. */
+function recordedMiddleware(name: string, order: string[]): HandlerMiddleware {
+  return async (_event, _context, next) => {
+    order.push(`${name} in`);
+    await next();
+    order.push(`${name} out`);
+  };
+}
+
 Deno.test("compose() runs adjacent outcome steps as nested middlewares: started outer first, outcomes inner first", async () => {
   const order: string[] = [];
-  const middle: HandlerMiddleware = async (_event, _context, next) => {
-    order.push("middleware in");
-    await next();
-    order.push("middleware out");
-  };
+  const middle = recordedMiddleware("middleware", order);
   const steps = [recorded("a", order), recorded("b", order), middle, recorded("c", order)];
   await compose(steps, () => void order.push("handler"))(event, contextOf());
   assert.deepEqual(order, [
@@ -101,11 +106,7 @@ Deno.test("compose() hands the steps outside a throwing failed() hook its error,
 
 Deno.test("compose() lets a step hand one event to a middleware around the steps inside it", async () => {
   const order: string[] = [];
-  const around: HandlerMiddleware = async (_event, _context, next) => {
-    order.push("around in");
-    await next();
-    order.push("around out");
-  };
+  const around = recordedMiddleware("around", order);
   const handing = (hand: boolean): OutcomeStep =>
     recorded("hands", order, { started: () => hand ? around : void order.push("hands started") });
   const run = (hand: boolean) =>
