@@ -159,6 +159,7 @@ export {
   DEFAULT_IDEMPOTENCY_TTL,
   IDEMPOTENCY_UNAVAILABLE,
   type IdempotencyOptions,
+  IdempotencyUnavailableError,
 } from "./src/handling/idempotency.ts";
 export {
   DEFAULT_IDEMPOTENCY_ENTRIES,

@@ -10,7 +10,7 @@
  */
 
 import { KeyTable, NO_INDEX } from "./key_table.ts";
-import { RESOLVED, waitInLine } from "./async.ts";
+import { RESOLVED, timerDelay, waitInLine } from "./async.ts";
 
 /** The metadata field that carries an event's idempotency key. */
 export const IDEMPOTENCY_KEY = "idempotencyKey";
@@ -40,7 +40,8 @@ export interface IdempotencyOutcome {
  *
  * - `claimed`: nobody handled it within its time to live, or the claim is
  *   the caller's own (a retry or redelivery of the same event); the caller
- *   holds it and ends it with `complete()`.
+ *   holds it and ends it with `complete()`, or with `release()` when the
+ *   handling failed for good.
  * - `done`: it was handled; `outcome` is what to answer a duplicate with.
  * - `pending`: another event holds it now; wait with `settled()`, then
  *   claim again.
@@ -64,6 +65,7 @@ export type IdempotencyClaim =
  * const forgetful: IdempotencyStore = {
  *   claim: () => Promise.resolve({ status: "claimed" }),
  *   complete: () => Promise.resolve(),
+ *   release: () => Promise.resolve(),
  *   settled: () => Promise.resolve(),
  * };
  * ```
@@ -80,7 +82,14 @@ export interface IdempotencyStore {
   /** Records the outcome of a claimed key for `ttl` ms and wakes its waiters. */
   complete(key: string, outcome: IdempotencyOutcome, ttl: number): Promise<void>;
   /**
-   * Resolves once `key` is no longer in flight (completed or lapsed), at
+   * Forgets `owner`'s claim of `key` (its handling failed for good), so the
+   * next event with the key runs again, and wakes its waiters, who claim it
+   * again. Leaves the key alone when `owner` does not hold it (an outcome
+   * is recorded, or another event claimed it since).
+   */
+  release(key: string, owner: string): Promise<void>;
+  /**
+   * Resolves once `key` is no longer in flight (completed, released or lapsed), at
    * once when it is not; rejects with `signal.reason` when `signal` aborts
    * first.
    */
@@ -189,6 +198,19 @@ export interface MemoryStoreAccess {
     outcome: IdempotencyOutcome,
     ttl: number,
   ): void;
+  /**
+   * Releases `owner`'s claim of a key (its handling failed for good): in
+   * place when `index` still holds that `version`'s entry in flight, else
+   * by looking the key up.
+   */
+  release(
+    store: MemoryIdempotencyStore,
+    index: number,
+    version: number,
+    group: number,
+    key: string,
+    owner: string,
+  ): void;
 }
 
 /** {@linkcode MemoryStoreAccess.claim}: another owner holds the key. */
@@ -243,6 +265,16 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
           store.#complete(group, key, outcome, ttl);
         }
       },
+      release(store, index, version, group, key, owner) {
+        if (
+          store.#marks[4 * index + VERSION] === version &&
+          store.#marks[4 * index + STATE] === IN_FLIGHT && store.#values[index] === owner
+        ) {
+          store.#drop(index);
+        } else {
+          store.#release(group, key, owner);
+        }
+      },
     };
   }
 
@@ -270,6 +302,12 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #values: Array<string | IdempotencyOutcome | undefined> = [];
   /** Callbacks of `settled()` calls waiting for an entry in flight. */
   readonly #waiters = new Map<number, Array<() => void>>();
+  /**
+   * Per entry with waiters, the timer that drops it when its claim lapses:
+   * a claim nobody completes or releases (its worker died) must not keep
+   * its duplicates waiting past its time to live.
+   */
+  readonly #lapseTimers = new Map<number, ReturnType<typeof setTimeout>>();
   #lastOutcome: IdempotencyOutcome = NO_REPLIES;
   /** Claims not timed yet, by index (see `#claim()`); at most this many before the clock is read. */
   readonly #untimedClaims = new Int32Array(64);
@@ -315,13 +353,22 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return RESOLVED;
   }
 
+  release(key: string, owner: string): Promise<void> {
+    const group = this.#locate(key);
+    this.#release(group, this.#located, owner);
+    return RESOLVED;
+  }
+
   settled(key: string, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     const group = this.#locate(key);
     const index = this.#live(group, this.#located);
     if (index === NO_INDEX || this.#marks[4 * index + STATE] !== IN_FLIGHT) return RESOLVED;
     let waiters = this.#waiters.get(index);
-    if (waiters === undefined) this.#waiters.set(index, waiters = []);
+    if (waiters === undefined) {
+      this.#waiters.set(index, waiters = []);
+      this.#dropAtLapse(index);
+    }
     return waitInLine(waiters, signal);
   }
 
@@ -392,6 +439,34 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   /** Records `outcome` at `index`; the claim made it the newest already, completing does not move it. */
+  /** Drops `key` if `owner` holds it in flight. */
+  #release(group: number, key: string, owner: string): void {
+    const index = this.#table.find(group, key);
+    if (
+      index !== NO_INDEX && this.#marks[4 * index + STATE] === IN_FLIGHT &&
+      this.#values[index] === owner
+    ) {
+      this.#drop(index);
+    }
+  }
+
+  /**
+   * Drops the in-flight entry at `index` once its claim lapses (which wakes
+   * its waiters), or looks again then if it was claimed anew meanwhile.
+   */
+  #dropAtLapse(index: number): void {
+    const wait = timerDelay(this.#times[2 * index]! - this.#clock());
+    this.#lapseTimers.set(
+      index,
+      setTimeout(() => {
+        this.#lapseTimers.delete(index);
+        if (!this.#waiters.has(index) || this.#marks[4 * index + STATE] !== IN_FLIGHT) return;
+        if (this.#times[2 * index]! <= this.#clock()) this.#drop(index);
+        else this.#dropAtLapse(index);
+      }, wait),
+    );
+  }
+
   #completeAt(index: number, outcome: IdempotencyOutcome, ttl: number): void {
     this.#marks[4 * index + STATE] = COMPLETED;
     this.#times[2 * index] = this.#clock() + ttl;
@@ -457,6 +532,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const waiters = this.#waiters.get(index);
     if (waiters === undefined) return;
     this.#waiters.delete(index);
+    clearTimeout(this.#lapseTimers.get(index));
+    this.#lapseTimers.delete(index);
     for (const wake of waiters) wake();
   }
 

@@ -22,6 +22,7 @@ import { endAttempt, type WorkerContext } from "./handling/context.ts";
 import { replyOnFailure } from "./handling/error_reply.ts";
 import {
   assertIdempotencyOptions,
+  idempotencyKeyOf,
   type IdempotencyOptions,
   idempotencySteps,
 } from "./handling/idempotency.ts";
@@ -52,8 +53,9 @@ import {
 import type { ListenerReadiness } from "./readiness.ts";
 import type { ReconnectOptions } from "./reconnect.ts";
 import { EventPublisher, type Publisher } from "./publisher.ts";
-import { delay, RESOLVED, settlesWithin } from "./async.ts";
+import { delay, RESOLVED, settlesWithin, timerDelay } from "./async.ts";
 import { Slots } from "./slots.ts";
+import { QueuedHeartbeat } from "./queued_heartbeat.ts";
 import {
   assertEventSchemas,
   type EventSchemas,
@@ -267,6 +269,7 @@ class RunningWorker implements ListenAllOptions {
   // registrations hold none of their closures (see bench/scale_library.ts).
   #processSpan: HandlerMiddleware | undefined;
   #shared: PipelineStep[] | undefined;
+  #idempotency: PipelineStep[] | undefined;
   // One pipeline per (redelivers, traced). Without an SDK a no-op process
   // span still costs a step per event, so the untraced pipeline runs while
   // none is registered. An SDK may come later, but asking costs about as
@@ -277,7 +280,8 @@ class RunningWorker implements ListenAllOptions {
   #untilRecheck = 0;
   // The queue frees the slot once `#handle` ends. Made at the first event,
   // like the pipeline: an idle registration holds no queue.
-  #queue: KeyedQueue<{ event: EventEnvelope; settler: EventSettler }> | undefined;
+  #queue: KeyedQueue<WorkerJob> | undefined;
+  readonly #heartbeat = new QueuedHeartbeat();
 
   constructor(options: WorkerOptions, policy: RetryPolicy) {
     this.#options = options;
@@ -320,6 +324,8 @@ class RunningWorker implements ListenAllOptions {
     this.#listening = false;
     this.#stopping?.abort();
     await this.#drain(this.#options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT);
+    // What never started is left to the transport to deliver again.
+    this.#heartbeat.stop();
     if (failure) throw failure.error;
   }
 
@@ -340,21 +346,34 @@ class RunningWorker implements ListenAllOptions {
     const queue = this.#queue ??= new KeyedQueue({
       slots: this.#slots,
       limit: lossy ? lossy.buffer : this.#slots.size * ORDERING_BACKLOG_PER_SLOT,
-      run: (job) => this.#handle(job.event, job.settler),
+      run: (job) => this.#handle(job),
       signal: this.#handlersSignal,
       counters: this.#stats,
     });
     if (lossy) {
       // Never waits, so the stream is read at its own pace; not deferred, a
       // dropped event is settled `done` by the listener.
-      if (queue.canTake(key)) queue.take(key, { event, settler: received.defer() });
+      if (queue.canTake(key)) queue.take(key, { event, settler: this.#deferred(received), key });
       else reportDrop(lossy, this.#stats, event);
       return;
     }
     // Waiting here keeps the stream unread while every slot is busy (or too
     // many events wait behind busy keys). An abort while waiting rejects;
     // the listener then sees its signal aborted and ends quietly.
-    await queue.push(key, { event, settler: received.defer() }, received.signal);
+    const settler = this.#deferred(received);
+    try {
+      await queue.push(key, { event, settler, key }, received.signal);
+    } catch (error) {
+      this.#heartbeat.started(settler);
+      throw error;
+    }
+  }
+
+  /** The event's settler, kept alive for the transport while it waits to start. */
+  #deferred(received: ListenEventContext): EventSettler {
+    const settler = received.defer();
+    this.#heartbeat.queued(settler);
+    return settler;
   }
 
   #invalid(invalid: InvalidInput): void {
@@ -377,9 +396,18 @@ class RunningWorker implements ListenAllOptions {
     return this.#stopping.signal;
   }
 
-  async #handle(event: EventEnvelope, settler: EventSettler): Promise<void> {
+  async #handle({ event, settler, key }: WorkerJob): Promise<void> {
     const events = this.#events;
     const pipeline = this.#pipelineFor(settler.redelivers);
+    // A keyed event (an ordering key, or an idempotency key the worker
+    // honours) waits out its retries here even where the transport
+    // redelivers: a `nak` would free its key for the events behind it (they
+    // would overtake it) and its slot for a duplicate waiting for its claim
+    // (which could hold the last slot its redelivery needs). `working()`
+    // keeps the transport from redelivering it meanwhile; a crash still does.
+    const retriesHere = !settler.redelivers || key !== undefined ||
+      (this.#options.idempotency !== false && idempotencyKeyOf(event) !== undefined);
+    this.#heartbeat.started(settler);
     const stopWorking = keepWorking(settler);
     const started = events?.start() ?? 0;
     let settlement: Settlement;
@@ -393,20 +421,32 @@ class RunningWorker implements ListenAllOptions {
       } catch (error) {
         failure = { error };
       }
-      // What a step left to the attempt's end (idempotency recording the
-      // outcome) runs before the settlement, as its `finally` would have.
-      endAttempt(context);
-      settlement = context.settlement ??
-        (failure ? { type: "dead", reason: describeError(failure.error) } : DONE);
-      // A transport that redelivers waits itself (JetStream `nak(delay)`);
-      // otherwise the worker retries here, holding the slot.
-      if (settlement.type !== "retry" || settler.redelivers) break;
-      try {
-        await delay(settlement.delay, this.#stoppingSignal);
-      } catch {
-        settlement = await pipeline.giveUp(event, this.#contextFor(event, attempt), failure?.error);
-        break;
+      // Every attempt ends with a settlement, so what a step left to the
+      // attempt's end (idempotency ending its claim) can tell a retry from a
+      // failure for good. It runs before the event is settled, as a
+      // `finally` would have.
+      settlement = context.settlement ??= failure
+        ? { type: "dead", reason: describeError(failure.error) }
+        : DONE;
+      // An event that retries here waits out the delay holding its slot
+      // (and its key); any other is settled `retry`, and the transport waits
+      // (JetStream `nak(delay)`).
+      const waitsHere = settlement.type === "retry" && retriesHere;
+      if (settlement.type === "retry" && retriesHere) {
+        try {
+          await delay(settlement.delay, this.#stoppingSignal);
+        } catch {
+          // Ended for good: the attempt's end hook sees that (a claim is released).
+          context.settlement = settlement = await pipeline.giveUp(
+            event,
+            this.#contextFor(event, attempt),
+            failure?.error,
+          );
+        }
       }
+      const ending = endAttempt(context);
+      if (ending !== undefined) await ending;
+      if (!waitsHere || settlement.type !== "retry") break;
     }
     stopWorking();
     events?.handled(event, started, settlement);
@@ -444,9 +484,13 @@ class RunningWorker implements ListenAllOptions {
         ...(options.metrics === undefined ? [] : [measureProcessing(options.metrics)]),
         countOutcomes(stats),
         logFailuresOf(this.#policy.attempts),
-        // Outside the error response, so a first handling's error reply is recorded too.
-        ...idempotencySteps(options.idempotency, idempotencyScope(options, source), stats),
       ];
+      // Made once for both kinds of subscription: its in-memory store's state.
+      this.#idempotency ??= idempotencySteps(
+        options.idempotency,
+        idempotencyScope(options, source),
+        stats,
+      );
       // Outermost: everything the event causes happens inside its span.
       if (traced) {
         this.#processSpan ??= traceProcessing({
@@ -457,7 +501,13 @@ class RunningWorker implements ListenAllOptions {
         });
       }
       const steps = traced ? [this.#processSpan!, ...this.#shared] : this.#shared;
-      found = workerPipeline(options, this.#policy, { shared: steps, stats, source, redelivers });
+      found = workerPipeline(options, this.#policy, {
+        shared: steps,
+        idempotency: this.#idempotency!,
+        stats,
+        source,
+        redelivers,
+      });
       this.#pipelines[slot] = found;
     }
     return found;
@@ -480,6 +530,14 @@ class RunningWorker implements ListenAllOptions {
   }
 }
 
+/** An event the worker's queue holds for a slot. */
+interface WorkerJob {
+  event: EventEnvelope;
+  settler: EventSettler;
+  /** Its ordering key, if the worker has an `orderingKey` and it gave one. */
+  key: string | undefined;
+}
+
 /** The worker's pipeline for the events of one kind of subscription. */
 interface WorkerPipeline {
   /** Runs one attempt: every middleware, then the handler. */
@@ -494,17 +552,21 @@ interface WorkerPipeline {
 
 /**
  * The worker's pipeline, outermost first: counting → failure logging →
- * idempotency → error response → dead letter → retry policy → the caller's
+ * error response → dead letter → retry policy → idempotency → the caller's
  * middlewares → the handler. The retry policy decides each failure's
  * settlement; everything outside it tells by that settlement whether the
  * failure is final (answer, dead-letter, count as failed) or not (count as
- * retried). Dead letters depend on whether the transport `redelivers`.
+ * retried). Idempotency sits inside the policy, so a store that fails is
+ * an attempt's failure like any other (retried, answered, dead-lettered);
+ * it ends its claim by the settlement when the attempt ends. Dead letters
+ * depend on whether the transport `redelivers`.
  */
 function workerPipeline(
   options: WorkerOptions,
   policy: RetryPolicy,
   parts: {
     shared: readonly PipelineStep[];
+    idempotency: readonly PipelineStep[];
     stats: WorkerStats;
     source: string | undefined;
     redelivers: boolean;
@@ -523,7 +585,12 @@ function workerPipeline(
   }
   return {
     run: compose(
-      [...outer, retry(policy, options.random), ...(options.middlewares ?? [])],
+      [
+        ...outer,
+        retry(policy, options.random),
+        ...parts.idempotency,
+        ...(options.middlewares ?? []),
+      ],
       validatedHandler(options.schema, options.handler),
     ),
     async giveUp(event, context, error) {
@@ -533,7 +600,7 @@ function workerPipeline(
         reason: `the worker stopped before attempt ${context.attempt + 1}: ${describeError(cause)}`,
       };
       await compose(outer, () => Promise.reject(cause))(event, context).catch(() => {});
-      endAttempt(context);
+      await endAttempt(context);
       return context.settlement;
     },
   };
@@ -564,6 +631,6 @@ function keepWorking(settler: EventSettler): () => void {
   if (!settler.redelivers || interval === undefined || !(interval > 0)) return noop;
   const timer: ReturnType<typeof setInterval> = setInterval(() => {
     settler.working().catch(() => {});
-  }, interval);
+  }, timerDelay(interval));
   return () => clearInterval(timer);
 }

@@ -13,6 +13,8 @@ import {
   type IdempotencyStore,
   ListenerReadiness,
   MemoryIdempotencyStore,
+  NonRetryableError,
+  redrive,
   Requester,
   ResponseError,
   runWorker,
@@ -173,12 +175,12 @@ Deno.test("runWorker() holds a duplicate that arrives while the first is in flig
   assert.equal(runs, 1);
 });
 
-Deno.test("runWorker() answers a duplicate of a failed request with the same error", async () => {
+Deno.test("runWorker() answers a duplicate with the error reply its first handling published", async () => {
   await using server = await startServer();
   let runs = 0;
-  const workers = await group(server, () => {
+  const workers = await group(server, async (_event, publisher) => {
     runs++;
-    throw new ResponseError({ code: "card_declined", message: "insufficient funds" });
+    await publisher.replyError("card_declined", "insufficient funds");
   }, { count: 1 });
   await using req = requester(server);
   const errors: ResponseError[] = [];
@@ -194,6 +196,63 @@ Deno.test("runWorker() answers a duplicate of a failed request with the same err
     { code: "card_declined", message: "insufficient funds" },
   ]);
   assert.notEqual(errors[0]!.correlationId, errors[1]!.correlationId, "each under its own id");
+});
+
+Deno.test("runWorker() runs a key again after its first handling failed for good", async () => {
+  await using server = await startServer();
+  let runs = 0;
+  const firstStarted = gate();
+  const failFirst = gate();
+  const workers = await group(server, async (_event, publisher) => {
+    if (++runs === 1) {
+      firstStarted.open();
+      await failFirst.opened;
+      throw new ResponseError({ code: "card_declined", message: "no funds yet" });
+    }
+    await publisher.reply({ charged: runs });
+  }, { count: 1 });
+  await using req = requester(server);
+  const first = req.request(REQUEST, {}, { idempotencyKey: "order-5" }).catch((error) => error);
+  await firstStarted.opened;
+  // Arrives while the first is in flight: waits for it, then runs itself.
+  const waiting = req.request(REQUEST, {}, { idempotencyKey: "order-5" });
+  await until(() => workers.sum("inFlight") === 2);
+  failFirst.open();
+  const failure = await first;
+  assert.ok(failure instanceof ResponseError);
+  assert.equal(failure.code, "card_declined");
+  assert.deepEqual(await waiting, { charged: 2 });
+  // Now the key has an outcome: a third request is a duplicate of the second.
+  assert.deepEqual(await req.request(REQUEST, {}, { idempotencyKey: "order-5" }), {
+    charged: 2,
+  });
+  await workers.stop();
+  assert.equal(runs, 2);
+  assert.equal(workers.sum("duplicates"), 1);
+});
+
+Deno.test("redrive() of a dead letter with an idempotency key runs the handler again", async () => {
+  await using server = await startServer();
+  let dependencyUp = false;
+  let runs = 0;
+  const workers = await group(server, async (_event, publisher) => {
+    runs++;
+    if (!dependencyUp) throw new NonRetryableError("ledger down", { code: "ledger_down" });
+    await publisher.reply({ charged: runs });
+  }, { count: 1 });
+  await using req = requester(server);
+  const failure = await req.request(REQUEST, {}, { idempotencyKey: "order-8" }).catch((e) => e);
+  assert.equal((failure as ResponseError).code, "ledger_down");
+  await until(() => workers.stats[0]!.deadLettered === 1);
+  dependencyUp = true;
+  const result = await redrive({ transport: server.client, from: `${REQUEST}.dead-letter` });
+  assert.equal(result.redriven, 1);
+  await until(() => workers.sum("handled") === 1);
+  // The redrive's outcome is the key's now: a client retry gets it.
+  assert.deepEqual(await req.request(REQUEST, {}, { idempotencyKey: "order-8" }), { charged: 2 });
+  await workers.stop();
+  assert.equal(runs, 2);
+  assert.equal(workers.sum("duplicates"), 1);
 });
 
 Deno.test("runWorker() scopes keys by unicast group and event name", async () => {
@@ -285,39 +344,76 @@ Deno.test("runWorker() skips a duplicate fire-and-forget event without replying"
   assert.equal(transport.published.length, 2, "nothing but the two events");
 });
 
-Deno.test("runWorker() answers idempotency_unavailable and skips the handler when the store fails", async () => {
-  const transport = new MemoryTransport();
-  const controller = new AbortController();
-  const broken: IdempotencyStore = {
-    claim: () => Promise.reject(new Error("bucket unreachable")),
-    complete: () => Promise.resolve(),
-    settled: () => Promise.resolve(),
+/** A store over `inner` whose claims fail while `failing()` says so. */
+function flakyStore(inner: IdempotencyStore, failing: () => boolean): IdempotencyStore {
+  return {
+    claim: (key, owner, ttl) =>
+      failing() ? Promise.reject(new Error("bucket unreachable")) : inner.claim(key, owner, ttl),
+    complete: (key, outcome, ttl) => inner.complete(key, outcome, ttl),
+    release: (key, owner) => inner.release(key, owner),
+    settled: (key, signal) => inner.settled(key, signal),
   };
-  const stats = new WorkerStats();
+}
+
+/** Every event of `name` the server retains. */
+async function historyOf(server: TestServer, name: string): Promise<EventEnvelope[]> {
+  const events: EventEnvelope[] = [];
+  for await (const event of server.client.stream({ name, replay: true, follow: false })) {
+    events.push(event);
+  }
+  return events;
+}
+
+Deno.test("runWorker() retries an event whose store claim failed, and runs it once the store is back", async () => {
+  await using server = await startServer();
+  let failures = 1;
   let runs = 0;
-  const worker = runWorker({
-    transport,
-    names: ["pay.charge.request"],
-    stats,
-    idempotency: { store: broken },
-    signal: controller.signal,
-    handler: () => void runs++,
+  const workers = await group(server, async (_event, publisher) => {
+    runs++;
+    await publisher.reply({ charged: true });
+  }, {
+    count: 1,
+    retry: { attempts: 3, delay: 0 },
+    idempotency: { store: flakyStore(new MemoryIdempotencyStore(), () => failures-- > 0) },
   });
-  await until(() => transport.openCount === 1);
-  await transport.publish({
-    name: "pay.charge.request",
-    correlationId: "c-1",
-    metadata: { [IDEMPOTENCY_KEY]: "k" },
+  await using req = requester(server);
+  assert.deepEqual(await req.request(REQUEST, {}, { idempotencyKey: "order-6" }), {
+    charged: true,
   });
-  await until(() => transport.settlements.length === 1);
-  controller.abort();
-  await worker;
-  assert.equal(runs, 0);
-  assert.equal(stats.failed, 1);
-  const response = transport.published.find((event) => event.name === "pay.charge.response");
-  assert.equal(response?.correlationId, "c-1");
-  assert.equal(response?.error?.code, IDEMPOTENCY_UNAVAILABLE);
-  assert.match(response?.error?.message ?? "", /bucket unreachable/);
+  await workers.stop();
+  assert.equal(runs, 1);
+  assert.equal(workers.stats[0]!.retried, 1);
+  assert.equal(workers.stats[0]!.deadLettered, 0);
+});
+
+Deno.test("runWorker() answers idempotency_unavailable and dead-letters an event whose store stayed down", async () => {
+  await using server = await startServer();
+  let runs = 0;
+  const workers = await group(server, () => void runs++, {
+    count: 1,
+    retry: { attempts: 2, delay: 0 },
+    idempotency: { store: flakyStore(new MemoryIdempotencyStore(), () => true) },
+  });
+  await using req = requester(server);
+  const failure = await req.request(REQUEST, {}, { idempotencyKey: "order-7" }).catch((e) => e);
+  await until(() => workers.stats[0]!.deadLettered === 1);
+  await workers.stop();
+  assert.equal(runs, 0, "never run without its claim");
+  assert.ok(failure instanceof ResponseError);
+  assert.equal(failure.code, IDEMPOTENCY_UNAVAILABLE);
+  assert.match(failure.message, /Cannot check the idempotency key: .*bucket unreachable/);
+  const stats = workers.stats[0]!;
+  assert.deepEqual([stats.failed, stats.retried], [1, 1]);
+  const [deadLetter] = await historyOf(server, `${REQUEST}.dead-letter`);
+  const payload = deadLetter?.payload as {
+    attempts: number;
+    error: { name: string; code: string };
+    envelope: EventEnvelope;
+  };
+  assert.equal(payload.attempts, 2);
+  assert.deepEqual(payload.error.code, IDEMPOTENCY_UNAVAILABLE);
+  assert.equal(payload.error.name, "IdempotencyUnavailableError");
+  assert.equal(payload.envelope.metadata?.[IDEMPOTENCY_KEY], "order-7");
 });
 
 Deno.test("idempotency() keeps the claim of an attempt settled retry, so only its own retry runs", async () => {
@@ -387,7 +483,7 @@ Deno.test("runWorker(), defineWorker() and Host reject invalid idempotency optio
     [{ ttl: 0 }, RangeError, /idempotency\.ttl is 0/],
     [{ ttl: -5 }, RangeError, /idempotency\.ttl is -5/],
     [{ ttl: Infinity }, RangeError, /idempotency\.ttl is Infinity/],
-    [{ store: {} }, TypeError, /idempotency\.store lacks claim, complete, settled/],
+    [{ store: {} }, TypeError, /idempotency\.store lacks claim, complete, release, settled/],
     [5, TypeError, /idempotency is 5/],
   ];
   for (const [idempotency, type, message] of cases) {
@@ -489,6 +585,7 @@ Deno.test("idempotency() answers the same through an asynchronous store as throu
       await new Promise((resolve) => setTimeout(resolve, 1));
       await memory.complete(key, outcome, ttl);
     },
+    release: (key, owner) => memory.release(key, owner),
     settled: (key, signal) => memory.settled(key, signal),
   };
   const direct = await run(new MemoryIdempotencyStore());

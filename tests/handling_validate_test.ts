@@ -160,7 +160,7 @@ Deno.test("runWorker() answers an invalid payload invalid_payload, never retries
   assert.match(dead!.reason, /^not retryable: NonRetryableError: Cannot handle/);
 });
 
-Deno.test("runWorker() answers a duplicate of an invalid event from its recorded outcome", async () => {
+Deno.test("runWorker() validates a duplicate of an invalid event again: a failure records no outcome", async () => {
   const schema = counted(Sum);
   await using worker = await testWorker(defineWorker({
     name: "adder",
@@ -175,9 +175,9 @@ Deno.test("runWorker() answers a duplicate of an invalid event from its recorded
       (error) => error instanceof ResponseError && error.code === INVALID_PAYLOAD,
     );
   }
-  assert.equal(schema.calls, 1, "the duplicate was not validated again");
-  assert.equal(worker.stats.duplicates, 1);
-  assert.equal(worker.stats.deadLettered, 1, "one dead letter, for the first");
+  assert.equal(schema.calls, 2, "each request validated");
+  assert.equal(worker.stats.duplicates, 0);
+  assert.equal(worker.stats.deadLettered, 2, "each request dead-lettered");
 });
 
 Deno.test("runWorker() dead-letters an invalid event without a correlationId and answers nobody", async () => {

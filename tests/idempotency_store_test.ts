@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type IdempotencyOutcome, MemoryIdempotencyStore } from "../mod.ts";
 import { memoryStore } from "../src/idempotency_store.ts";
+import { fakeTime, settle } from "./_fake_time.ts";
 
 const OUTCOME: IdempotencyOutcome = { replies: [{ type: "reply", payload: { ok: true } }] };
 const never = new AbortController().signal;
@@ -284,4 +285,67 @@ Deno.test("MemoryIdempotencyStore.settled() waits for a middleware's claim not t
   assert.equal(store.size, 1);
   memoryStore.complete(store, index, memoryStore.versionAt(store, index), group, "k", OUTCOME, 100);
   await waiting;
+});
+
+Deno.test("MemoryIdempotencyStore.settled() wakes its waiters when a claim nobody ends lapses", async () => {
+  using time = fakeTime();
+  const store = new MemoryIdempotencyStore();
+  await store.claim("k", "event-1", 1_000);
+  let woken = false;
+  const waiting = store.settled("k", never).then(() => woken = true);
+  await time.clock.tickAsync(999);
+  assert.equal(woken, false, "still in flight");
+  await time.clock.tickAsync(1);
+  assert.equal(woken, true, "woken at the lapse, without another claim");
+  await waiting;
+  assert.deepEqual(await store.claim("k", "event-2", 1_000), { status: "claimed" });
+  assert.equal(time.clock.countTimers(), 0, "no timer left behind");
+});
+
+Deno.test("MemoryIdempotencyStore clears a waiter's lapse timer once the key completes", async () => {
+  using time = fakeTime();
+  const store = new MemoryIdempotencyStore();
+  await store.claim("k", "event-1", 600_000);
+  const waiting = store.settled("k", never);
+  assert.equal(time.clock.countTimers(), 1);
+  await store.complete("k", OUTCOME, 600_000);
+  await waiting;
+  await settle(time.clock);
+  assert.equal(time.clock.countTimers(), 0);
+});
+
+Deno.test("MemoryIdempotencyStore.release() frees its owner's claim and wakes the waiters", async () => {
+  const { store } = clocked();
+  await store.claim("k", "event-1", 100);
+  let woken = false;
+  const waiting = store.settled("k", never).then(() => woken = true);
+  await store.release("k", "event-2");
+  assert.deepEqual(await store.claim("k", "event-3", 100), { status: "pending" }, "not event-2's");
+  await store.release("k", "event-1");
+  await waiting;
+  assert.equal(woken, true);
+  assert.deepEqual(await store.claim("k", "event-3", 100), { status: "claimed" });
+});
+
+Deno.test("MemoryIdempotencyStore.release() leaves a recorded outcome alone", async () => {
+  const { store } = clocked();
+  await store.claim("k", "event-1", 100);
+  await store.complete("k", OUTCOME, 100);
+  await store.release("k", "event-1");
+  assert.deepEqual(await store.claim("k", "event-2", 100), { status: "done", outcome: OUTCOME });
+});
+
+Deno.test("memoryStore.release() by index frees the claim, and looks it up again once it moved", () => {
+  const { store } = clocked(1);
+  const group = memoryStore.groupOf(store, "scope\u0000name\u0000");
+  const index = memoryStore.claim(store, group, "a", "event-1", 100);
+  const version = memoryStore.versionAt(store, index);
+  memoryStore.release(store, index, version, group, "a", "event-1");
+  assert.equal(store.size, 0);
+  // Claimed again after an eviction: the old index and version no longer hold it.
+  const again = memoryStore.claim(store, group, "a", "event-1", 100);
+  memoryStore.claim(store, group, "b", "event-2", 100); // evicts "a" (one entry at most)
+  memoryStore.claim(store, group, "a", "event-1", 100); // "a" anew, evicting "b"
+  memoryStore.release(store, again, version, group, "a", "event-1");
+  assert.equal(store.size, 0, "found by its key and released");
 });

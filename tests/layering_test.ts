@@ -28,7 +28,7 @@ const LAYERS = {
   // The rest above the seam: requester, listener and their parts.
   above: {
     files:
-      /^(requester|pending|response_listener|publisher|listener|readiness|slots|keyed_queue|lossy|response_schema)\.ts$/,
+      /^(requester|pending|response_listener|publisher|listener|readiness|slots|keyed_queue|queued_heartbeat|lossy|response_schema)\.ts$/,
     forbids: ["http", "nats", "http_server"],
   },
   http: {

@@ -10,6 +10,7 @@ import {
   ListenerReadiness,
   Requester,
   runWorker,
+  TransientError,
   WorkerStats,
 } from "../mod.ts";
 import { connectTcp } from "../src/nats/tcp.ts";
@@ -170,6 +171,40 @@ Deno.test("NatsIdempotencyStore.settled() wakes a waiter on another connection w
     status: "done",
     outcome: OUTCOME,
   });
+});
+
+Deno.test("NatsIdempotencyStore.release() frees only its owner's claim and wakes a waiter elsewhere", async () => {
+  await using nats = await startNats();
+  const first = await NatsIdempotencyStore.open({ connection: await nats.connect() });
+  const second = await NatsIdempotencyStore.open({ connection: await nats.connect() });
+  await first.claim("k", "event-1", 60_000);
+  let woke = false;
+  const waiting = second.settled("k", never).then(() => woke = true);
+  await first.release("k", "event-2"); // not its owner: nothing happens
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(woke, false);
+  assert.deepEqual(await second.claim("k", "event-3", 60_000), { status: "pending" });
+  await first.release("k", "event-1");
+  await waiting;
+  assert.deepEqual(await second.claim("k", "event-3", 60_000), { status: "claimed" });
+  // A recorded outcome is not the claim's to release.
+  await second.complete("k", OUTCOME, 60_000);
+  await second.release("k", "event-3");
+  assert.deepEqual(await first.claim("k", "event-4", 60_000), { status: "done", outcome: OUTCOME });
+});
+
+Deno.test("NatsIdempotencyStore names its bucket when the bucket is gone", async () => {
+  await using nats = await startNats();
+  const connection = await nats.connect();
+  const store = await NatsIdempotencyStore.open({ connection, bucket: "billing-keys" });
+  const { Kvm } = await import("@nats-io/kv");
+  await (await new Kvm(connection).open("billing-keys")).destroy();
+  await assert.rejects(
+    store.claim("k", "event-1", 60_000),
+    (error) =>
+      error instanceof TransientError &&
+      /Cannot use idempotency bucket "billing-keys"/.test(error.message),
+  );
 });
 
 Deno.test("NatsIdempotencyStore.settled() rejects with the abort reason", async () => {

@@ -44,8 +44,12 @@ export interface HandlerContext {
  * transport, with `context.settlement` as the pipeline left it.
  */
 export interface AttemptEnd {
-  /** Acts on the attempt's outcome; synchronous, and must not throw. */
-  attemptEnded(context: HandlerContext): void;
+  /**
+   * Acts on the attempt's outcome, by `context.settlement` (set for every
+   * failure). Must not throw; a promise it returns (an asynchronous store)
+   * is awaited before the event is settled.
+   */
+  attemptEnded(context: HandlerContext): void | Promise<void>;
 }
 
 /**
@@ -68,10 +72,13 @@ export function canEndAttempt(context: HandlerContext): context is WorkerContext
   return (context as Partial<WorkerContext>).attemptEnd === undefined && "attemptEnd" in context;
 }
 
-/** Runs and clears the {@linkcode AttemptEnd} registered on `context`, if any. */
-export function endAttempt(context: WorkerContext): void {
+/**
+ * Runs and clears the {@linkcode AttemptEnd} registered on `context`, if
+ * any; returns what it returned (a promise to await, or nothing).
+ */
+export function endAttempt(context: WorkerContext): void | Promise<void> {
   const hook = context.attemptEnd;
   if (hook === undefined) return;
   context.attemptEnd = undefined;
-  hook.attemptEnded(context);
+  return hook.attemptEnded(context);
 }

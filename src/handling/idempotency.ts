@@ -12,7 +12,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { EventEnvelope } from "../envelope.ts";
-import { describeError } from "../errors.ts";
+import { describeError, ResponseError } from "../errors.ts";
 import {
   IDEMPOTENCY_KEY,
   type IdempotencyClaim,
@@ -26,7 +26,7 @@ import {
   scopedPrefix,
 } from "../idempotency_store.ts";
 import type { Publisher, PublishInit } from "../publisher.ts";
-import type { PublishResult } from "../transport.ts";
+import type { PublishResult, Settlement } from "../transport.ts";
 import type { HandlerMiddleware } from "./compose.ts";
 import type { OutcomeStep } from "./outcome_step.ts";
 import { type AttemptEnd, canEndAttempt, type HandlerContext } from "./context.ts";
@@ -83,16 +83,27 @@ export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
  * The idempotency step (an outcome step that hands the events it must run
  * around to a middleware: `outcome_step.ts`). Events without a key pass
  * through. For a key: the first handling runs the rest of the pipeline with
- * a publisher that records its replies (error replies included, so it must
- * sit outside the error response), and stores them as the outcome; a
- * duplicate within `ttl` skips the handler and re-publishes those replies
- * as its own; one that arrives while the first is in flight waits for it
- * (until the handler signal aborts). A first handling settled `retry` keeps
- * its claim and records nothing: its next attempt (the worker's, or the
- * transport's redelivery, which claims it again by the event's id) decides
- * the outcome, and duplicates wait for that. A store that cannot be reached
- * fails the event (answered with {@linkcode IDEMPOTENCY_UNAVAILABLE})
- * rather than risk running it twice.
+ * a publisher that records its replies, and stores them as the outcome once
+ * the handler returned; a duplicate within `ttl` skips the handler and
+ * re-publishes those replies as its own; one that arrives while the first
+ * is in flight waits for it (until the handler signal aborts). How an
+ * attempt ends decides what becomes of its claim:
+ *
+ * - the handler returned: its replies (error replies it published itself
+ *   included) are the key's outcome;
+ * - settled `retry`: the claim is kept and nothing recorded; the next
+ *   attempt (the worker's, or the transport's redelivery, which claims it
+ *   again by the event's id) decides, and duplicates wait for that;
+ * - failed for good (`dead`: not retryable, out of attempts, or the worker
+ *   stopped): the claim is released, so its waiting duplicates, a retry
+ *   with the same key and a redrive of its dead letter run the handler
+ *   again; its own requester got the error response.
+ *
+ * The step sits inside the retry policy, the dead letter and the error
+ * response, so a store that cannot be reached fails the attempt with
+ * {@linkcode IdempotencyUnavailableError} like any failure: retried per the
+ * policy, and once final answered with {@linkcode IDEMPOTENCY_UNAVAILABLE}
+ * and dead-lettered, never run without its claim.
  *
  * The first handling of a key in a {@linkcode MemoryIdempotencyStore}
  * (nearly every event) costs one look-up that claims the key, one write
@@ -102,7 +113,7 @@ export function idempotencyKeyOf(event: EventEnvelope): string | undefined {
  * promise either: it hands the completion to the worker as the attempt's
  * end hook (`context.ts` `AttemptEnd`), which runs once the pipeline
  * settled and before the event is settled; a context made without a
- * worker gets it after `await next()`. Duplicates, and every event of any
+ * worker gets it after `next()` settled. Duplicates, and every event of any
  * other store, go through the `IdempotencyStore` interface.
  */
 export function idempotency(options: IdempotencyMiddlewareOptions): OutcomeStep {
@@ -144,65 +155,90 @@ export function idempotency(options: IdempotencyMiddlewareOptions): OutcomeStep 
       if (memory === undefined) return handOver;
       const group = groupOf(memory, event.name);
       if (group === NO_GROUP) return handOver;
-      const index = memoryStore.claim(memory, group, key, ownerOf(event), ttl);
+      const owner = ownerOf(event);
+      const index = memoryStore.claim(memory, group, key, owner, ttl);
       // A duplicate (done or in flight) takes the general path.
       if (index < 0) return handOver;
       const version = memoryStore.versionAt(memory, index);
       // The claim records the replies too: one object per event, not two.
       const claim = recordReplies(
         context,
-        new MemoryClaim(context.publisher, memory, index, version, group, key, ttl),
+        new MemoryClaim(context.publisher, memory, index, version, group, key, owner, ttl),
       );
-      // In a worker the outcome is recorded when the attempt ends: no frame
-      // and no promise of this step's own per event.
-      if (!canEndAttempt(context)) {
-        return (_event, context, next) => completedAfter(claim, context, next);
-      }
-      context.attemptEnd = claim;
-      return undefined;
+      return endsWithAttempt(claim, context);
     },
   };
 
-  async function keyed(
+  function keyed(
     event: EventEnvelope,
     context: HandlerContext,
     next: () => Promise<void>,
     key: string,
   ): Promise<void> {
-    const prefix = prefixOf(event.name);
+    const scoped = prefixOf(event.name) + key;
+    const owner = ownerOf(event);
+    return claimed(scoped, owner, context).then((outcome) => {
+      if (outcome !== undefined) {
+        if (stats) stats.duplicates++;
+        return replay(outcome, context.publisher);
+      }
+      const claim = recordReplies(
+        context,
+        new StoreClaim(context.publisher, { store, scoped, key, owner, ttl }),
+      );
+      const around = endsWithAttempt(claim, context);
+      return around === undefined ? next() : around(event, context, next);
+    });
+  }
+
+  /**
+   * Claims `scoped` for `owner`, waiting while another event holds it;
+   * resolves with the outcome to replay for a duplicate, `undefined` once
+   * claimed. A store that fails is {@linkcode IdempotencyUnavailableError}.
+   */
+  async function claimed(
+    scoped: string,
+    owner: string,
+    context: HandlerContext,
+  ): Promise<IdempotencyOutcome | undefined> {
     for (;;) {
       let found: IdempotencyClaim;
       try {
-        found = await store.claim(prefix + key, ownerOf(event), ttl);
+        found = await store.claim(scoped, owner, ttl);
+        if (found.status === "claimed") return undefined;
+        if (found.status === "done") return found.outcome;
+        await store.settled(scoped, context.signal);
       } catch (error) {
-        await answerUnavailable(event, context.publisher, error);
-        throw error;
-      }
-      if (found.status === "claimed") break;
-      if (found.status === "done") {
-        if (stats) stats.duplicates++;
-        await replay(found.outcome, context.publisher);
-        return;
-      }
-      await store.settled(prefix + key, context.signal);
-    }
-    const recorder = recordReplies(context, new RecordingPublisher(context.publisher));
-    try {
-      await next();
-    } finally {
-      // An attempt settled `retry` keeps its claim for the next one.
-      if (context.settlement?.type !== "retry") {
-        try {
-          await store.complete(prefix + key, recorder.outcome(), ttl);
-        } catch (error) {
-          // The event itself was handled; only its duplicates may now run again.
-          logger.warn("Cannot record the outcome of idempotency key {key}: {error}", {
-            key,
-            error,
-          });
-        }
+        // A stop while waiting is the stop itself, not the store's failure.
+        if (context.signal.aborted) throw error;
+        throw new IdempotencyUnavailableError(error);
       }
     }
+  }
+}
+
+/** The error code a request is answered with when the idempotency store cannot be reached. */
+export const IDEMPOTENCY_UNAVAILABLE = "idempotency_unavailable";
+
+/**
+ * A store's {@linkcode IdempotencyOutcome} could not be checked (the store
+ * failed or cannot be reached): the attempt fails with this error rather
+ * than run the handler without a claim. It is retried per the `retry`
+ * policy; its error response carries the code
+ * {@linkcode IDEMPOTENCY_UNAVAILABLE}.
+ */
+export class IdempotencyUnavailableError extends ResponseError {
+  /** Wraps the store's failure `cause`. */
+  constructor(cause: unknown) {
+    super(
+      {
+        code: IDEMPOTENCY_UNAVAILABLE,
+        message: `Cannot check the idempotency key: ${describeError(cause)}`,
+      },
+      undefined,
+      { cause },
+    );
+    this.name = "IdempotencyUnavailableError";
   }
 }
 
@@ -245,12 +281,44 @@ class RecordingPublisher implements Publisher {
   }
 }
 
+/** What an attempt that held a claim does with it as it ends (see {@linkcode idempotency}). */
+type ClaimEnding = "keep" | "release" | "record";
+
+function endingOf(settlement: Settlement | undefined, failed: boolean): ClaimEnding {
+  if (settlement?.type === "retry") return "keep";
+  return failed || settlement?.type === "dead" ? "release" : "record";
+}
+
 /**
- * The first handling of a key the in-memory store gave a middleware: it
- * records the handling's replies, when the middleware puts it in front of
- * the handler as its publisher, and the outcome when the attempt ends.
+ * A first handling's claim of a key: it records the handling's replies, when
+ * the middleware puts it in front of the handler as its publisher, and ends
+ * the claim when the attempt ends (by its settlement in a worker, else by
+ * whether the rest of the pipeline failed).
  */
-class MemoryClaim extends RecordingPublisher implements AttemptEnd {
+abstract class HeldClaim extends RecordingPublisher implements AttemptEnd {
+  attemptEnded(context: HandlerContext): void | Promise<void> {
+    return this.end(endingOf(context.settlement, false));
+  }
+
+  /** Records, keeps or releases the claim; a store that fails to is logged only. */
+  abstract end(ending: ClaimEnding): void | Promise<void>;
+}
+
+/** Where a {@linkcode StoreClaim} is: the scoped key in its store. */
+interface StoreClaimAt {
+  store: IdempotencyStore;
+  scoped: string;
+  key: string;
+  owner: string;
+  ttl: number;
+}
+
+/**
+ * {@linkcode HeldClaim} of the in-memory store, ended synchronously by the
+ * entry's index (and looked up again by the key's parts when it moved). Its
+ * fields are its own, not an object of them: one object per event.
+ */
+class MemoryClaim extends HeldClaim {
   constructor(
     inner: Publisher,
     readonly memory: MemoryIdempotencyStore,
@@ -258,46 +326,80 @@ class MemoryClaim extends RecordingPublisher implements AttemptEnd {
     readonly version: number,
     readonly group: number,
     readonly key: string,
+    readonly owner: string,
     readonly ttl: number,
   ) {
     super(inner);
   }
 
-  attemptEnded(context: HandlerContext): void {
-    // An attempt settled `retry` keeps its claim for the next one.
-    if (context.settlement?.type === "retry") return;
-    const outcome = this.outcome();
+  end(ending: ClaimEnding): void {
+    if (ending === "keep") return;
+    const { memory, index, version, group, key, owner } = this;
     try {
-      memoryStore.complete(
-        this.memory,
-        this.index,
-        this.version,
-        this.group,
-        this.key,
-        outcome,
-        this.ttl,
-      );
+      if (ending === "release") memoryStore.release(memory, index, version, group, key, owner);
+      else memoryStore.complete(memory, index, version, group, key, this.outcome(), this.ttl);
     } catch (error) {
-      // The event itself was handled; only its duplicates may now run again.
-      logger.warn("Cannot record the outcome of idempotency key {key}: {error}", {
-        key: this.key,
-        error,
-      });
+      claimNotEnded(ending, key, error);
     }
   }
 }
 
-/** Runs the rest of the pipeline, then ends `claim`: for a context no worker ends. */
-async function completedAfter(
-  claim: AttemptEnd,
-  context: HandlerContext,
-  next: () => Promise<void>,
-): Promise<void> {
-  try {
-    await next();
-  } finally {
-    claim.attemptEnded(context);
+/** {@linkcode HeldClaim} of any other store, ended through its interface. */
+class StoreClaim extends HeldClaim {
+  readonly #at: StoreClaimAt;
+
+  constructor(inner: Publisher, at: StoreClaimAt) {
+    super(inner);
+    this.#at = at;
   }
+
+  async end(ending: ClaimEnding): Promise<void> {
+    if (ending === "keep") return;
+    const { store, scoped, key, owner, ttl } = this.#at;
+    try {
+      if (ending === "release") await store.release(scoped, owner);
+      else await store.complete(scoped, this.outcome(), ttl);
+    } catch (error) {
+      claimNotEnded(ending, key, error);
+    }
+  }
+}
+
+/** Logs a store's failure to end a claim: the event itself was handled. */
+function claimNotEnded(ending: "release" | "record", key: string, error: unknown): void {
+  if (ending === "record") {
+    // Only its duplicates may now run again.
+    logger.warn("Cannot record the outcome of idempotency key {key}: {error}", { key, error });
+  } else {
+    // Its duplicates wait until the claim lapses (its ttl).
+    logger.warn("Cannot release idempotency key {key}: {error}", { key, error });
+  }
+}
+
+/**
+ * Hands `claim` to the worker as the attempt's end hook and returns
+ * `undefined`; in a context no worker ends, returns the middleware that
+ * runs the rest of the pipeline and then ends it.
+ */
+function endsWithAttempt(
+  claim: HeldClaim,
+  context: HandlerContext,
+): HandlerMiddleware | undefined {
+  if (canEndAttempt(context)) {
+    context.attemptEnd = claim;
+    return undefined;
+  }
+  return async (_event, context, next) => {
+    let failed = false;
+    try {
+      await next();
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      await claim.end(endingOf(context.settlement, failed));
+    }
+  };
 }
 
 /**
@@ -357,32 +459,6 @@ export function inheritIdempotency(
   return { ttl: own.ttl ?? inherited.ttl, store: own.store ?? inherited.store };
 }
 
-/** The error code a request is answered with when the idempotency store cannot be reached. */
-export const IDEMPOTENCY_UNAVAILABLE = "idempotency_unavailable";
-
-/**
- * Answers the request `event` with an {@linkcode IDEMPOTENCY_UNAVAILABLE}
- * error response after the store failed with `error` (the error response
- * middleware sits inside this one, so it would not); a failure to publish
- * is logged only.
- */
-async function answerUnavailable(
-  event: EventEnvelope,
-  publisher: Publisher,
-  error: unknown,
-): Promise<void> {
-  if (event.correlationId === undefined) return;
-  const message = `Cannot check the idempotency key: ${describeError(error)}`;
-  try {
-    await publisher.replyError(IDEMPOTENCY_UNAVAILABLE, message);
-  } catch (replyFailure) {
-    logger.error("Cannot publish the error response for {correlationId}: {error}", {
-      correlationId: event.correlationId,
-      error: replyFailure,
-    });
-  }
-}
-
 /** Publishes `outcome`'s replies as replies to the duplicate `publisher` handles. */
 async function replay(outcome: IdempotencyOutcome, publisher: Publisher): Promise<void> {
   if (publisher.event.correlationId === undefined) return;
@@ -421,7 +497,7 @@ export function assertIdempotencyOptions(
     throw new RangeError(`${where}: idempotency.ttl is ${String(ttl)}, expected ms > 0`);
   }
   if (store === undefined) return;
-  const methods = ["claim", "complete", "settled"] as const;
+  const methods = ["claim", "complete", "release", "settled"] as const;
   const missing = methods.filter((method) =>
     typeof (store as Record<string, unknown> | null)?.[method] !== "function"
   );

@@ -8,6 +8,7 @@
 
 import type { NatsConnection } from "./connection.ts";
 import { unwatchAbort, watchAbort } from "../abort_watch.ts";
+import { mapNatsError } from "./error_mapping.ts";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type {
   IdempotencyClaim,
@@ -114,7 +115,45 @@ export class NatsIdempotencyStore implements IdempotencyStore {
     return new NatsIdempotencyStore(bucket, kv, options.now ?? Date.now);
   }
 
-  async claim(key: string, owner: string, ttl: number): Promise<IdempotencyClaim> {
+  claim(key: string, owner: string, ttl: number): Promise<IdempotencyClaim> {
+    return this.#named(this.#claim(key, owner, ttl));
+  }
+
+  complete(key: string, outcome: IdempotencyOutcome, ttl: number): Promise<void> {
+    return this.#named(this.#complete(key, outcome, ttl));
+  }
+
+  /**
+   * Deletes `owner`'s claim of `key`, by compare-and-delete on the revision
+   * read: a key completed or claimed by another event since is left alone.
+   */
+  release(key: string, owner: string): Promise<void> {
+    return this.#named(this.#release(key, owner));
+  }
+
+  async settled(key: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.#settled(key, signal);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw this.#mapped(error);
+    }
+  }
+
+  /** `work`, its failure mapped to an error that names this store's bucket. */
+  async #named<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      throw this.#mapped(error);
+    }
+  }
+
+  #mapped(error: unknown): unknown {
+    return mapNatsError(error, `use idempotency bucket "${this.bucket}"`);
+  }
+
+  async #claim(key: string, owner: string, ttl: number): Promise<IdempotencyClaim> {
     const stored = await storedKey(key);
     for (;;) {
       const entry = await this.#kv.get(stored);
@@ -134,12 +173,26 @@ export class NatsIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  async complete(key: string, outcome: IdempotencyOutcome, ttl: number): Promise<void> {
+  async #complete(key: string, outcome: IdempotencyOutcome, ttl: number): Promise<void> {
     const record: StoredRecord = { expiresAt: this.#now() + ttl, outcome };
     await this.#kv.put(await storedKey(key), JSON.stringify(record));
   }
 
-  async settled(key: string, signal: AbortSignal): Promise<void> {
+  async #release(key: string, owner: string): Promise<void> {
+    const stored = await storedKey(key);
+    const entry = await this.#kv.get(stored);
+    const record = this.#live(entry);
+    if (entry === null || record?.owner !== owner || record.outcome !== undefined) return;
+    try {
+      await this.#kv.delete(stored, { previousSeq: entry.revision });
+    } catch (error) {
+      // The key moved since it was read (completed, or claimed anew): not ours to delete.
+      const now = await this.#kv.get(stored);
+      if ((now?.revision ?? 0) === entry.revision) throw error;
+    }
+  }
+
+  async #settled(key: string, signal: AbortSignal): Promise<void> {
     if (signal.aborted) throw signal.reason;
     const stored = await storedKey(key);
     // Watching first, then reading, so no change can fall in between.

@@ -137,6 +137,25 @@ export class Replies {
   }
 
   #failAll(error: unknown): void {
-    for (const token of [...this.#pending.keys()]) this.#settle(token)?.reject(error);
+    for (const token of [...this.#pending.keys()]) {
+      const pending = this.#settle(token);
+      pending?.reject(lostWhileWaiting(pending.subject, error));
+    }
   }
+}
+
+/**
+ * The error a request waiting on `subject` fails with when the connection
+ * failed with `error`: worded for what waited (a publish, an ack), not for
+ * whoever the connection's own error was made for (a listener); its code
+ * and retryability are kept.
+ */
+function lostWhileWaiting(subject: string, error: unknown): unknown {
+  if (!(error instanceof EventsApiError)) return error;
+  const reason = error.message.replace(/^Cannot [^:]*: /, "");
+  const options = { code: error.code, cause: error };
+  const message = `Cannot get an answer on ${subject}: ${reason}`;
+  return error instanceof TransientError
+    ? new TransientError(message, options)
+    : new EventsApiError(message, options);
 }
