@@ -21,6 +21,24 @@ import { unwatchAbort, watchAbort } from "./abort_watch.ts";
 export const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
+ * The longest wait a timer takes as given: 2^31 − 1 ms (about 24.8 days).
+ * Timers store their delay as a signed 32-bit integer (WebIDL, Node, Bun,
+ * Deno alike), and a longer one fires after 1 ms instead: a server's
+ * `Retry-After` of 30 days would become a hot reconnect loop.
+ */
+export const MAX_TIMER_DELAY = 2_147_483_647;
+
+/**
+ * `ms` as a timer can wait it: at most {@linkcode MAX_TIMER_DELAY} (also
+ * for `Infinity`), and 0 for a negative wait or `NaN`. Every library timer
+ * goes through it, so no wait a server or an option names can overflow.
+ */
+export function timerDelay(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return ms < MAX_TIMER_DELAY ? ms : MAX_TIMER_DELAY;
+}
+
+/**
  * Aborts `controller` with `signal.reason` when `signal` aborts (at once if it
  * already has). Returns the function that removes the link; call it when the
  * short-lived work settles so the long-lived signal keeps no listener.
@@ -42,7 +60,8 @@ export function linkAbort(
 /**
  * Resolves after `ms`, or rejects with `signal.reason` as soon as `signal`
  * aborts (at once if it already has). The timer and the listener are both
- * removed when it settles.
+ * removed when it settles. A wait above {@linkcode MAX_TIMER_DELAY} waits
+ * that long, where a plain `setTimeout` would fire at once.
  *
  * @example
  * ```ts
@@ -60,7 +79,7 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     const timer: ReturnType<typeof setTimeout> = setTimeout(() => {
       unwatchAbort(signal, onAbort);
       resolve();
-    }, ms);
+    }, timerDelay(ms));
     watchAbort(signal, onAbort);
   });
 }
@@ -97,7 +116,7 @@ export function waitInLine(line: Array<() => void>, signal?: AbortSignal): Promi
 export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
+    timer = setTimeout(() => resolve(false), timerDelay(ms));
   });
   try {
     return await Promise.race([work.then(() => true, () => true), expired]);
@@ -120,7 +139,7 @@ export function withDrainDeadline<T>(
   return new Promise((resolve) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
-      timer = setTimeout(() => resolve(onTimeout()), timeout);
+      timer = setTimeout(() => resolve(onTimeout()), timerDelay(timeout));
     };
     if (signal.aborted) onAbort();
     else watchAbort(signal, onAbort);

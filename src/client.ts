@@ -9,6 +9,7 @@
 import { assertEventName, type EventEnvelope, withEnvelopeDefaults } from "./envelope.ts";
 import { EventsApiError, TransientError } from "./errors.ts";
 import { errorForResponse } from "./http_errors.ts";
+import { redactSecret } from "./log_fields.ts";
 import { framingForContentType } from "./content_type.ts";
 import { maxLineBytesOf } from "./decode/types.ts";
 import { type EventStream, OpenEventStream, openOnFirstRead } from "./event_stream.ts";
@@ -105,6 +106,25 @@ function headerSafe(value: string): string {
   return Array.from(new TextEncoder().encode(clean), (byte) => String.fromCharCode(byte)).join("");
 }
 
+const BEARER = "Bearer ";
+
+/**
+ * The error for a 2xx stream answer without a body (204, 205, or a `fetch`
+ * that gave none). The Events API never sends one: it comes from something
+ * in between (a proxy, a gateway, a load balancer mid-deploy), which is
+ * likely transient. WHATWG EventSource takes a 204 as "stop reconnecting",
+ * but a browser page can be reloaded; a worker that stopped for good on a
+ * proxy's hiccup would need an operator. So it is a `TransientError`: the
+ * listener retries with its growing backoff (no hot loop), its readiness
+ * turns false with this message, and the cause is plain in the logs.
+ */
+function noBodyError(status: number): TransientError {
+  return new TransientError(`Cannot open stream: the server answered ${status} with no body`, {
+    status,
+    code: "no_body",
+  });
+}
+
 /**
  * Publishes events to and streams events from the Bus Events API: the HTTP
  * {@linkcode EventTransport}. It holds no connection of its own (each stream
@@ -132,7 +152,6 @@ export class EventsClient implements EventTransport {
   readonly #accept: string;
   readonly #maxLineBytes: number;
   readonly #streams: StreamSlots;
-  #lastToken: string | undefined;
   /**
    * Every publish's headers while the token is a string or absent, built by
    * the first publish: one `Headers` per publish was a measurable share of
@@ -203,7 +222,9 @@ export class EventsClient implements EventTransport {
       options.signal,
       "publish event",
     );
-    if (!response.ok) throw await errorForResponse(response, "publish event", this.#redact);
+    if (!response.ok) {
+      throw await errorForResponse(response, "publish event", this.#redactorFor(headers));
+    }
     if (options.discardId === true) {
       // Reading and parsing the answer is most of what a publish costs the
       // client on some runtimes (Bun); the connection is reused all the same.
@@ -254,14 +275,22 @@ export class EventsClient implements EventTransport {
         controller.signal,
         "open stream",
       );
-      if (!response.ok) throw await errorForResponse(response, "open stream", this.#redact);
-      const framing = framingForContentType(response.headers.get("content-type"));
-      if (framing === undefined || response.body === null) {
+      if (!response.ok) {
+        throw await errorForResponse(response, "open stream", this.#redactorFor(headers));
+      }
+      if (response.body === null || response.status === 204 || response.status === 205) {
         await response.body?.cancel().catch(() => {});
-        throw new EventsApiError(
-          `Cannot open stream: unexpected Content-Type "${response.headers.get("content-type")}"`,
-          { status: response.status, code: "bad_content_type" },
-        );
+        throw noBodyError(response.status);
+      }
+      // A missing Content-Type means NDJSON, so only a named one is unexpected.
+      const contentType = response.headers.get("content-type");
+      const framing = framingForContentType(contentType);
+      if (framing === undefined) {
+        await response.body.cancel().catch(() => {});
+        throw new EventsApiError(`Cannot open stream: unexpected Content-Type "${contentType}"`, {
+          status: response.status,
+          code: "bad_content_type",
+        });
       }
       // From here the stream follows `options.signal` itself: one listener
       // on it per open stream instead of this link and one of the stream's.
@@ -311,11 +340,21 @@ export class EventsClient implements EventTransport {
     const headers = new Headers(base);
     if (this.#userAgent) headers.set("user-agent", this.#userAgent);
     const token = typeof this.#token === "function" ? await this.#token({ refresh }) : this.#token;
-    if (token) {
-      this.#lastToken = token;
-      headers.set("authorization", `Bearer ${token}`);
-    }
+    if (token) headers.set("authorization", `Bearer ${token}`);
     return headers;
+  }
+
+  /**
+   * Removes from server-provided text the token the request with `headers`
+   * sent and the configured one. Per request, not the client's latest: with
+   * a rotating provider, concurrent requests may have fetched newer tokens
+   * since. Read back from the header, so what is redacted is exactly what
+   * went out; made only for an error answer, off the hot path.
+   */
+  #redactorFor(headers: Headers): (text: string) => string {
+    const sent = headers.get("authorization")?.slice(BEARER.length);
+    const configured = typeof this.#token === "string" ? this.#token : undefined;
+    return (text) => redactSecret(redactSecret(text, sent), configured);
   }
 
   async #send(
@@ -335,16 +374,6 @@ export class EventsClient implements EventTransport {
       });
     }
   }
-
-  /** Removes every token this client has sent from server-provided text. */
-  readonly #redact = (text: string): string => {
-    const secrets = [this.#lastToken, typeof this.#token === "string" ? this.#token : undefined];
-    let safe = text;
-    for (const secret of secrets) {
-      if (secret) safe = safe.split(secret).join("[redacted]");
-    }
-    return safe;
-  };
 
   /** A summary without the token, for logs. */
   toString(): string {

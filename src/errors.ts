@@ -122,6 +122,56 @@ export interface ResponseErrorBody {
   message: string;
 }
 
+/** Characters of a malformed `error` value a {@linkcode ResponseError}'s message quotes. */
+const MALFORMED_ERROR_EXCERPT = 200;
+
+/**
+ * The code of a {@linkcode ResponseError} made from an `error` that is an
+ * object without a string `code` or `message`.
+ */
+export const MALFORMED_ERROR_CODE = "malformed_error";
+
+/**
+ * Reads a response envelope's `error` as the wire gives it. `null`, a
+ * missing field or any non-object is no error at all: Go's encoding/json
+ * writes `"error": null` for a nil error, and a success must not turn into
+ * a failure (or a crash) for it. An object that is not `{code, message}`
+ * with both strings still is an error, but says so instead of its message:
+ * code {@linkcode MALFORMED_ERROR_CODE} (unless it had a string `code`) and a
+ * message quoting what came (bounded). A well-formed `error` is returned as
+ * it is (the same object).
+ */
+export function responseErrorOf(error: unknown): ResponseErrorBody | undefined {
+  if (error === null || typeof error !== "object" || Array.isArray(error)) return undefined;
+  const { code, message } = error as Record<string, unknown>;
+  // The object itself when well-formed: callers tell by identity that it came so.
+  if (typeof code === "string" && typeof message === "string") return error as ResponseErrorBody;
+  return malformedErrorBody(error, code);
+}
+
+/** The body of a {@linkcode ResponseError} for an `error` that is not `{code, message}`. */
+function malformedErrorBody(error: unknown, code?: unknown): ResponseErrorBody {
+  return {
+    code: typeof code === "string" ? code : MALFORMED_ERROR_CODE,
+    message: `Cannot read error response: expected {code, message} strings, got ${
+      quoteBounded(error)
+    }`,
+  };
+}
+
+/** `value` as JSON, cut at {@linkcode MALFORMED_ERROR_EXCERPT} characters. */
+function quoteBounded(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > MALFORMED_ERROR_EXCERPT
+    ? `${text.slice(0, MALFORMED_ERROR_EXCERPT)}…`
+    : text;
+}
+
 /**
  * A request was answered with an error response envelope
  * (`error: { code, message }`).
@@ -134,15 +184,20 @@ export class ResponseError extends Error {
   /** `source` of the response envelope: which worker answered. */
   readonly source: string | undefined;
 
-  /** Creates the error from a response envelope's `error`. */
+  /**
+   * Creates the error from a response envelope's `error`. A value that is
+   * not `{code, message}` (a responder's bug) makes an error that says so,
+   * with code `malformed_error`, rather than a `TypeError`.
+   */
   constructor(
     error: ResponseErrorBody,
     context?: { correlationId?: string | undefined; source?: string | undefined },
     options?: ErrorOptions,
   ) {
-    super(error.message, options);
+    const body = responseErrorOf(error) ?? malformedErrorBody(error);
+    super(body.message, options);
     this.name = "ResponseError";
-    this.code = error.code;
+    this.code = body.code;
     this.correlationId = context?.correlationId;
     this.source = context?.source;
   }
@@ -316,28 +371,38 @@ export class RequesterClosedError extends Error {
 
 /**
  * A scatter-gather request ended at its timeout with fewer responses than
- * `minResponses`. Carries what did arrive and who stayed silent.
+ * `minResponses` (with expected responders: fewer of them answered).
+ * Carries what did arrive and who stayed silent.
  */
 export class GatherTimeoutError extends RequestTimeoutError {
   /** Expected responders that did not answer. */
   readonly missing: readonly string[];
-  /** How many responses arrived. */
+  /** How many responses arrived (repeats and unexpected sources too). */
   readonly received: number;
 
-  /** Creates the error; the message lists the silent responders. */
+  /**
+   * Creates the error; the message lists the silent responders.
+   *
+   * @param answered How many distinct expected responders answered, when
+   * responders were expected: what `minResponses` counted, and what the
+   * message then reports instead of `received`.
+   */
   constructor(
     correlationId: string,
     timeout: number,
     missing: readonly string[],
     received: number,
     minResponses: number,
+    answered?: number,
   ) {
     super(correlationId, timeout);
     this.name = "GatherTimeoutError";
-    this.message =
-      `Cannot gather responses: ${received} of at least ${minResponses} arrived within ${timeout} ms${
-        missing.length > 0 ? `; no answer from ${missing.join(", ")}` : ""
-      }`;
+    const counted = answered === undefined
+      ? `${received} of at least ${minResponses} arrived`
+      : `${answered} of at least ${minResponses} expected responders answered`;
+    this.message = `Cannot gather responses: ${counted} within ${timeout} ms${
+      missing.length > 0 ? `; no answer from ${missing.join(", ")}` : ""
+    }`;
     this.missing = missing;
     this.received = received;
   }

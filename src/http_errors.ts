@@ -36,21 +36,42 @@ export function parseRetryAfter(
 /** Enough of an error body to parse the contract's JSON error; the rest is dropped. */
 const ERROR_BODY_READ_LIMIT = 16 * 1024;
 
-/** Reads at most {@linkcode ERROR_BODY_READ_LIMIT} characters and releases the body. */
+/**
+ * Longest wait for an error body's excerpt, in ms: 2 s. The status alone
+ * classifies the answer (a 503 is retried whatever its body says), so the
+ * body is only worth a short wait; a proxy that sends the headers of a 5xx
+ * or 429 and then stalls must not hold a listener (or a publish) for ever,
+ * as no `fetch` times out a body by itself. 2 s is well above what a
+ * healthy server needs to send a few KiB it has ready, and small against
+ * the reconnect backoff that follows.
+ */
+export const ERROR_BODY_WAIT = 2_000;
+
+/**
+ * Reads at most {@linkcode ERROR_BODY_READ_LIMIT} characters, for at most
+ * {@linkcode ERROR_BODY_WAIT} ms, and releases the body: what arrived by
+ * then is the excerpt.
+ */
 async function readErrorBody(response: Response): Promise<string> {
   if (response.body === null) return "";
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ERROR_BODY_WAIT, undefined);
+  });
   try {
     while (text.length < ERROR_BODY_READ_LIMIT) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
+      const chunk = await Promise.race([reader.read(), expired]);
+      if (chunk === undefined || chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
     }
   } catch {
     // A body that breaks while we read an error excerpt changes nothing.
   } finally {
+    clearTimeout(timer);
+    // Also ends a read still waiting on a stalled body (and its connection).
     reader.cancel().catch(() => {});
   }
   return text.slice(0, ERROR_BODY_READ_LIMIT);

@@ -17,7 +17,7 @@ import {
   StreamProtocolError,
   TransientError,
 } from "./errors.ts";
-import { delay, linkAbort } from "./async.ts";
+import { delay, linkAbort, timerDelay } from "./async.ts";
 import { dialedUrl } from "./dialed_url.ts";
 import { aggregateReadiness, ListenerReadiness } from "./readiness.ts";
 import { assertReconnectOptions, Backoff, type ReconnectOptions } from "./reconnect.ts";
@@ -245,7 +245,8 @@ async function listenTo(streamOptions: ListenStreamOptions, options: LoopOptions
     }
     if (failure instanceof AuthError) refreshCredentials = true;
     const retryAfter = failure instanceof TransientError ? failure.retryAfter ?? 0 : 0;
-    const wait = backoff.next(Math.max(retryAfter, serverRetry));
+    // Clamped here too (delay() clamps anyway), so the log says what is waited.
+    const wait = timerDelay(backoff.next(Math.max(retryAfter, serverRetry)));
     logger.warn("Listener for {name} on {url} reconnecting in {wait} ms: {error}", {
       ...streamFields(options.transport, streamOptions),
       wait,

@@ -79,3 +79,43 @@ export function messageText(value: unknown): string {
     return String(value);
   }
 }
+
+/** Secrets shorter than this are not redacted: a 1-character "token" would blank every text. */
+const SHORTEST_SECRET = 4;
+
+/**
+ * `text` with every occurrence of each of `secrets` replaced by
+ * `[redacted]`, also as JSON writes it (with `"` and `\` escaped), since
+ * reports and log lines are often JSON. For the texts the library does not
+ * make itself and so cannot keep clean: a handler's error quoting a
+ * request's headers, a server's answer.
+ *
+ * @example
+ * ```ts ignore
+ * redactSecrets("failed with token abc123", ["abc123"]); // "failed with token [redacted]"
+ * ```
+ */
+export function redactSecrets(text: string, secrets: Iterable<string>): string {
+  for (const secret of secrets) {
+    if (secret.length >= SHORTEST_SECRET) text = redactSecret(text, secret);
+  }
+  return text;
+}
+
+/**
+ * `text` with every occurrence of `secret` replaced by `[redacted]`, as it
+ * is and as JSON may write it (`"` and `\` escaped; a server that answers
+ * `AbC\/dEf` echoes the token `AbC/dEf`); `text` as it is when there is no
+ * secret. Unlike
+ * {@linkcode redactSecrets}, for a secret known to be one (the token a
+ * request sent), however short.
+ */
+export function redactSecret(text: string, secret: string | undefined): string {
+  if (!secret) return text;
+  const escaped = JSON.stringify(secret).slice(1, -1);
+  // JSON may also write "/" as "\/" (PHP's json_encode does, by default).
+  for (const form of new Set([secret, escaped, escaped.replaceAll("/", "\\/")])) {
+    text = text.split(form).join("[redacted]");
+  }
+  return text;
+}

@@ -12,8 +12,14 @@
  * @module
  */
 
+import { timerDelay } from "./async.ts";
 import type { EventEnvelope } from "./envelope.ts";
-import { GatherTimeoutError, RequestTimeoutError, ResponseError } from "./errors.ts";
+import {
+  GatherTimeoutError,
+  RequestTimeoutError,
+  ResponseError,
+  responseErrorOf,
+} from "./errors.ts";
 
 /** Outcome counters shared by a requester's entries. */
 export interface PendingCounts {
@@ -51,9 +57,9 @@ export abstract class PendingEntry {
     this.#reject = reject;
   }
 
-  /** Arms the deadline. */
+  /** Arms the deadline (clamped as every library timer, so it never fires early). */
   start(): void {
-    this.timer = setTimeout(expire, this.timeout, this);
+    this.timer = setTimeout(expire, timerDelay(this.timeout), this);
   }
 
   /** Takes one response with this entry's correlation ID. */
@@ -102,10 +108,12 @@ export class PendingRequest extends PendingEntry {
   }
 
   accept(event: EventEnvelope): void {
-    if (event.error !== undefined) {
+    // `"error": null` (Go's nil error) or any non-object is a success.
+    const error = responseErrorOf(event.error);
+    if (error !== undefined) {
       this.owner.counts.failed++;
       this.fail(
-        new ResponseError(event.error, { correlationId: this.correlationId, source: event.source }),
+        new ResponseError(error, { correlationId: this.correlationId, source: event.source }),
       );
       return;
     }
@@ -128,12 +136,20 @@ export interface GatherResult {
   missing: string[];
 }
 
-/** A scatter-gather collecting responses until all expected responders answered. */
+/**
+ * A scatter-gather collecting responses until all expected responders
+ * answered. With expected responders, `minResponses` counts distinct
+ * expected sources that answered: a responder answering twice (a
+ * redelivery) or a source nobody expected does not stand in for a silent
+ * one. Without, it counts responses.
+ */
 export class PendingGather extends PendingEntry {
   readonly #resolve: (result: GatherResult) => void;
   readonly #expected: ReadonlySet<string>;
   readonly #minResponses: number;
   readonly #responses: EventEnvelope[] = [];
+  /** Expected sources that answered so far. */
+  readonly #answered = new Set<string>();
 
   constructor(
     correlationId: string,
@@ -151,12 +167,14 @@ export class PendingGather extends PendingEntry {
   }
 
   accept(event: EventEnvelope): void {
-    this.#responses.push(event);
-    if (this.#expected.size > 0 && this.#missing().length === 0) this.#succeed();
+    this.#responses.push(withWireError(event));
+    const source = event.source;
+    if (typeof source === "string" && this.#expected.has(source)) this.#answered.add(source);
+    if (this.#expected.size > 0 && this.#answered.size === this.#expected.size) this.#succeed();
   }
 
   expire(): void {
-    if (this.#responses.length >= this.#minResponses) return this.#succeed();
+    if (this.#counted() >= this.#minResponses) return this.#succeed();
     this.owner.counts.timedOut++;
     this.fail(
       new GatherTimeoutError(
@@ -165,8 +183,14 @@ export class PendingGather extends PendingEntry {
         this.#missing(),
         this.#responses.length,
         this.#minResponses,
+        this.#expected.size > 0 ? this.#answered.size : undefined,
       ),
     );
+  }
+
+  /** What `minResponses` is measured against (see the class). */
+  #counted(): number {
+    return this.#expected.size > 0 ? this.#answered.size : this.#responses.length;
   }
 
   #succeed(): void {
@@ -176,8 +200,21 @@ export class PendingGather extends PendingEntry {
   }
 
   #missing(): string[] {
-    return [...this.#expected].filter((source) =>
-      !this.#responses.some((response) => response.source === source)
-    );
+    return [...this.#expected].filter((source) => !this.#answered.has(source));
   }
+}
+
+/**
+ * `event` with its `error` as the gather's callers read it (the typed
+ * gather's `error === undefined` means a success): no `error` field for
+ * `null` or a non-object, `{code, message}` for a malformed object (see
+ * `responseErrorOf`). A healthy responder's envelope is kept as it came.
+ */
+function withWireError(event: EventEnvelope): EventEnvelope {
+  const wire: unknown = event.error;
+  if (wire === undefined) return event;
+  const error = responseErrorOf(wire);
+  if (error === wire) return event;
+  const { error: _wire, ...rest } = event;
+  return error === undefined ? rest : { ...rest, error };
 }

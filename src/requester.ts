@@ -21,7 +21,7 @@ import {
   type PendingOwner,
   PendingRequest,
 } from "./pending.ts";
-import { linkAbort } from "./async.ts";
+import { linkAbort, MAX_TIMER_DELAY } from "./async.ts";
 import { unwatchAbort, watchAbort } from "./abort_watch.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import { listenResponses } from "./response_listener.ts";
@@ -36,7 +36,11 @@ export interface RequesterOptions extends ListenPolicy {
   transport: EventTransport;
   /** Response names to listen to (broadcast), e.g. `bus.ssh.script.run.response`. */
   responseNames: readonly string[];
-  /** Default time to wait for a response, in ms. @default {30000} */
+  /**
+   * Default time to wait for a response, in ms: finite, above 0 and at most
+   * 2,147,483,647 (about 24.8 days, the longest a timer waits), else the
+   * constructor throws `RangeError`. @default {30000}
+   */
   timeout?: number | undefined;
   /** Most requests pending at once; beyond it `request()` rejects at once. @default {10000} */
   maxPending?: number | undefined;
@@ -50,7 +54,11 @@ export interface RequesterOptions extends ListenPolicy {
  * @typeParam S The `schema` option's type, which types the response.
  */
 export interface RequestOptions<S extends StandardSchema | undefined = undefined> {
-  /** Overrides the requester's default timeout, in ms. */
+  /**
+   * Overrides the requester's default timeout, in ms; the same bounds as
+   * {@linkcode RequesterOptions.timeout}, else the call rejects with
+   * `RangeError` before anything is published.
+   */
   timeout?: number | undefined;
   /** Aborts the request (its publish too); it then rejects with `signal.reason`. */
   signal?: AbortSignal | undefined;
@@ -83,8 +91,11 @@ export interface GatherOptions<S extends StandardSchema | undefined = undefined>
   /** `source`s expected to answer; the gather completes early once all have. */
   expectedResponders?: readonly string[] | undefined;
   /**
-   * Fewest responses that make a timed-out gather a success.
-   * @default {expectedResponders.length, or 1 without expected responders}
+   * Fewest answers that make a timed-out gather a success. With
+   * `expectedResponders` it counts distinct expected responders that
+   * answered (a repeat or an unexpected `source` does not count); without,
+   * it counts responses.
+   * @default {expectedResponders.length (every one of them), or 1 without expected responders}
    */
   minResponses?: number | undefined;
 }
@@ -104,7 +115,10 @@ export interface RequesterStats {
    * had settled (timed out, aborted, or answered already).
    */
   readonly late: number;
-  /** Responses whose correlation ID was never ours (another requester's). */
+  /**
+   * Responses whose correlation ID was never ours (another requester's),
+   * or was no string at all: a stray envelope on a shared response name.
+   */
   readonly unknown: number;
 }
 
@@ -171,7 +185,7 @@ export class Requester {
     }
     options.responseNames.forEach(assertEventName);
     this.#transport = options.transport;
-    this.#timeout = positive("timeout", options.timeout ?? DEFAULT_TIMEOUT);
+    this.#timeout = timeoutOf(options.timeout ?? DEFAULT_TIMEOUT);
     this.#maxPending = positive("maxPending", options.maxPending ?? DEFAULT_MAX_PENDING);
     this.#source = options.source;
     this.readiness = options.readiness ?? new ListenerReadiness();
@@ -214,7 +228,8 @@ export class Requester {
    * @throws {ResponseError} when the response carries an `error`.
    * @throws {RequestTimeoutError} when no response came within the timeout
    * (including time spent waiting for the response listener).
-   * @throws {RangeError} at once when `maxPending` requests are pending.
+   * @throws {RangeError} at once when `maxPending` requests are pending, or
+   * `options.timeout` is not finite, above 0 and at most 2,147,483,647 ms.
    * @throws {RequesterClosedError} when the requester is closed (or closes meanwhile).
    * @throws {InvalidResponseError} when the payload does not match `options.schema`.
    * @throws {TypeError} at once when `options.schema` is not a Standard Schema.
@@ -328,6 +343,7 @@ export class Requester {
         );
       }
       if (options.signal?.aborted) throw options.signal.reason;
+      if (options.timeout !== undefined) timeoutOf(options.timeout);
       assertSchema(options.schema, "Cannot send request: schema");
       if (
         options.idempotencyKey !== undefined &&
@@ -394,15 +410,39 @@ export class Requester {
     await this.readiness.waitReady(settled.signal).catch(() => {});
   }
 
+  /**
+   * Routes one response to its entry. It never throws: the response
+   * listener treats a throw as fatal, and one bad envelope on a shared
+   * broadcast name (anyone may publish there) must not end every request
+   * of every requester listening to it.
+   */
   #dispatch(event: EventEnvelope): void {
-    const correlationId = event.correlationId;
-    const entry = correlationId === undefined ? undefined : this.#pending.get(correlationId);
+    // The wire may carry any JSON here, whatever the envelope's type says.
+    const correlationId: unknown = event.correlationId;
+    const entry = typeof correlationId === "string" ? this.#pending.get(correlationId) : undefined;
     if (entry === undefined) {
-      if (correlationId?.startsWith(this.#idPrefix)) this.#late++;
-      else this.#unknown++;
+      if (typeof correlationId === "string" && correlationId.startsWith(this.#idPrefix)) {
+        this.#late++;
+      } else {
+        this.#unknown++;
+      }
       return;
     }
-    entry.accept(event);
+    try {
+      entry.accept(event);
+    } catch (error) {
+      this.#failUnreadable(entry, error);
+    }
+  }
+
+  /** Fails only `entry`, whose response could not be taken, and says why. */
+  #failUnreadable(entry: PendingEntry, error: unknown): void {
+    this.#counts.failed++;
+    logger.warn("Response to {correlationId} could not be taken: {error}", {
+      correlationId: entry.correlationId,
+      error,
+    });
+    if (this.#pending.get(entry.correlationId) === entry) entry.fail(error);
   }
 
   #forget(entry: PendingEntry): void {
@@ -417,6 +457,19 @@ export class Requester {
 
 function closedError(): RequesterClosedError {
   return new RequesterClosedError();
+}
+
+/**
+ * `value` as a request timeout: a timer cannot wait longer than
+ * {@linkcode MAX_TIMER_DELAY} (a longer one fires at once), and `Infinity`
+ * would be such a wait, so "never time out" is not a timeout.
+ */
+function timeoutOf(value: unknown): number {
+  if (typeof value === "number" && value > 0 && value <= MAX_TIMER_DELAY) return value;
+  const shown = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
+  throw new RangeError(
+    `Cannot use timeout: current value is ${shown}, expected > 0 and <= ${MAX_TIMER_DELAY} ms`,
+  );
 }
 
 function positive(option: string, value: number): number {

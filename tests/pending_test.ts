@@ -191,7 +191,7 @@ Deno.test("PendingGather.expire() rejects with GatherTimeoutError when fewer tha
   assert.equal(error.received, 1);
   assert.equal(
     error.message,
-    "Cannot gather responses: 1 of at least 3 arrived within 800 ms; no answer from a, c",
+    "Cannot gather responses: 1 of at least 3 expected responders answered within 800 ms; no answer from a, c",
   );
   assert.deepEqual(owner.counts, { answered: 0, failed: 0, timedOut: 1 });
   assert.equal(owner.pending.size, 0);
