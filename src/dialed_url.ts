@@ -63,3 +63,38 @@ export function transportSummary(transport: object): string {
     (_, scheme: string, rest: string) => scheme + bareHost(rest),
   );
 }
+
+/** A URL scheme and its `//`, as at the start of `nats://…`. */
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * `text` as an error message may quote it: whatever comes before the last
+ * `@` after the scheme (the user info: `admin:hunter2`) and anything from a
+ * `?` on (where `access_token=` hides) replaced by `[redacted]`. It works
+ * on the text, not on a parsed URL, because the messages that quote a URL
+ * are mostly about one that does not parse (`:99999`, a space in the host),
+ * and on the last `@`, because a password may hold `/`, `?` or `#` itself:
+ * a message may say too little, never a password. A comma-separated list
+ * (`NATS_URL`) is redacted server by server where each has its scheme.
+ *
+ * @example
+ * ```ts ignore
+ * redactedUrl("https://admin:hunter2@bus.example:99999"); // "https://[redacted]@bus.example:99999"
+ * redactedUrl("admin:hunter2@127.0.0.1:4222"); // "[redacted]@127.0.0.1:4222"
+ * ```
+ */
+export function redactedUrl(text: string): string {
+  // Split only where a scheme follows, so that a comma inside a password stays in its URL.
+  return text.split(/,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i).map(redactedOne).join(",");
+}
+
+/** One URL of {@linkcode redactedUrl}. */
+function redactedOne(text: string): string {
+  const scheme = SCHEME.exec(text.trimStart())?.[0] ?? "";
+  let rest = text.trimStart().slice(scheme.length);
+  const at = rest.lastIndexOf("@");
+  if (at >= 0) rest = `[redacted]@${rest.slice(at + 1)}`;
+  const query = rest.search(/[?#]/);
+  if (query >= 0) rest = `${rest.slice(0, query)}${rest[query]}[redacted]`;
+  return scheme + rest;
+}

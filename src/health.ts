@@ -124,6 +124,28 @@ export function hostReason(
   }`;
 }
 
+/**
+ * `report` with `redact` applied to every text in it that can quote an
+ * error: the host's reason and each registration's `lastError`, `reason`
+ * and dead-letter reasons. `/readyz` and the status page are made from
+ * what this returns, so a handler error quoting a token shows neither.
+ */
+export function redactReport(report: HostReport, redact: (text: string) => string): HostReport {
+  return {
+    ...report,
+    reason: redact(report.reason),
+    registrations: report.registrations.map((registration) => ({
+      ...registration,
+      lastError: registration.lastError === null ? null : redact(registration.lastError),
+      reason: redact(registration.reason),
+      recentDeadLetters: registration.recentDeadLetters.map((letter) => ({
+        ...letter,
+        reason: redact(letter.reason),
+      })),
+    })),
+  };
+}
+
 /** Renderers of the host's other pages, called only when asked for. */
 export interface HostPages {
   /** The Prometheus text of `GET /metrics`. */

@@ -23,6 +23,7 @@ import {
   hostReason,
   type HostReport,
   type HostStatus,
+  redactReport,
   type RegistrationReport,
   type RegistrationState,
 } from "./health.ts";
@@ -33,6 +34,7 @@ import {
   type ReadinessObserver,
 } from "./readiness.ts";
 import { dialedUrl, transportSummary } from "./dialed_url.ts";
+import { redactSecrets } from "./log_fields.ts";
 import {
   assertRegistration,
   runCheckedRegistration,
@@ -82,6 +84,17 @@ export interface HostOptions extends Omit<ListenPolicy, "readiness"> {
    * @default {true}
    */
   required?: boolean | undefined;
+  /**
+   * Secrets (the API token, a NATS password) removed from every error text
+   * the host stores, logs or reports (`lastError`, reasons, `/readyz`, the
+   * status page), as defence in depth: the library's own messages carry
+   * none, but a handler's error may quote a request, headers and all. A
+   * function is asked each time, so a rotated token (the last one a
+   * provider returned) is covered too.
+   *
+   * @default {none}
+   */
+  secrets?: readonly string[] | (() => Iterable<string>) | undefined;
 }
 
 const logger = getLogger(["bus-integration", "host"]);
@@ -103,6 +116,7 @@ class Entry implements ReadinessObserver {
     readonly required: boolean,
     readonly host: Host,
     readonly aggregate: ReadinessAggregate,
+    readonly redact: (text: string) => string,
   ) {
     observeReadiness(this.readiness, this);
   }
@@ -110,6 +124,7 @@ class Entry implements ReadinessObserver {
   changed(ready: boolean, reason: string): void {
     if (ready) this.everReady = true;
     else if (this.everReady && this.host.status === "running") this.reconnects++;
+    reason = this.redact(reason);
     logger.info("Registration {registration} is {state} ({reason})", {
       registration: this.registration.name,
       state: ready ? "ready" : "not ready",
@@ -120,9 +135,21 @@ class Entry implements ReadinessObserver {
 
   // A listener failure is the registration's last error too, while it still retries.
   failed(failure: string): void {
+    failure = this.redact(failure);
     this.stats.lastError = failure;
     if (this.required) this.aggregate.failed(failure);
   }
+}
+
+/** `HostOptions.secrets` as one function, asked each time a text is redacted. */
+function secretsOf(secrets: HostOptions["secrets"]): () => Iterable<string> {
+  if (typeof secrets === "function") return secrets;
+  if (secrets !== undefined && !Array.isArray(secrets)) {
+    // A string would be taken letter by letter, and every "e" redacted.
+    throw new TypeError("Cannot create host: secrets is not an array of strings or a function");
+  }
+  const fixed = (secrets ?? []).filter((secret) => typeof secret === "string");
+  return () => fixed;
 }
 
 // Shared by every run() registration, so its outcome costs no closures.
@@ -186,6 +213,10 @@ export class Host {
   readonly #required: ReadinessAggregate;
   #status: HostStatus = "idle";
   #failure: RegistrationError | undefined;
+  // What every error text the host keeps or shows goes through (see HostOptions.secrets):
+  // one function that all entries share.
+  readonly #redact: (text: string) => string;
+  #abandoned = 0;
 
   /**
    * Checks every registration; nothing starts until {@linkcode Host.run}.
@@ -194,6 +225,7 @@ export class Host {
    * or two share a name.
    * @throws {RangeError} When `drainTimeout` is negative or `idempotency.ttl` is not > 0.
    * @throws {RangeError} When a `retry` number is out of range (see `RetryOptions`).
+   * @throws {TypeError} When `secrets` is neither an array nor a function.
    */
   constructor(options: HostOptions) {
     if (!Array.isArray(options.registrations) || options.registrations.length === 0) {
@@ -219,6 +251,8 @@ export class Host {
     }
     this.#transport = options.transport;
     this.#signal = options.signal;
+    const secrets = secretsOf(options.secrets);
+    this.#redact = (text) => redactSecrets(text, secrets());
     allowManyListeners(this.#stop.signal);
     this.#drainTimeout = drainTimeout;
     assertIdempotencyOptions(options.idempotency, "Cannot create host");
@@ -238,7 +272,7 @@ export class Host {
     this.#required = new ReadinessAggregate(this.readiness, parts);
     this.#entries = options.registrations.map((registration) => {
       const required = registration.required ?? options.required ?? true;
-      const entry = new Entry(registration, required, this, this.#required);
+      const entry = new Entry(registration, required, this, this.#required, this.#redact);
       if (required) parts.push(entry.readiness);
       return entry;
     });
@@ -247,6 +281,16 @@ export class Host {
   /** Where the host is: `idle`, `running`, `stopping`, `stopped` or `failed`. */
   get status(): HostStatus {
     return this.#status;
+  }
+
+  /**
+   * Handlers the drain abandoned: still running when their registration's
+   * drain timeout ran out after the stop (their signal was aborted, and
+   * over HTTP their events are lost). 0 after a clean stop; read it once
+   * `run()` settled.
+   */
+  get abandoned(): number {
+    return this.#abandoned;
   }
 
   /** The registrations' names, in the order given. */
@@ -287,13 +331,14 @@ export class Host {
       lastError: entry.stats.lastError ?? null,
       reason: entry.readiness.reason,
     }));
-    return {
+    // Redacted as a whole: handlers set `lastError` in their stats directly.
+    return redactReport({
       status: this.#status,
       ready: this.readiness.ready,
       reason: hostReason(this.#status, this.readiness.ready, registrations),
       transport: transportSummary(this.#transport),
       registrations,
-    };
+    }, this.#redact);
   }
 
   /**
@@ -362,6 +407,12 @@ export class Host {
       this.#status = this.#failure ? "failed" : "stopped";
     }
     if (this.#failure) throw this.#failure;
+    if (this.#abandoned > 0) {
+      logger.warn("Host stopped, abandoning {count} handlers at the drain timeout", {
+        count: this.#abandoned,
+      });
+      return;
+    }
     logger.info("Host stopped");
   }
 
@@ -439,6 +490,7 @@ export class Host {
     const { signal } = this.#stop;
     if (result === undefined || (signal.aborted && result.error === signal.reason)) {
       entry.outcome = "stopped";
+      this.#countAbandoned(entry);
       if (!signal.aborted) {
         logger.warn("Registration {registration} ended before the host stopped", {
           registration: registration.name,
@@ -447,7 +499,7 @@ export class Host {
       return;
     }
     entry.outcome = "failed";
-    entry.stats.lastError = describeError(result.error);
+    entry.stats.lastError = this.#redact(describeError(result.error));
     entry.readiness.set(false, "failed");
     // The first failure is what run() rejects with, and its caller says it
     // (the CLI in one line); only later ones, which nobody else sees, are errors here.
@@ -459,6 +511,21 @@ export class Host {
       this.#failure = new RegistrationError(registration.name, result.error);
       this.#stop.abort(this.#failure);
     }
+  }
+
+  /**
+   * A worker resolves once its drain timeout ran out, without waiting for
+   * the handlers it then aborted: those still in flight now are the ones
+   * it abandoned.
+   */
+  #countAbandoned(entry: Entry): void {
+    const count = entry.stats.inFlight;
+    if (count === 0) return;
+    this.#abandoned += count;
+    logger.warn("Registration {registration} abandoned {count} handlers at the drain timeout", {
+      registration: entry.registration.name,
+      count,
+    });
   }
 
   #state(entry: Entry): RegistrationState {

@@ -37,6 +37,8 @@ export interface RedriveOptions {
   /**
    * Start after this dead letter (its id): the `lastEventId` of an earlier
    * run, so that a second run does not redrive the same dead letters again.
+   * It must still be retained: an id the history does not hold rejects with
+   * a `RangeError` before anything is published.
    *
    * @default {the first retained dead letter}
    */
@@ -73,11 +75,16 @@ const logger = getLogger(["bus-integration", "redrive"]);
  *
  * Dead letters stay where they are (the history keeps them), so running it
  * twice redrives twice: pass the previous run's `lastEventId` as `after`,
- * or filter.
+ * or filter. With `after` it still reads the whole retained history and
+ * starts after the record of that id (ids are opaque, so only finding it
+ * shows where "after" is); records up to it are not counted.
  *
  * @param options What to read, where, and what to do with it.
  * @returns The counts, and in a dry run the dead letters it would redrive.
  * @throws {TypeError} When `from` is not an event name or `filter` not a function.
+ * @throws {RangeError} When `after` is the id of no retained record of
+ * `from` (a typo, another name's id, one no longer retained): it ends
+ * before publishing anything, instead of redriving every dead letter again.
  *
  * @example Redrive the dead letters of one request name that failed with one code
  * ```ts ignore
@@ -107,27 +114,37 @@ export async function redrive(options: RedriveOptions): Promise<RedriveResult> {
     lastEventId: options.after,
     deadLetters: [],
   };
+  // Before `after` is reached nothing counts and nothing is published.
+  const position = new AfterPosition(options.after);
   const onInvalid = (invalid: InvalidInput) => {
+    if (!position.reached) return;
     result.skipped++;
     logger.warn("Skipped a malformed record in {from}: {reason}", { from, ...invalid });
   };
+  // The whole retained history, not a resume after `after`: ids are opaque
+  // and the Events API need not honour Last-Event-ID (the reference server
+  // replays everything for an id it does not know), so only finding `after`
+  // among the records shows where "after" begins.
   const subscription = await transport.open({
     name: from,
     delivery: "broadcast",
     replay: true,
     follow: false,
-    lastEventId: options.after,
     signal,
     onInvalid,
   });
   try {
     for await (const event of subscription) {
-      result.read++;
-      await redriveOne(event, options, result);
+      if (position.reached) {
+        result.read++;
+        await redriveOne(event, options, result);
+      }
       await subscription.settle(event, { type: "done" });
+      position.passed(event.id, subscription.lastEventId);
     }
+    position.ended(subscription.lastEventId, from);
   } finally {
-    result.lastEventId = subscription.lastEventId ?? result.lastEventId;
+    if (position.reached) result.lastEventId = subscription.lastEventId ?? result.lastEventId;
     await subscription.close();
   }
   logger.info(
@@ -137,6 +154,44 @@ export async function redrive(options: RedriveOptions): Promise<RedriveResult> {
     { from, ...result, deadLetters: result.deadLetters.length },
   );
   return result;
+}
+
+/**
+ * Where a redrive is relative to its `after`: reached once a record with
+ * that id (or a resume point equal to it) went by, at once without one.
+ */
+class AfterPosition {
+  reached: boolean;
+
+  constructor(readonly after: string | undefined) {
+    this.reached = after === undefined || after === "";
+  }
+
+  /** One record went by: its id, and the resume point once it was settled. */
+  passed(id: string | undefined, resumePoint: string | undefined): void {
+    if (this.reached) return;
+    // The resume point too: over JetStream `after` is a stream sequence, not an envelope id.
+    this.reached = id === this.after || resumePoint === this.after;
+  }
+
+  /**
+   * The history ended. `after` not among it means nothing shows where to
+   * begin: it is mistyped, of another name, or no longer retained.
+   * Redriving everything then would publish again what an earlier run
+   * did, so it stops instead, having published nothing.
+   *
+   * @throws {RangeError} When `after` was never reached.
+   */
+  ended(resumePoint: string | undefined, from: string): void {
+    if (this.reached || resumePoint === this.after) return;
+    throw new RangeError(
+      `Cannot redrive ${from}: after ${
+        JSON.stringify(this.after!.slice(0, 64))
+      } is the id of no retained record of ${from} (mistyped, of another name, or no longer ` +
+        "retained), so nothing shows where to start; nothing was redriven. Run with --dry-run " +
+        "and without after to see what is retained",
+    );
+  }
 }
 
 /** Handles one record of the dead-letter stream, counting it into `result`. */

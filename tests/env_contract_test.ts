@@ -127,6 +127,13 @@ Deno.test("listenerOptionsFromEnv() rejects bad booleans naming the variable and
   }
 });
 
+/** The largest duration each variable takes, as its message says it. */
+const LIMITS: Record<string, string> = {
+  BUS_EVENTS_LISTENER_RETRY_MIN: "596h31m23.647s (2147483647 ms, the longest a timer can wait)",
+  BUS_EVENTS_LISTENER_RETRY_MAX: "596h31m23.647s (2147483647 ms, the longest a timer can wait)",
+  BUS_EVENTS_LISTENER_HEALTHY_AFTER: "2562047h47m16.854775807s",
+};
+
 Deno.test("listenerOptionsFromEnv() rejects bad durations naming the variable and value", () => {
   const variables = [
     "BUS_EVENTS_LISTENER_RETRY_MIN",
@@ -143,7 +150,7 @@ Deno.test("listenerOptionsFromEnv() rejects bad durations naming the variable an
             variable,
             value,
             `Cannot use ${variable}: current value is ${JSON.stringify(value)}, ` +
-              "expected a non-negative Go duration, e.g. 500ms, 1s or 1m30s",
+              `expected a Go duration from 0 to ${LIMITS[variable]}, e.g. 500ms, 1s or 1m30s`,
           );
           // The parser's own error says what exactly is wrong.
           assert.ok((error as Error).cause instanceof Error);

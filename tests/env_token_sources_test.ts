@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { clientOptionsFromEnv } from "../src/env/contract.ts";
-import { ConfigError } from "../src/errors.ts";
-import { assertRejectsConfigError } from "./_env_helpers.ts";
+import { ConfigError, TransientError } from "../src/errors.ts";
+import { assertConfigError, assertRejectsConfigError } from "./_env_helpers.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -158,15 +158,20 @@ Deno.test("clientOptionsFromEnv() returns a provider that re-reads a rotated tok
     assert.equal(await tokenOf(options), "first-token");
     await Deno.writeTextFile(file, "second-token");
     assert.equal(await tokenOf(options), "second-token");
-    // A rotation that leaves the file empty fails that call, naming the file.
+    // A rotation that leaves the file empty fails that call, naming the file,
+    // as a transient failure: it was read fine before (tests/token_file_rotation_test.ts).
     await Deno.writeTextFile(file, "");
-    await assertRejectsConfigError(
-      tokenOf(options),
-      "BUS_API_TOKEN_FILE",
-      file,
-      `Cannot use BUS_API_TOKEN_FILE: current value is "${file}", ` +
-        `expected a non-empty token file at ${file}`,
-    );
+    await assert.rejects(tokenOf(options), (error) => {
+      assert.ok(error instanceof TransientError, `expected a TransientError, got ${error}`);
+      assertConfigError(
+        error.cause,
+        "BUS_API_TOKEN_FILE",
+        file,
+        `Cannot use BUS_API_TOKEN_FILE: current value is "${file}", ` +
+          `expected a non-empty token file at ${file}`,
+      );
+      return true;
+    });
   });
 });
 

@@ -173,12 +173,42 @@ Deno.test("natsOptionsFromEnv() rejects unreadable, empty or wrong credential fi
   });
 });
 
+Deno.test("natsOptionsFromEnv() reads a positive duration under a millisecond as 1 ms, never 0 (no limit)", async () => {
+  const options = await natsOptionsFromEnv({
+    NATS_URL: URL,
+    BUS_NATS_MAX_AGE: "400us",
+    BUS_NATS_ACK_WAIT: "1193h2m47.294s",
+  });
+  assert.equal(options.maxAge, 1);
+  assert.equal(options.ackWait, 2 * 2_147_483_647, "the longest ack wait is accepted");
+  assert.equal((await natsOptionsFromEnv({ NATS_URL: URL, BUS_NATS_MAX_AGE: "0s" })).maxAge, 0);
+});
+
+Deno.test("natsOptionsFromEnv() names what NATS_NKEY must hold when its file holds no seed", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(path, "not a seed\n");
+    await assert.rejects(
+      natsOptionsFromEnv({ NATS_URL: URL, NATS_NKEY: path }),
+      (error) =>
+        error instanceof ConfigError && error.variable === "NATS_NKEY" &&
+        /expected the path of a file holding an nkey seed \(SU…\), but it is not an nkey seed$/
+          .test(error.message),
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("natsOptionsFromEnv() rejects bad mapping values with ConfigError naming the variable", async () => {
   const cases: Array<[string, string, RegExp]> = [
-    ["BUS_NATS_ACK_WAIT", "0s", /at least 1ms/],
+    ["BUS_NATS_ACK_WAIT", "0s", /from 1ms to 1193h2m47\.294s/],
     ["BUS_NATS_ACK_WAIT", "soon", /a Go duration/],
     ["BUS_NATS_ACK_WAIT", "-5s", /a Go duration/],
-    ["BUS_NATS_MAX_DELIVER", "0", /at least 1/],
+    // Its half is the `working()` interval: past 2^31 − 1 ms a timer fires at once.
+    ["BUS_NATS_ACK_WAIT", "1193h2m48s", /from 1ms to 1193h2m47\.294s/],
+    ["BUS_NATS_MAX_DELIVER", "0", /from 1 to 9007199254740991/],
+    ["BUS_NATS_MAX_DELIVER", "99999999999999999999", /from 1 to 9007199254740991/],
     ["BUS_NATS_MAX_DELIVER", "many", /a whole number/],
     ["BUS_NATS_MAX_AGE", "forever", /a Go duration/],
     ["BUS_NATS_STREAM", "my.stream", /stream name/],

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { redactedUrl } from "../dialed_url.ts";
+import { eventsUrlProblem } from "../env/contract.ts";
 import { eventNameProblem } from "../envelope.ts";
 
 /** LogTape's levels, in rising severity. */
@@ -39,6 +41,12 @@ export interface CommonFlags {
 
 /** What `help` can explain: the program, or one command. */
 export type HelpTopic = "main" | "host" | "config" | "dev-server" | "redrive";
+
+/** The topics `help <topic>` takes: one per command. */
+const HELP_TOPICS = ["host", "config", "dev-server", "redrive"] as const satisfies readonly Exclude<
+  HelpTopic,
+  "main"
+>[];
 
 /** What the command line asks for. */
 export type Command =
@@ -96,11 +104,18 @@ export function parseCommandLine(args: readonly string[]): ParseResult {
   // script that lost its arguments must not pass.
   if (first === undefined) return { ok: false, problem: "Missing command", help: "main" };
   if (first === "help") {
-    const topic = rest[0];
-    if (topic === "host" || topic === "config" || topic === "dev-server" || topic === "redrive") {
-      return done({ kind: "help", topic });
+    const [topic, extra] = rest;
+    if (topic === undefined) return done({ kind: "help", topic: "main" });
+    // A typo (`help hots`) is a usage error: the main help would hide it, with status 0.
+    if (!(HELP_TOPICS as readonly string[]).includes(topic)) {
+      return refuse(
+        `Unknown help topic ${JSON.stringify(topic)}: expected ${HELP_TOPICS.join(", ")}`,
+      );
     }
-    return done({ kind: "help", topic: "main" });
+    if (extra !== undefined) {
+      return refuse(`Cannot use ${JSON.stringify(extra)}: help takes one topic`);
+    }
+    return done({ kind: "help", topic: topic as HelpTopic });
   }
   if (first === "-h" || first === "--help") return done({ kind: "help", topic: "main" });
   if (first === "-V" || first === "--version") return done({ kind: "version" });
@@ -162,7 +177,8 @@ function parseCommand(kind: "host" | "config" | "redrive", args: readonly string
       positionals.push(arg);
       continue;
     }
-    if (!arg.startsWith("--")) return refuse(unknownOption(arg));
+    // The command's help, as for an unknown long option: both are options of this command.
+    if (!arg.startsWith("--")) return refuse(unknownOption(arg, kind));
     const { name, inline } = splitOption(arg);
     if (TOKEN_OPTIONS.has(name)) return refuse(TOKEN_ON_COMMAND_LINE);
     if (name === "json" && kind === "config") {
@@ -268,13 +284,9 @@ function setFlag(flags: CommonFlags, name: ValueOption, value: string): string |
   const bad = (expected: string) => badValue(name, value, expected);
   switch (name) {
     case "events-url": {
-      if (!URL.canParse(value)) return bad("an http(s) URL");
-      const url = new URL(value);
-      if (url.protocol !== "http:" && url.protocol !== "https:") return bad("an http(s) URL");
-      if (url.username !== "" || url.password !== "") {
-        // The value may hold a password: do not repeat it.
-        return "Cannot use --events-url: it holds credentials; set BUS_API_TOKEN or use --token-file";
-      }
+      const problem = eventsUrlProblem(value);
+      // Shown redacted whatever is wrong: a URL that does not parse may still hold a password.
+      if (problem !== undefined) return badValue(name, redactedUrl(value), problem);
       flags.eventsUrl = value;
       return undefined;
     }

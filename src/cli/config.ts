@@ -76,10 +76,9 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
     );
   } catch (error) {
     // env/token_sources.ts names an explicit file by its option, `tokenFile`: here, the flag.
+    // What it expected keeps the reason (empty, ENOENT, EISDIR), as for BUS_API_TOKEN_FILE.
     if (error instanceof ConfigError && error.variable === "tokenFile") {
-      throw new ConfigError("--token-file", error.value, "a readable file holding one token", {
-        cause: error,
-      });
+      throw new ConfigError("--token-file", error.value, expectedOf(error), { cause: error });
     }
     throw error;
   }
@@ -145,6 +144,19 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
       );
     },
   }) as ResolvedConfig;
+}
+
+/**
+ * The `expected …` part of a `ConfigError`'s message, for the same error
+ * under another name: cut after the prefix its constructor wrote, which is
+ * known exactly, so a path holding ", expected " cannot mislead it.
+ */
+function expectedOf(error: ConfigError): string {
+  const value = error.value === undefined ? "unset" : JSON.stringify(error.value);
+  const prefix = `Cannot use ${error.variable}: current value is ${value}, expected `;
+  return error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : "a readable file holding one token";
 }
 
 /** The shown settings as aligned `name  value  (source)` lines. */

@@ -11,7 +11,7 @@ import { type HttpServer, serveHttp } from "../http_server.ts";
 import type { WorkerRegistration } from "../registration.ts";
 import type { CommonFlags } from "./args.ts";
 import { resolveConfig, type ResolvedConfig } from "./config.ts";
-import { openTransport, transportTarget } from "./transport.ts";
+import { KnownSecrets, openTransport, transportTarget } from "./transport.ts";
 import type { EventTransport } from "../transport.ts";
 import { closeLogging, configureLogging } from "./logging.ts";
 import { loadRegistrations } from "./modules.ts";
@@ -38,9 +38,10 @@ const logger = getLogger(["bus-integration", "cli"]);
 
 /**
  * Runs the host until a signal or, with `parentWatch` (the default), the
- * death of its parent process (exit 0 after draining), or a fatal
- * registration error (exit 1). Configuration, module and registration
- * problems exit 2 before anything connects.
+ * death of its parent process (exit 0 after draining; 1 when the drain
+ * timeout abandoned handlers), or a fatal registration error (exit 1).
+ * Configuration, module and registration problems exit 2 before anything
+ * connects.
  */
 export async function runHostCommand(
   command: { flags: CommonFlags; modules: readonly string[]; parentWatch?: boolean },
@@ -49,16 +50,18 @@ export async function runHostCommand(
 ): Promise<number> {
   let config;
   let registrations: WorkerRegistration[];
+  // Filled as the transport gets its token; every log line and report is redacted with it.
+  const secrets = new KnownSecrets();
   try {
     config = await resolveConfig(command.flags, env);
-    await configureLogging(config.logFormat, config.logLevel);
+    await configureLogging(config.logFormat, config.logLevel, (line) => secrets.redact(line));
     registrations = await loadRegistrations(command.modules);
   } catch (error) {
     output.err(`bus-integration: ${problemOf(error)}`);
     return EXIT_USAGE;
   }
   const controller = new AbortController();
-  const transport = await openConfiguredTransport(config, output);
+  const transport = await openConfiguredTransport(config, output, secrets);
   if (typeof transport === "number") return transport;
   let host: Host;
   try {
@@ -69,6 +72,7 @@ export async function runHostCommand(
       reconnect: config.listener.reconnect,
       tokenRefresh: config.listener.tokenRefresh,
       required: config.listener.required,
+      secrets: () => secrets.list(),
     });
   } catch (error) {
     await transport.close();
@@ -126,6 +130,13 @@ export async function runHostCommand(
       logger.debug("Host failed at: {stack}", { stack: (error as Error)?.stack });
       return EXIT_FAILURE;
     }
+    if (host.abandoned > 0) {
+      // Not clean: over HTTP those handlers' events are lost, and a supervisor must be able to tell.
+      logger.error("Host stopped, but the drain timeout abandoned {count} handlers", {
+        count: host.abandoned,
+      });
+      return EXIT_FAILURE;
+    }
     logger.info("Host stopped cleanly");
     return EXIT_OK;
   } finally {
@@ -139,14 +150,20 @@ export async function runHostCommand(
  * Opens the transport `config` names (the Events API, or NATS with
  * `BUS_TRANSPORT=nats`); when it cannot, prints why and returns the exit
  * status: usage for a bad option, failure for a server that refuses or
- * cannot be reached.
+ * cannot be reached. `secrets` learns every secret handed to the transport.
  */
 export async function openConfiguredTransport(
   config: ResolvedConfig,
   output: CliOutput,
+  secrets?: KnownSecrets,
 ): Promise<EventTransport | number> {
   try {
-    return await openTransport(config.transport, () => config.client, `bus-integration/${VERSION}`);
+    return await openTransport(
+      config.transport,
+      () => config.client,
+      `bus-integration/${VERSION}`,
+      secrets,
+    );
   } catch (error) {
     output.err(`bus-integration: ${problemOf(error)}`);
     return error instanceof TypeError || error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;

@@ -33,9 +33,22 @@ const ALL_TO_STDERR = {
  * The CLI's formatter for `format`. Errors read as `name: message` in the
  * message of both; JSON lines carry each error property as fields
  * (`{name, message, code?, status?, cause?, stack?}`), with the stack only
- * at `debug` and `trace`.
+ * at `debug` and `trace`. `redact`, when given, rewrites each finished
+ * line: the CLI removes the secrets it knows (see `KnownSecrets`), for the
+ * texts the library does not write itself, such as a handler's error.
  */
-export function logFormatter(format: LogFormat, level: LogLevelName): TextFormatter {
+export function logFormatter(
+  format: LogFormat,
+  level: LogLevelName,
+  redact?: (line: string) => string,
+): TextFormatter {
+  const formatter = plainFormatter(format, level);
+  // On the finished line, so that no part of a record (message, property, cause) escapes it.
+  return redact === undefined ? formatter : (record) => redact(formatter(record));
+}
+
+/** {@linkcode logFormatter} before any redaction. */
+function plainFormatter(format: LogFormat, level: LogLevelName): TextFormatter {
   if (format !== "json") {
     return getTextFormatter({
       value: (value, inspect) =>
@@ -57,15 +70,19 @@ export function logFormatter(format: LogFormat, level: LogLevelName): TextFormat
 
 /**
  * Sends every category at `level` and above to stderr, as text lines or
- * JSON lines (see {@linkcode logFormatter}); LogTape's own meta logger only
- * from warnings.
+ * JSON lines (see {@linkcode logFormatter}), each line through `redact`
+ * when given; LogTape's own meta logger only from warnings.
  */
-export async function configureLogging(format: LogFormat, level: LogLevelName): Promise<void> {
+export async function configureLogging(
+  format: LogFormat,
+  level: LogLevelName,
+  redact?: (line: string) => string,
+): Promise<void> {
   await configure({
     reset: true,
     sinks: {
       stderr: getConsoleSink({
-        formatter: logFormatter(format, level),
+        formatter: logFormatter(format, level, redact),
         levelMap: ALL_TO_STDERR,
       }),
     },

@@ -48,6 +48,9 @@ const ENVIRONMENT = `Environment:
   BUS_EVENTS_LISTENER_RETRY=1      reconnect with backoff (0 turns it off)
   BUS_EVENTS_LISTENER_RETRY_MIN=1s first backoff (Go duration: 500ms, 1s, 1m30s)
   BUS_EVENTS_LISTENER_RETRY_MAX=30s
+                                   backoff cap; both bounds at most 596h31m23.647s (a timer's limit)
+  BUS_EVENTS_LISTENER_HEALTHY_AFTER=10s
+                                   a connection open this long resets the backoff
   BUS_EVENTS_LISTENER_REQUIRED=1   registrations gate readiness unless they say otherwise
   BUS_EVENTS_TOKEN_REFRESH=0       on 401/403, re-read the token (file) instead of failing
   BUS_TRANSPORT=http               http (the Events API) or nats (JetStream, with NATS_URL,
@@ -76,16 +79,18 @@ Example:
   BUS_EVENTS_API_URL=http://127.0.0.1:8080 BUS_API_TOKEN_FILE=./token \\
     bus-integration host --health-port 8081 ./echo_worker.js
 
-Exit status: 0 clean stop, 1 fatal error, 2 bad usage or configuration.`,
+Exit status: 0 clean stop, 1 fatal error or handlers abandoned by the drain
+timeout, 2 bad usage or configuration.`,
   host: `Usage: bus-integration host [options] <module…>
 
 Imports each module (a path, or a URL such as file:, https: or jsr:) and runs
 the registrations it exports — a "registrations" array, or a default export
 that is one registration or an array — concurrently in one host on one
-shared client. SIGINT or SIGTERM drains in-flight handlers and exits 0; a
-second signal exits at once. So does the death of the process that started
-it (\`npx\`, a shell script), unless --no-parent-watch. A fatal registration
-error stops the others, drains, and exits 1.
+shared client. SIGINT or SIGTERM drains in-flight handlers and exits 0 (1
+when the drain timeout abandoned handlers); a second signal exits at once.
+So does the death of the process that started it (\`npx\`, a shell script),
+unless --no-parent-watch. A fatal registration error stops the others,
+drains, and exits 1.
 
 ${OPTIONS}
 ${PARENT_WATCH_OPTION}
@@ -133,7 +138,8 @@ original name, with the same correlationId and metadata, so the workers
 handle it again. Dead letters stay where they are: the summary line gives
 the last one read, for --after next time. Exits 0 when every dead letter
 was handled (records that are no dead letter are skipped and counted), 1
-when the Events API failed, 2 on bad usage or configuration.
+when the Events API failed or --after is the id of no retained record
+(nothing is redriven then), 2 on bad usage or configuration.
 
 Options:
   --events-url URL      Events API: site root or …/api/v1/events (default: $BUS_EVENTS_API_URL)
@@ -142,7 +148,8 @@ Options:
   --log-level LEVEL     trace, debug, info, warning, error or fatal (default: info)
   --dry-run             list the dead letters (id, event, correlationId, attempts,
                         error) without publishing anything
-  --after ID            start after the dead letter with this id
+  --after ID            start after the dead letter with this id (it must still be
+                        retained: the history is read from its start to find it)
 ${HELP_OPTION}
 
 ${ENVIRONMENT_POINTER}

@@ -13,6 +13,7 @@ import type { ClientEnvOptions } from "../env/contract.ts";
 import { lookupVariable } from "../env/token_sources.ts";
 import { ConfigError } from "../errors.ts";
 import { withoutCredentials } from "../dialed_url.ts";
+import { redactSecrets } from "../log_fields.ts";
 import type { EventTransport } from "../transport.ts";
 import type { NatsEnvOptions } from "../nats/env.ts";
 import type { ConfigEntry } from "./config.ts";
@@ -66,9 +67,44 @@ export function shownTransport(transport: TransportConfig, env: Env): Record<str
   };
 }
 
+/** How many tokens {@linkcode KnownSecrets} keeps: the current one and a few it rotated from. */
+const KEPT_SECRETS = 4;
+
+/**
+ * The secrets the command handed its transport (the API token, the last
+ * ones a token file's provider returned; a NATS token or password), so that
+ * logs, `/readyz` and listings can redact them even where an error text the
+ * library did not write (a handler's) quotes one. `EventsClient` does not
+ * expose its token, so the command keeps what it read itself.
+ */
+export class KnownSecrets {
+  readonly #secrets = new Set<string>();
+
+  /** Remembers `secret` as the newest; the oldest beyond a few is forgotten. */
+  add(secret: string | undefined): void {
+    if (secret === undefined || secret === "") return;
+    this.#secrets.delete(secret);
+    this.#secrets.add(secret);
+    if (this.#secrets.size > KEPT_SECRETS) {
+      this.#secrets.delete(this.#secrets.values().next().value!);
+    }
+  }
+
+  /** The secrets known now, oldest first. */
+  list(): string[] {
+    return [...this.#secrets];
+  }
+
+  /** `text` without any of them. */
+  redact(text: string): string {
+    return redactSecrets(text, this.#secrets);
+  }
+}
+
 /**
  * Opens the chosen transport: an `EventsClient` on `client`, or a
- * connection to NATS.
+ * connection to NATS. Every secret it hands the transport goes into
+ * `secrets`, a token provider's as each call returns it.
  *
  * @throws {AuthError} When the NATS server refuses the credentials.
  * @throws {TransientError} When no NATS server answers in time.
@@ -77,14 +113,33 @@ export async function openTransport(
   transport: TransportConfig,
   client: () => ClientEnvOptions,
   userAgent: string,
+  secrets: KnownSecrets = new KnownSecrets(),
 ): Promise<EventTransport> {
   if (transport.kind === "http") {
     const { baseUrl, token } = client();
-    return new EventsClient({ baseUrl, token, userAgent });
+    return new EventsClient({ baseUrl, token: rememberedToken(token, secrets), userAgent });
   }
   const { connectNats } = await import("../nats/transport.ts");
   const { credentialsSource: _, ...options } = transport.nats;
+  secrets.add(options.token);
+  secrets.add(options.password);
   return await connectNats({ ...options, name: userAgent });
+}
+
+/** `token` as the client gets it: a provider whose every answer `secrets` learns. */
+function rememberedToken(
+  token: ClientEnvOptions["token"],
+  secrets: KnownSecrets,
+): ClientEnvOptions["token"] {
+  if (typeof token === "string") {
+    secrets.add(token);
+    return token;
+  }
+  return async () => {
+    const current = await token();
+    secrets.add(current);
+    return current;
+  };
 }
 
 /** Where the host runs, for its first log line: the Events API URL or the NATS servers. */

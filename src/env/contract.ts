@@ -14,6 +14,7 @@
 
 import { ConfigError } from "../errors.ts";
 import { readEnv } from "../runtime.ts";
+import { redactedUrl } from "../dialed_url.ts";
 import { parseGoDuration } from "./duration.ts";
 import { findToken, lookupVariable, type TokenSources } from "./token_sources.ts";
 
@@ -87,14 +88,15 @@ export interface ListenerEnvOptions {
  * | variable | form | default |
  * |---|---|---|
  * | `BUS_EVENTS_LISTENER_RETRY` | `1`/`0`/`true`/`false` | `1` |
- * | `BUS_EVENTS_LISTENER_RETRY_MIN` | Go duration above 0 | `1s` |
- * | `BUS_EVENTS_LISTENER_RETRY_MAX` | Go duration, at least MIN | `30s` |
+ * | `BUS_EVENTS_LISTENER_RETRY_MIN` | Go duration above 0, at most `596h31m23.647s` | `1s` |
+ * | `BUS_EVENTS_LISTENER_RETRY_MAX` | Go duration, at least MIN, at most `596h31m23.647s` | `30s` |
  * | `BUS_EVENTS_LISTENER_HEALTHY_AFTER` | Go duration | `10s` |
  * | `BUS_EVENTS_LISTENER_REQUIRED` | boolean | `1` |
  * | `BUS_EVENTS_TOKEN_REFRESH` | boolean | `0` |
  *
  * The bounds are checked even when reconnecting is off, so a typo never
- * waits silently for the day it is turned on.
+ * waits silently for the day it is turned on. They drive a timer, so they
+ * stop at 2^31 − 1 ms (about 24.8 days), the longest wait a timer takes.
  *
  * @param env The environment; the process environment when omitted.
  * @throws {ConfigError} Naming the first bad variable and its value.
@@ -112,9 +114,10 @@ export function listenerOptionsFromEnv(
 ): ListenerEnvOptions {
   env ??= readEnv();
   const reconnect = booleanVariable(env, RETRY, true);
-  const min = durationVariable(env, RETRY_MIN, "1s");
-  const max = durationVariable(env, RETRY_MAX, "30s");
-  const healthyAfter = durationVariable(env, HEALTHY_AFTER, "10s");
+  const min = durationVariable(env, RETRY_MIN, "1s", TIMER_LIMIT);
+  const max = durationVariable(env, RETRY_MAX, "30s", TIMER_LIMIT);
+  // Compared with the clock, never a timer's delay: Go's own limit is enough.
+  const healthyAfter = durationVariable(env, HEALTHY_AFTER, "10s", GO_LIMIT);
   const required = booleanVariable(env, REQUIRED, true);
   const tokenRefresh = booleanVariable(env, TOKEN_REFRESH, false);
   if (min.milliseconds <= 0) {
@@ -151,20 +154,50 @@ function booleanVariable(
   }
 }
 
+/** A bound on a duration variable, in ms and as a Go duration for messages. */
+interface DurationLimit {
+  /** The longest duration accepted, in ms. */
+  readonly milliseconds: number;
+  /** What the message says it is, e.g. `596h31m23.647s (…)`. */
+  readonly text: string;
+}
+
+/**
+ * The longest wait a timer takes: 2^31 − 1 ms (about 24.8 days). Timers keep
+ * their delay as a signed 32-bit integer on every runtime, and a longer one
+ * fires at once, so a reconnect bound above it would be a hot reconnect
+ * loop rather than a long wait (the same limit as `MAX_TIMER_DELAY` in
+ * `../async.ts`).
+ */
+const TIMER_LIMIT: DurationLimit = {
+  milliseconds: 2_147_483_647,
+  text: "596h31m23.647s (2147483647 ms, the longest a timer can wait)",
+};
+
+/** Go's own limit (`time.Duration` is an int64 of ns), which `parseGoDuration` enforces. */
+const GO_LIMIT: DurationLimit = {
+  milliseconds: Number.MAX_VALUE,
+  text: "2562047h47m16.854775807s",
+};
+
 function durationVariable(
   env: Readonly<Record<string, string | undefined>>,
   name: string,
   fallback: string,
+  limit: DurationLimit,
 ): { milliseconds: number; text: string; isDefault: boolean } {
   const value = lookupVariable(env, name);
   const text = value ?? fallback;
+  // One message for every way it can be wrong (syntax, sign, size), saying the real range.
+  const expected = `a Go duration from 0 to ${limit.text}, e.g. 500ms, 1s or 1m30s`;
+  let milliseconds: number;
   try {
-    return { milliseconds: parseGoDuration(text), text, isDefault: value === undefined };
+    milliseconds = parseGoDuration(text);
   } catch (cause) {
-    throw new ConfigError(name, text, "a non-negative Go duration, e.g. 500ms, 1s or 1m30s", {
-      cause,
-    });
+    throw new ConfigError(name, text, expected, { cause });
   }
+  if (milliseconds > limit.milliseconds) throw new ConfigError(name, text, expected);
+  return { milliseconds, text, isDefault: value === undefined };
 }
 
 /** Events API client settings read by {@linkcode clientOptionsFromEnv}. */
@@ -226,23 +259,44 @@ export async function clientOptionsFromEnv(
 const URL_FORM = "an http(s) URL, e.g. https://bus.example.test or " +
   "https://bus.example.test/api/v1/events";
 
+/**
+ * The Events API URL, checked. Every message shows the value through
+ * `redactedUrl`, whether it parses or not: a typo in the port must not
+ * print the password before it.
+ */
 function baseUrlFromEnv(env: Readonly<Record<string, string | undefined>>): string {
   const value = lookupVariable(env, API_URL);
-  if (value === undefined || !URL.canParse(value)) {
-    throw new ConfigError(API_URL, env[API_URL], URL_FORM);
-  }
-  const url = new URL(value);
-  if (url.username !== "" || url.password !== "") {
-    // Rebuilt from parts so no spelling of the userinfo can leak a password.
-    const shown = `${url.protocol}//[redacted]@${url.host}${url.pathname}`;
+  const problem = value === undefined ? URL_FORM : eventsUrlProblem(value);
+  if (problem !== undefined) {
+    // Unset or empty (`env[API_URL]` is then undefined or ""): nothing to redact.
     throw new ConfigError(
       API_URL,
-      shown,
-      `a URL without credentials (give the token in ${API_TOKEN} or a token file)`,
+      value === undefined ? env[API_URL] : redactedUrl(value),
+      problem,
     );
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(API_URL, value, URL_FORM);
+  return value!;
+}
+
+/**
+ * What is wrong with `value` as the Events API URL (what it should be
+ * instead), or `undefined` when it is fine. Shared by `BUS_EVENTS_API_URL`
+ * and the command line's `--events-url`.
+ *
+ * A query or fragment is refused rather than shown or dropped:
+ * `EventsClient` sends neither, so a `?access_token=…` would silently not
+ * be used, and the requests would fail with 401s that never say why.
+ */
+export function eventsUrlProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return URL_FORM;
+  const url = new URL(value);
+  if (url.protocol !== "http:" && url.protocol !== "https:") return URL_FORM;
+  if (url.username !== "" || url.password !== "") {
+    return `a URL without credentials (give the token in ${API_TOKEN} or a token file)`;
   }
-  return value;
+  if (url.search !== "" || url.hash !== "" || value.includes("?") || value.includes("#")) {
+    return "a URL without a query or fragment: the Events API client sends neither " +
+      `(give the token in ${API_TOKEN} or a token file)`;
+  }
+  return undefined;
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ConfigError } from "../errors.ts";
+import { ConfigError, TransientError } from "../errors.ts";
 import { homeDir, readTextFile } from "../runtime.ts";
 
 /**
@@ -57,7 +57,10 @@ export interface FoundToken {
  *
  * A token file is read once here to fail at startup, then on every call of
  * the returned provider. Its content is trimmed; it must hold one token of
- * printable ASCII without spaces.
+ * printable ASCII without spaces. Once that first read succeeded, the
+ * provider rejects with a `TransientError` (code `token_unreadable`, its
+ * cause the `ConfigError`) when the file is unreadable, empty or malformed:
+ * a rotation in progress, which a listener retries.
  *
  * @param env The environment to read.
  * @param sources Which variables and paths to look in.
@@ -98,7 +101,27 @@ export async function findToken(
     }
     throw error;
   }
-  return { token: () => readTokenFile(file), tokenSource: `file ${file.path}` };
+  return { token: () => rereadTokenFile(file), tokenSource: `file ${file.path}` };
+}
+
+/**
+ * The provider's read of a token file that was read fine at start-up. A
+ * failure now is a {@linkcode TransientError} (its cause the
+ * `ConfigError`), not a configuration error: a rotation that is not atomic
+ * (`printf %s "$NEW" > token` truncates first) or a secret being remounted
+ * leaves the file empty or missing for a moment, and the listener should
+ * retry with backoff, showing why on `/readyz`, rather than stop the host.
+ */
+async function rereadTokenFile(file: TokenFile): Promise<string> {
+  try {
+    return await readTokenFile(file);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new TransientError(
+      `Cannot read the API token again: ${error.message}; retrying, as a rotation may be under way`,
+      { cause: error, code: "token_unreadable" },
+    );
+  }
 }
 
 const TOKEN_FORM = "one token of printable ASCII characters without spaces";

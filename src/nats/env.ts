@@ -10,6 +10,7 @@
  * @module
  */
 
+import { redactedUrl } from "../dialed_url.ts";
 import { ConfigError } from "../errors.ts";
 import { parseGoDuration } from "../env/duration.ts";
 import { lookupVariable } from "../env/token_sources.ts";
@@ -52,8 +53,8 @@ const SECRET = "[redacted]";
 const EXPECTED = {
   stream: "a JetStream stream name: letters, digits, '-' and '_'",
   subjectPrefix: "dot-separated subject tokens of letters, digits, '-' and '_', no wildcards",
-  ackWait: "a Go duration of at least 1ms, e.g. 30s",
-  maxDeliver: "a whole number of at least 1",
+  ackWait: "a Go duration from 1ms to 1193h2m47.294s (twice the longest a timer waits), e.g. 30s",
+  maxDeliver: "a whole number from 1 to 9007199254740991",
   maxAge: "a Go duration, 0 for no limit, e.g. 168h",
 } as const;
 
@@ -125,12 +126,17 @@ async function credentialsFromEnv(
   }
 }
 
-/** A duration variable in whole milliseconds, or `undefined` when unset. */
+/**
+ * A duration variable in whole milliseconds, or `undefined` when unset. A
+ * positive duration under a millisecond is 1 ms, never 0 (which means "no
+ * limit" to `maxAge`).
+ */
 function durationVariable(env: Env, name: string): number | undefined {
   const value = lookupVariable(env, name);
   if (value === undefined) return undefined;
   try {
-    return Math.round(parseGoDuration(value));
+    const ms = parseGoDuration(value);
+    return ms > 0 ? Math.max(1, Math.round(ms)) : ms;
   } catch (cause) {
     throw new ConfigError(name, value, "a Go duration, e.g. 500ms, 30s or 168h", { cause });
   }
@@ -144,9 +150,19 @@ function integerVariable(env: Env, name: string): number | undefined {
   return Number(value);
 }
 
-/** Shows a server list with any userinfo replaced, for an error message. */
-function shownServers(value: string): string {
-  return value.replace(/\/\/[^/@]*@/g, `//${SECRET}@`);
+/**
+ * `cause` (from `connectionSettings`) with every server it quotes redacted
+ * as `NATS_URL` is shown: it quotes a server that does not parse as given,
+ * user info and all, and the cause is printed with the error.
+ */
+function redactedCause(cause: unknown, servers: readonly string[]): unknown {
+  if (!(cause instanceof Error)) return cause;
+  let message = cause.message;
+  for (const server of servers) message = message.split(server).join(redactedUrl(server));
+  if (message === cause.message) return cause;
+  const redacted = new (cause instanceof TypeError ? TypeError : Error)(message);
+  redacted.name = cause.name;
+  return redacted;
 }
 
 /**
@@ -197,9 +213,9 @@ export async function natsOptionsFromEnv(
   } catch (cause) {
     throw new ConfigError(
       NATS_ENV.url,
-      shownServers(url),
+      redactedUrl(url),
       "comma-separated nats://, tls://, ws:// or wss:// URLs of one kind, without credentials",
-      { cause },
+      { cause: redactedCause(cause, servers) },
     );
   }
   const { source, ...credentials } = await credentialsFromEnv(env);
@@ -226,8 +242,13 @@ export async function natsOptionsFromEnv(
     connectionSettings(options);
   } catch (cause) {
     // The seed or creds file held something else.
-    const variable = credentials.creds !== undefined ? NATS_ENV.creds : NATS_ENV.nkey;
-    throw new ConfigError(variable, env[variable], (cause as Error).message, { cause });
+    const creds = credentials.creds !== undefined;
+    const variable = creds ? NATS_ENV.creds : NATS_ENV.nkey;
+    const holds = creds
+      ? "the path of a .creds file (a JWT and an nkey seed)"
+      : "the path of a file holding an nkey seed (SU…)";
+    const reason = (cause as Error).message.replace(/^Cannot use [^:]*: /, "");
+    throw new ConfigError(variable, env[variable], `${holds}, but ${reason}`, { cause });
   }
   return options;
 }

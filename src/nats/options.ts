@@ -100,8 +100,11 @@ const DEFAULT_SHARE_LISTENERS_AFTER = 8;
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 // Subject tokens without wildcards; the event name adds more tokens after it.
 const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
-// Go durations are int64 nanoseconds; a larger ack wait overflows there.
+// Go durations are int64 nanoseconds; a larger one overflows there.
 const MAX_MILLISECONDS = 9_223_372_036_854;
+// A handler reports `working()` every half ack wait, and a timer waits at
+// most 2^31 − 1 ms (a longer wait fires at once).
+const MAX_ACK_WAIT = 2 * 2_147_483_647;
 
 function integerOption(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number") {
@@ -137,7 +140,7 @@ function patternOption(name: string, value: unknown, pattern: RegExp, expected: 
  */
 export function resolveTransportOptions(options: NatsTransportOptions): ResolvedTransportOptions {
   return {
-    ackWait: integerOption("ackWait", options.ackWait ?? DEFAULT_ACK_WAIT, 1, MAX_MILLISECONDS),
+    ackWait: integerOption("ackWait", options.ackWait ?? DEFAULT_ACK_WAIT, 1, MAX_ACK_WAIT),
     maxDeliver: integerOption(
       "maxDeliver",
       options.maxDeliver ?? DEFAULT_MAX_DELIVER,
