@@ -7,7 +7,7 @@
 
 import type { EventsApi, EventsApiOptions, ServedEventsApi } from "../testing.ts";
 import { createEventsApi } from "../testing.ts";
-import { EventsClient, type EventsClientOptions } from "../mod.ts";
+import { type EventEnvelope, EventsClient, type EventsClientOptions } from "../mod.ts";
 
 /** A served reference server and a client for it. */
 export interface TestServer extends AsyncDisposable {
@@ -67,4 +67,13 @@ export async function publishAll(
       events.slice(i, i + PUBLISHES_AT_ONCE).map((event) => client.publish(event)),
     );
   }
+}
+
+/** Every event of `name` the server retains, oldest first. */
+export async function retained(server: TestServer, name: string): Promise<EventEnvelope[]> {
+  const events: EventEnvelope[] = [];
+  for await (const event of server.client.stream({ name, replay: true, follow: false })) {
+    events.push(event);
+  }
+  return events;
 }

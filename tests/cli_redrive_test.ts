@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { DeadLetterPayload, EventEnvelope } from "../mod.ts";
 import { baseEnv, runDeno } from "./_child.ts";
-import { startServer, type TestServer } from "./_server.ts";
+import { retained, startServer, type TestServer } from "./_server.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const NAME = "job.run.request";
@@ -18,14 +18,6 @@ function serverEnv(server: TestServer): Record<string, string> {
 
 function runCli(args: string[], env: Record<string, string>) {
   return runDeno(["run", "-A", CLI, ...args], env);
-}
-
-async function history(server: TestServer, name: string): Promise<EventEnvelope[]> {
-  const events: EventEnvelope[] = [];
-  for await (const event of server.client.stream({ name, replay: true, follow: false })) {
-    events.push(event);
-  }
-  return events;
 }
 
 /** Publishes the dead letter a worker would have published for `envelope`. */
@@ -77,7 +69,7 @@ Deno.test("bus-integration redrive re-publishes each original, and --after resum
   assert.equal(result.code, 0, result.stderr);
   const after = /next time: --after (\S+)$/m.exec(result.stdout)?.[1];
   assert.match(result.stdout, /^redrove 1 of 1 dead letters from job\.run\.request\.dead-letter/m);
-  const [redriven] = await history(server, NAME);
+  const [redriven] = await retained(server, NAME);
   assert.equal(redriven!.correlationId, "c7");
   assert.deepEqual(redriven!.metadata, { tenant: "acme" });
   assert.deepEqual(redriven!.payload, { job: 7 });
@@ -86,7 +78,7 @@ Deno.test("bus-integration redrive re-publishes each original, and --after resum
   const resumed = await runCli(["redrive", "--after", after!, DEAD], env);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /^redrove 1 of 1 dead letters/m);
-  assert.deepEqual((await history(server, NAME)).map((e) => e.correlationId), ["c7", "c8"]);
+  assert.deepEqual((await retained(server, NAME)).map((e) => e.correlationId), ["c7", "c8"]);
 });
 
 Deno.test("bus-integration redrive exits 2 on bad usage, naming what is wrong", async () => {

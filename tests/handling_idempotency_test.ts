@@ -28,7 +28,7 @@ import { idempotency } from "../src/handling/idempotency.ts";
 import { EventPublisher } from "../src/publisher.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
 import { until } from "./_poll.ts";
-import { startServer, type TestServer } from "./_server.ts";
+import { retained, startServer, type TestServer } from "./_server.ts";
 
 const RECONNECT = { min: 20, max: 200 };
 const REQUEST = "pay.charge.request";
@@ -355,15 +355,6 @@ function flakyStore(inner: IdempotencyStore, failing: () => boolean): Idempotenc
   };
 }
 
-/** Every event of `name` the server retains. */
-async function historyOf(server: TestServer, name: string): Promise<EventEnvelope[]> {
-  const events: EventEnvelope[] = [];
-  for await (const event of server.client.stream({ name, replay: true, follow: false })) {
-    events.push(event);
-  }
-  return events;
-}
-
 Deno.test("runWorker() retries an event whose store claim failed, and runs it once the store is back", async () => {
   await using server = await startServer();
   let failures = 1;
@@ -404,7 +395,7 @@ Deno.test("runWorker() answers idempotency_unavailable and dead-letters an event
   assert.match(failure.message, /Cannot check the idempotency key: .*bucket unreachable/);
   const stats = workers.stats[0]!;
   assert.deepEqual([stats.failed, stats.retried], [1, 1]);
-  const [deadLetter] = await historyOf(server, `${REQUEST}.dead-letter`);
+  const [deadLetter] = await retained(server, `${REQUEST}.dead-letter`);
   const payload = deadLetter?.payload as {
     attempts: number;
     error: { name: string; code: string };

@@ -7,9 +7,9 @@
  * dead letters' name.
  */
 import assert from "node:assert/strict";
-import { type DeadLetterPayload, type EventEnvelope, redrive } from "../mod.ts";
+import { type DeadLetterPayload, redrive } from "../mod.ts";
 import { baseEnv, runDeno } from "./_child.ts";
-import { startServer, type TestServer } from "./_server.ts";
+import { retained, startServer, type TestServer } from "./_server.ts";
 
 const NAME = "job.run.request";
 const DEAD = `${NAME}.dead-letter`;
@@ -32,14 +32,6 @@ async function threeDeadLetters(server: TestServer): Promise<string[]> {
   return ids;
 }
 
-async function history(server: TestServer, name: string): Promise<EventEnvelope[]> {
-  const events: EventEnvelope[] = [];
-  for await (const event of server.client.stream({ name, replay: true, follow: false })) {
-    events.push(event);
-  }
-  return events;
-}
-
 Deno.test("redrive() with after redrives only the dead letters after that id", async () => {
   await using server = await startServer();
   const ids = await threeDeadLetters(server);
@@ -47,7 +39,7 @@ Deno.test("redrive() with after redrives only the dead letters after that id", a
   assert.equal(result.read, 2);
   assert.equal(result.redriven, 2);
   assert.equal(result.lastEventId, ids[2]);
-  const redriven = await history(server, NAME);
+  const redriven = await retained(server, NAME);
   assert.deepEqual(redriven.map((event) => event.correlationId), ["c2", "c3"]);
   const none = await redrive({ transport: server.client, from: DEAD, after: ids[2] });
   assert.deepEqual([none.read, none.redriven, none.lastEventId], [0, 0, ids[2]]);
@@ -71,7 +63,7 @@ Deno.test("redrive() rejects an after that is no retained id, having published n
     assert.equal(server.api.stats.published, published, `${after}: nothing published`);
     await assert.rejects(redrive({ transport: server.client, from: DEAD, after, dryRun: true }));
   }
-  assert.deepEqual(await history(server, NAME), []);
+  assert.deepEqual(await retained(server, NAME), []);
 });
 
 Deno.test("redrive() rejects any after when nothing is retained", async () => {
@@ -102,7 +94,7 @@ Deno.test("bus-integration redrive --after an unknown id exits 1 and redrives no
     ),
   );
   assert.equal(result.stdout, "");
-  assert.deepEqual(await history(server, NAME), []);
+  assert.deepEqual(await retained(server, NAME), []);
 });
 
 Deno.test("bus-integration redrive hints at .dead-letter when every record was skipped", async () => {

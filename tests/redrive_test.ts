@@ -15,18 +15,10 @@ import {
   WorkerStats,
 } from "../mod.ts";
 import { until } from "./_poll.ts";
-import { startServer, type TestServer } from "./_server.ts";
+import { retained, startServer } from "./_server.ts";
 
 const NAME = "job.run.request";
 const DEAD = `${NAME}.dead-letter`;
-
-async function history(server: TestServer, name: string): Promise<EventEnvelope[]> {
-  const events: EventEnvelope[] = [];
-  for await (const event of server.client.stream({ name, replay: true, follow: false })) {
-    events.push(event);
-  }
-  return events;
-}
 
 /** Publishes a dead letter as a worker would, for the original `envelope`. */
 function deadLetterOf(envelope: EventEnvelope, code = "handler_failed"): EventEnvelope {
@@ -82,7 +74,7 @@ Deno.test("redrive() round-trips a dead letter and the fixed handler answers its
   controller.abort();
   await worker;
 
-  const [letter] = await history(server, DEAD);
+  const [letter] = await retained(server, DEAD);
   assert.deepEqual(result, {
     read: 1,
     matched: 1,
@@ -99,7 +91,7 @@ Deno.test("redrive() round-trips a dead letter and the fixed handler answers its
   assert.equal(again!.source, "requester-1");
   assert.deepEqual(again!.extension, { kept: true }, "unknown fields go back too");
   assert.notEqual(again!.id, first!.id, "a new event, with its own id");
-  const responses = await history(server, "job.run.response");
+  const responses = await retained(server, "job.run.response");
   assert.deepEqual(responses.map((r) => [r.correlationId, r.error?.code ?? r.payload]), [
     ["r1", "unavailable"],
     ["r1", { ran: { job: 1 } }],
@@ -123,7 +115,7 @@ Deno.test("redrive() in a dry run lists what it would redrive and publishes noth
   );
   assert.ok(result.deadLetters.every((d) => typeof d.id === "string"));
   assert.equal(server.api.stats.published, published, "nothing was published");
-  assert.equal((await history(server, NAME)).length, 0);
+  assert.equal((await retained(server, NAME)).length, 0);
 });
 
 Deno.test("redrive() redrives only what the filter keeps and resumes after lastEventId", async () => {
@@ -136,12 +128,12 @@ Deno.test("redrive() redrives only what the filter keeps and resumes after lastE
     filter: ({ payload }) => payload.error.code === "quota",
   });
   assert.deepEqual([first.read, first.matched, first.redriven, first.filtered], [2, 1, 1, 1]);
-  assert.deepEqual((await history(server, NAME)).map((e) => e.correlationId), ["f1"]);
+  assert.deepEqual((await retained(server, NAME)).map((e) => e.correlationId), ["f1"]);
 
   await server.client.publish(deadLetterOf({ name: NAME, correlationId: "f3" }));
   const second = await redrive({ transport: server.client, from: DEAD, after: first.lastEventId });
   assert.deepEqual([second.read, second.redriven], [1, 1], "only the dead letter after it");
-  assert.deepEqual((await history(server, NAME)).map((e) => e.correlationId), ["f1", "f3"]);
+  assert.deepEqual((await retained(server, NAME)).map((e) => e.correlationId), ["f1", "f3"]);
 });
 
 Deno.test("redrive() skips and counts records that are no dead letter", async () => {
@@ -152,7 +144,7 @@ Deno.test("redrive() skips and counts records that are no dead letter", async ()
   await server.client.publish(deadLetterOf({ name: NAME, correlationId: "ok" }));
   const result = await redrive({ transport: server.client, from: DEAD });
   assert.deepEqual([result.read, result.skipped, result.redriven], [4, 3, 1]);
-  assert.deepEqual((await history(server, NAME)).map((e) => e.correlationId), ["ok"]);
+  assert.deepEqual((await retained(server, NAME)).map((e) => e.correlationId), ["ok"]);
 });
 
 Deno.test("redrive() refuses a bad name or filter, and stops with its signal", async () => {

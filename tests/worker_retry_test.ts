@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import {
   type DeadLetterPayload,
   defineWorker,
-  type EventEnvelope,
   type HandlerMiddleware,
   Host,
   NonRetryableError,
@@ -19,7 +18,7 @@ import { fakeTime } from "./_fake_time.ts";
 import { MemoryTransport } from "./_memory_transport.ts";
 import { startWorker as startWorkerIn } from "./_worker_run.ts";
 import { until } from "./_poll.ts";
-import { startServer, type TestServer } from "./_server.ts";
+import { retained, startServer } from "./_server.ts";
 
 const NAME = "job.run.request";
 const DEAD = `${NAME}.dead-letter`;
@@ -302,15 +301,6 @@ Deno.test("Host gives registrations its retry policy unless they have their own"
 
 // Loopback against the reference server.
 
-/** Every retained event of `name` on the server. */
-async function history(server: TestServer, name: string): Promise<EventEnvelope[]> {
-  const events: EventEnvelope[] = [];
-  for await (const event of server.client.stream({ name, replay: true, follow: false })) {
-    events.push(event);
-  }
-  return events;
-}
-
 Deno.test("runWorker() over HTTP answers once after a handler failed twice and then succeeded", async () => {
   await using server = await startServer();
   const { calls, handler } = failingTimes(2);
@@ -324,11 +314,11 @@ Deno.test("runWorker() over HTTP answers once after a handler failed twice and t
   await until(() => worker.stats.handled === 1, 5_000, "handled");
   await worker.stop();
   assert.equal(calls.length, 3);
-  const responses = await history(server, "job.run.response");
+  const responses = await retained(server, "job.run.response");
   assert.deepEqual(responses.map((r) => [r.correlationId, r.payload, r.error]), [
     ["h1", { done: "x" }, undefined],
   ]);
-  assert.equal((await history(server, DEAD)).length, 0);
+  assert.equal((await retained(server, DEAD)).length, 0);
 });
 
 Deno.test("runWorker() over HTTP dead-letters a NonRetryableError after 1 attempt with every field", async () => {
@@ -356,8 +346,8 @@ Deno.test("runWorker() over HTTP dead-letters a NonRetryableError after 1 attemp
   await worker.stop();
   assert.equal(calls.length, 1);
 
-  const [request] = await history(server, NAME);
-  const letters = await history(server, DEAD);
+  const [request] = await retained(server, NAME);
+  const letters = await retained(server, DEAD);
   assert.equal(letters.length, 1);
   const [letter] = letters;
   assert.equal(letter!.correlationId, "h2");
@@ -378,7 +368,7 @@ Deno.test("runWorker() over HTTP dead-letters a NonRetryableError after 1 attemp
   }
   assert.deepEqual([payload.source, payload.consumer, payload.group], ["jobs-1", "jobs-1", "jobs"]);
 
-  const responses = await history(server, "job.run.response");
+  const responses = await retained(server, "job.run.response");
   assert.deepEqual(responses.map((r) => [r.correlationId, r.error]), [
     ["h2", { code: "not_found", message: "job 9 is unknown" }],
   ]);
@@ -397,14 +387,14 @@ Deno.test("runWorker() over HTTP dead-letters an event whose retries ran out, wi
   await until(() => worker.stats.deadLettered === 1, 5_000, "dead-lettered");
   await worker.stop();
   assert.equal(calls.length, 3);
-  const [letter] = await history(server, DEAD);
+  const [letter] = await retained(server, DEAD);
   const payload = letter!.payload as DeadLetterPayload;
   assert.equal(payload.attempts, 3);
   assert.equal(payload.reason, "attempt 3 of 3 failed: Error: failure 3");
   assert.deepEqual(payload.error, { name: "Error", code: "handler_failed", message: "failure 3" });
   assert.ok(payload.firstAttemptAt <= payload.lastAttemptAt);
   assert.ok(Date.parse(payload.lastAttemptAt) - Date.parse(payload.firstAttemptAt) >= 15 - 1);
-  const responses = await history(server, "job.run.response");
+  const responses = await retained(server, "job.run.response");
   assert.deepEqual(responses.map((r) => r.error?.message), ["failure 3"], "answered once");
   assert.deepEqual(
     [worker.stats.failed, worker.stats.retried, worker.stats.deadLettered],
