@@ -155,6 +155,7 @@ export {
   type RedriveOptions,
   type RedriveResult,
 } from "./src/redrive.ts";
+export { HANDLER_TIMEOUT, HandlerTimeoutError } from "./src/handling/handler_timeout.ts";
 export {
   DEFAULT_IDEMPOTENCY_TTL,
   IDEMPOTENCY_UNAVAILABLE,

@@ -14,6 +14,7 @@ import { framingForContentType } from "./content_type.ts";
 import { maxLineBytesOf } from "./decode/types.ts";
 import { type EventStream, OpenEventStream, openOnFirstRead } from "./event_stream.ts";
 import { linkAbort } from "./async.ts";
+import { idleTimeoutOf } from "./idle_watch.ts";
 import { defaultMaxStreams, StreamSlots } from "./stream_limit.ts";
 import type { EventTransport, PublishOptions, PublishResult, StreamOptions } from "./transport.ts";
 
@@ -70,6 +71,21 @@ export interface EventsClientOptions {
    * @default {no limit; on Bun, BUN_CONFIG_MAX_HTTP_REQUESTS − 16 (240)}
    */
   maxStreams?: number;
+  /**
+   * The longest an open stream waits for its next bytes, in ms: a stream
+   * that receives nothing for that long (no event, no heartbeat) fails with
+   * a `TransientError` of code `idle`, which a listener answers by
+   * reconnecting from its resume point. It finds connections that died
+   * without a word (a NAT or load balancer dropped them), which otherwise
+   * stay "ready" and deliver nothing. Set it to a few times the server's
+   * heartbeat interval (the reference server's is 15 s); with a server that
+   * sends none, a quiet stream reconnects once per period. Only time spent
+   * waiting on the network counts: a worker too busy to read is not idle.
+   * The constructor throws `RangeError` unless it is a whole number from 1
+   * to 2^31 − 1.
+   * @default {no bound (Node's fetch ends a body silent for 300 s on its own)}
+   */
+  idleTimeout?: number;
 }
 
 const DEFAULT_ACCEPT = "application/x-ndjson, text/event-stream";
@@ -152,6 +168,7 @@ export class EventsClient implements EventTransport {
   readonly #accept: string;
   readonly #maxLineBytes: number;
   readonly #streams: StreamSlots;
+  readonly #idleTimeout: number | undefined;
   /**
    * Every publish's headers while the token is a string or absent, built by
    * the first publish: one `Headers` per publish was a measurable share of
@@ -163,7 +180,8 @@ export class EventsClient implements EventTransport {
    * Creates a client.
    *
    * @throws {TypeError} When the base URL is not http(s).
-   * @throws {RangeError} When `maxLineBytes` or `maxStreams` is not a positive integer.
+   * @throws {RangeError} When `maxLineBytes` or `maxStreams` is not a positive integer, or
+   * `idleTimeout` is not a whole number from 1 to 2^31 − 1.
    */
   constructor(options: EventsClientOptions) {
     this.#collection = collectionUrl(options.baseUrl);
@@ -176,6 +194,7 @@ export class EventsClient implements EventTransport {
     this.#accept = options.accept ?? DEFAULT_ACCEPT;
     this.#maxLineBytes = maxLineBytesOf(options);
     this.#streams = new StreamSlots(options.maxStreams ?? defaultMaxStreams());
+    this.#idleTimeout = idleTimeoutOf(options.idleTimeout);
   }
 
   /** The events collection URL every request goes to. */
@@ -306,6 +325,7 @@ export class EventsClient implements EventTransport {
         initialEventId: options.lastEventId,
         settleOnTake,
         onClose: release,
+        idleTimeout: this.#idleTimeout,
       });
     } catch (error) {
       unlink();

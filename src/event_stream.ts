@@ -13,6 +13,7 @@ import type { EventEnvelope } from "./envelope.ts";
 import { EnvelopeParser } from "./decode/envelope_parser.ts";
 import type { InvalidInputHandler, StreamFraming } from "./decode/types.ts";
 import { TransientError } from "./errors.ts";
+import { IdleWatch } from "./idle_watch.ts";
 import type { EventSubscription, Settlement } from "./transport.ts";
 
 /**
@@ -79,6 +80,12 @@ export interface OpenEventStreamParts {
   settleOnTake?: boolean | undefined;
   /** Runs once when the stream closes, however it closes. */
   onClose: () => void;
+  /**
+   * The longest the stream may wait on the network for its next chunk, in
+   * ms (already validated), after which it fails with a `TransientError`
+   * of code `idle`; no bound when absent.
+   */
+  idleTimeout?: number | undefined;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -104,6 +111,7 @@ export class OpenEventStream implements EventStream {
   readonly #onClose: () => void;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
+  readonly #idle: IdleWatch | undefined;
   // The decoder's batch, decoded from the current chunk, with the resume ID
   // after each envelope at the same index: the decoder owns both arrays and
   // decides the IDs. `#next` is the first envelope not yet handed out.
@@ -142,6 +150,10 @@ export class OpenEventStream implements EventStream {
     }, parts.initialEventId);
     this.#envelopes = this.#decoder.envelopes;
     this.#resumeIds = this.#decoder.resumeIds;
+    const idleTimeout = parts.idleTimeout;
+    if (idleTimeout !== undefined) {
+      this.#idle = new IdleWatch(idleTimeout, () => this.#breakOff(idleError(idleTimeout)));
+    }
     // Only the caller's signal or close() abort the controller, and close()
     // cancels the body itself. Not every runtime errors a body that is being
     // read when its request is aborted (Deno does not): cancelling it ends a
@@ -149,10 +161,7 @@ export class OpenEventStream implements EventStream {
     const signal = parts.signal;
     if (signal === undefined) return;
     this.#signal = signal;
-    const onAbort = () => {
-      this.#controller.abort(signal.reason);
-      this.#source.cancel(signal.reason).catch(() => {});
-    };
+    const onAbort = () => this.#breakOff(signal.reason);
     if (signal.aborted) onAbort();
     else watchAbort(signal, this.#onAbort = onAbort);
   }
@@ -301,11 +310,14 @@ export class OpenEventStream implements EventStream {
       this.#decoder.clear();
       this.#next = 0;
       let chunk: ReadResult<Uint8Array>;
+      this.#idle?.waiting();
       try {
         chunk = await this.#source.read();
       } catch (error) {
         this.#failure = { error };
         continue;
+      } finally {
+        this.#idle?.answered();
       }
       // Closing or aborting cancels the body, which ends a pending read as
       // if the body were complete: the loop's checks report it instead.
@@ -337,9 +349,20 @@ export class OpenEventStream implements EventStream {
     });
   }
 
+  /**
+   * Drops the connection with `reason` as the stream's failure: a pending
+   * read ends, and the next read reports `reason` once the envelopes
+   * decoded before it are used up.
+   */
+  #breakOff(reason: unknown): void {
+    this.#controller.abort(reason);
+    this.#source.cancel(reason).catch(() => {});
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#idle?.stop();
     if (this.#onAbort !== undefined) unwatchAbort(this.#signal, this.#onAbort);
     this.#onClose();
     if (this.#next < this.#envelopes.length) this.#abandoned = true;
@@ -350,6 +373,14 @@ export class OpenEventStream implements EventStream {
     this.#controller.abort(new DOMException("The stream was closed", "AbortError"));
     await this.#source.cancel().catch(() => {});
   }
+}
+
+/** The failure of a stream that waited `timeout` ms for its next chunk. */
+function idleError(timeout: number): TransientError {
+  return new TransientError(
+    `Cannot read stream: nothing arrived for ${timeout} ms (the client's idleTimeout)`,
+    { code: "idle" },
+  );
 }
 
 /**

@@ -18,6 +18,7 @@ import { statusPage } from "./status_page.ts";
 import { assertIdempotencyOptions, type IdempotencyOptions } from "./handling/idempotency.ts";
 import { MemoryIdempotencyStore } from "./idempotency_store.ts";
 import { resolveRetryPolicy, type RetryOptions } from "./handling/retry_policy.ts";
+import { assertHandlerTimeout } from "./handling/handler_timeout.ts";
 import {
   healthResponse,
   hostReason,
@@ -77,6 +78,13 @@ export interface HostOptions extends Omit<ListenPolicy, "readiness"> {
    * @default {{ attempts: 1 }: never retried}
    */
   retry?: RetryOptions | undefined;
+  /**
+   * The handler timeout of registrations that set none, in ms (see
+   * `runWorker`).
+   *
+   * @default {no bound}
+   */
+  handlerTimeout?: number | undefined;
   /**
    * Whether registrations that do not say gate readiness (the environment's
    * `BUS_EVENTS_LISTENER_REQUIRED`).
@@ -200,6 +208,7 @@ export class Host {
   readonly #policy: Omit<ListenPolicy, "readiness" | "signal">;
   readonly #idempotency: IdempotencyOptions | false;
   readonly #retry: RetryOptions | undefined;
+  readonly #handlerTimeout: number | undefined;
   // Stops every registration: each runs with this one signal, not one of
   // its own (an AbortController, an AbortSignal and, on Node, its two Maps:
   // about 570 bytes a registration). Each adds its abort listeners to it
@@ -258,6 +267,8 @@ export class Host {
     assertIdempotencyOptions(options.idempotency, "Cannot create host");
     resolveRetryPolicy(options.retry, "Cannot create host");
     this.#retry = options.retry;
+    assertHandlerTimeout(options.handlerTimeout, "Cannot create host");
+    this.#handlerTimeout = options.handlerTimeout;
     this.#idempotency = options.idempotency === false ? false : {
       ttl: options.idempotency?.ttl,
       store: options.idempotency?.store ?? new MemoryIdempotencyStore(),
@@ -452,6 +463,7 @@ export class Host {
       drainTimeout,
       idempotency: this.#idempotency,
       retry: this.#retry,
+      handlerTimeout: this.#handlerTimeout,
     });
     // Not an async function: a suspended frame per registration costs more
     // than these closures (which hold only `this` and `entry`). runWorker()

@@ -28,6 +28,7 @@ import type { ListenPolicy } from "./listener.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import type { Delivery, EventTransport } from "./transport.ts";
 import { runWorker, type WorkerHandler, type WorkerOptions } from "./worker.ts";
+import { assertHandlerTimeout } from "./handling/handler_timeout.ts";
 import { assertEventSchemas, type EventSchemas, type PayloadOf, type ReplyOf } from "./schema.ts";
 
 /** Fields every registration has. */
@@ -109,6 +110,13 @@ export interface ListenerRegistration<S extends EventSchemas = EventSchemas>
   retry?: RetryOptions | undefined;
   /** Dead letters (see `runWorker`), or `false` for none. @default {{}: on} */
   deadLetter?: DeadLetterOptions | false | undefined;
+  /**
+   * The longest one attempt may take, in ms (see `runWorker`); overrides
+   * the host's.
+   *
+   * @default {the host's, else no bound}
+   */
+  handlerTimeout?: number | undefined;
   /** Not allowed together with `handler`. */
   run?: never;
 }
@@ -350,7 +358,8 @@ export function assertRegistration(
   }
   if (
     reg.idempotency === undefined && reg.orderingKey === undefined && reg.lossy === undefined &&
-    reg.retry === undefined && reg.deadLetter === undefined && reg.schema === undefined
+    reg.retry === undefined && reg.deadLetter === undefined && reg.schema === undefined &&
+    reg.handlerTimeout === undefined
   ) {
     return; // Each check below passes `undefined` (every one of them is optional).
   }
@@ -361,6 +370,7 @@ export function assertRegistration(
   resolveRetryPolicy(reg.retry as RetryOptions | undefined, prefix);
   assertDeadLetterOptions(reg.deadLetter, prefix);
   assertEventSchemas(reg.schema, prefix);
+  assertHandlerTimeout(reg.handlerTimeout, prefix);
 }
 
 /** The `TypeError` of a registration check: `Cannot use <where>: <problem>`. */
@@ -395,6 +405,8 @@ export interface RunRegistrationOptions extends ListenPolicy {
   idempotency?: IdempotencyOptions | false | undefined;
   /** The retry policy of registrations that set none. @default {{ attempts: 1 }} */
   retry?: RetryOptions | undefined;
+  /** The handler timeout of registrations that set none, in ms. @default {no bound} */
+  handlerTimeout?: number | undefined;
 }
 
 /** The logger category of a registration's context. */
@@ -508,6 +520,7 @@ function runListener(
     orderingKey: reg.orderingKey,
     lossy: reg.lossy,
     retry: reg.retry ?? options.retry,
+    handlerTimeout: reg.handlerTimeout ?? options.handlerTimeout,
     deadLetter: reg.deadLetter,
     tracing: reg.tracing,
     metrics: options.metrics,

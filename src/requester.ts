@@ -95,6 +95,8 @@ export interface GatherOptions<S extends StandardSchema | undefined = undefined>
    * `expectedResponders` it counts distinct expected responders that
    * answered (a repeat or an unexpected `source` does not count); without,
    * it counts responses.
+   * `gather()` rejects with `RangeError`, before publishing, unless it is a
+   * whole number >= 0 and, with `expectedResponders`, at most their count.
    * @default {expectedResponders.length (every one of them), or 1 without expected responders}
    */
   minResponses?: number | undefined;
@@ -287,6 +289,8 @@ export class Requester {
   ): Promise<GatherResultOf<S>> {
     options ??= {};
     const expected = new Set(options.expectedResponders ?? []);
+    const problem = gatherOptionsProblem(options, expected);
+    if (problem !== undefined) return Promise.reject(problem);
     const minResponses = options.minResponses ?? Math.max(expected.size, 1);
     const { schema } = options;
     return this.#start(
@@ -453,6 +457,41 @@ export class Requester {
   #rejectAll(error: unknown): void {
     for (const entry of [...this.#pending.values()]) entry.fail(error);
   }
+}
+
+/**
+ * What is wrong with a gather's responder options, before anything is
+ * published: a `minResponses` the gather could never meet would only
+ * surface as a timeout, its whole length later.
+ */
+function gatherOptionsProblem(
+  options: GatherOptions<StandardSchema | undefined>,
+  expected: ReadonlySet<unknown>,
+): Error | undefined {
+  for (const responder of expected) {
+    if (typeof responder !== "string") {
+      return new TypeError(
+        `Cannot gather: expectedResponders holds ${
+          JSON.stringify(responder) ?? String(responder)
+        }, expected source strings`,
+      );
+    }
+  }
+  const min: unknown = options.minResponses;
+  if (min === undefined) return undefined;
+  const shown = typeof min === "number" ? String(min) : JSON.stringify(min) ?? String(min);
+  if (typeof min !== "number" || !Number.isInteger(min) || min < 0) {
+    return new RangeError(
+      `Cannot gather: minResponses is ${shown}, expected a whole number >= 0`,
+    );
+  }
+  if (expected.size > 0 && min > expected.size) {
+    return new RangeError(
+      `Cannot gather: minResponses is ${shown}, more than the ${expected.size} distinct ` +
+        "expectedResponders who can count towards it",
+    );
+  }
+  return undefined;
 }
 
 function closedError(): RequesterClosedError {

@@ -37,6 +37,7 @@ import {
   type DeadLetterOptions,
 } from "./handling/dead_letter.ts";
 import { retry } from "./handling/retry.ts";
+import { assertHandlerTimeout, handlerTimeout } from "./handling/handler_timeout.ts";
 import {
   resolveRetryPolicy,
   type RetryOptions,
@@ -135,6 +136,20 @@ export interface WorkerOptions<S extends EventSchemas = EventSchemas> extends Li
   deadLetter?: DeadLetterOptions | false | undefined;
   /** Most handlers running at once. @default {1} */
   concurrency?: number | undefined;
+  /**
+   * The longest one attempt may take, in ms (a whole number from 1 to
+   * 2^31 − 1): then the handler's signal (`publisher.signal`) aborts, and
+   * what it throws fails the attempt as `HandlerTimeoutError` (code
+   * `handler_timeout`), retried per `retry`. The publisher's publishes
+   * carry that signal, so a reply stuck on a server that never answers ends
+   * too. A handler that ignores its signal keeps its slot until it returns
+   * (and succeeds if it does): `concurrency` stays a true bound. It covers
+   * the caller's middlewares and the handler, not idempotency or retry
+   * waits.
+   *
+   * @default {no bound}
+   */
+  handlerTimeout?: number | undefined;
   /** Longest wait for in-flight handlers after abort, in ms. @default {30000} */
   drainTimeout?: number | undefined;
   /** Called for each malformed line or event that was skipped. */
@@ -233,6 +248,7 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
   const policy = resolveRetryPolicy(options.retry, "Cannot run worker");
   assertDeadLetterOptions(options.deadLetter, "Cannot run worker");
   assertEventSchemas(options.schema, "Cannot run worker");
+  assertHandlerTimeout(options.handlerTimeout, "Cannot run worker");
   return new RunningWorker(options, policy).run();
 }
 
@@ -552,8 +568,8 @@ interface WorkerPipeline {
 
 /**
  * The worker's pipeline, outermost first: counting → failure logging →
- * error response → dead letter → retry policy → idempotency → the caller's
- * middlewares → the handler. The retry policy decides each failure's
+ * error response → dead letter → retry policy → idempotency → handler
+ * timeout → the caller's middlewares → the handler. The retry policy decides each failure's
  * settlement; everything outside it tells by that settlement whether the
  * failure is final (answer, dead-letter, count as failed) or not (count as
  * retried). Idempotency sits inside the policy, so a store that fails is
@@ -589,6 +605,7 @@ function workerPipeline(
         ...outer,
         retry(policy, options.random),
         ...parts.idempotency,
+        ...(options.handlerTimeout === undefined ? [] : [handlerTimeout(options.handlerTimeout)]),
         ...(options.middlewares ?? []),
       ],
       validatedHandler(options.schema, options.handler),

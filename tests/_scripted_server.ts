@@ -90,3 +90,40 @@ export async function untilReal(
     await new Promise((resolve) => realSetTimeout(resolve, 5));
   }
 }
+
+/** A response body the test writes to as it goes; see {@linkcode pushableBody}. */
+export interface PushableBody {
+  readonly body: ReadableStream<Uint8Array>;
+  /** Sends `text` now. */
+  push(text: string): void;
+  /** Whether the reader cancelled the body (the client dropped the connection). */
+  readonly cancelled: boolean;
+}
+
+/**
+ * A body that sends what the test pushes, when it pushes it, until the
+ * reader cancels it or `until` aborts (it then ends).
+ */
+export function pushableBody(until: AbortSignal): PushableBody {
+  const encoder = new TextEncoder();
+  let stream!: ReadableStreamDefaultController<Uint8Array>;
+  let cancelled = false;
+  const end = () => stream.close();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      stream = controller;
+      until.addEventListener("abort", end, { once: true });
+    },
+    cancel() {
+      until.removeEventListener("abort", end);
+      cancelled = true;
+    },
+  });
+  return {
+    body,
+    push: (text) => stream.enqueue(encoder.encode(text)),
+    get cancelled() {
+      return cancelled;
+    },
+  };
+}

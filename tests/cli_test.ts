@@ -271,6 +271,11 @@ Deno.test("bus-integration exits 2 with a clear message for bad flags, environme
       /registration name "echo" is used more than once/,
     ],
     [["config", "--token-file", "/nonexistent/token"], env, /Cannot use --token-file/],
+    [
+      ["config"],
+      { ...env, BUS_EVENTS_STREAM_IDLE_TIMEOUT: "soon" },
+      /Cannot use BUS_EVENTS_STREAM_IDLE_TIMEOUT: current value is "soon"/,
+    ],
   ];
   for (const [args, caseEnv, message] of cases) {
     const result = await runCli(args, caseEnv);
@@ -298,6 +303,7 @@ Deno.test("bus-integration config --json shows each value's source and redacts t
   const result = await runCli(["config", "--json", "--health-port", "8081"], {
     ...serverEnv(server),
     BUS_EVENTS_TOKEN_REFRESH: "1",
+    BUS_EVENTS_STREAM_IDLE_TIMEOUT: "45s",
   });
   assert.equal(result.code, 0, result.stderr);
   assert.ok(!result.stdout.includes(server.token));
@@ -312,6 +318,10 @@ Deno.test("bus-integration config --json shows each value's source and redacts t
     source: "env BUS_EVENTS_LISTENER_RETRY_MIN",
   });
   assert.deepEqual(config.tokenRefresh, { value: true, source: "env BUS_EVENTS_TOKEN_REFRESH" });
+  assert.deepEqual(config.streamIdleTimeoutMs, {
+    value: 45_000,
+    source: "env BUS_EVENTS_STREAM_IDLE_TIMEOUT",
+  });
   assert.deepEqual(config.required, { value: true, source: "default" });
   assert.deepEqual(config.healthPort, { value: 8081, source: "--health-port" });
   assert.deepEqual(config.healthHost, { value: "127.0.0.1", source: "default" });

@@ -304,3 +304,38 @@ Deno.test("clientOptionsFromEnv() rejects credentials in the URL without showing
       "or a token file)",
   );
 });
+
+// ------------------------------------------------------------- idle timeout
+
+Deno.test("clientOptionsFromEnv() reads BUS_EVENTS_STREAM_IDLE_TIMEOUT as ms; 0 or unset is no bound", async () => {
+  const base = { BUS_EVENTS_API_URL: siteUrl, BUS_API_TOKEN: token };
+  const cases: [string | undefined, number | undefined][] = [
+    [undefined, undefined],
+    ["", undefined],
+    ["0", undefined],
+    ["0s", undefined],
+    ["45s", 45_000],
+    ["1m30s", 90_000],
+    // A part of a millisecond is a bound of one, not none.
+    ["400us", 1],
+    ["596h31m23.647s", 2_147_483_647],
+  ];
+  for (const [value, expected] of cases) {
+    const options = await clientOptionsFromEnv({ ...base, BUS_EVENTS_STREAM_IDLE_TIMEOUT: value });
+    assert.equal(options.idleTimeout, expected, String(value));
+  }
+});
+
+Deno.test("clientOptionsFromEnv() rejects a BUS_EVENTS_STREAM_IDLE_TIMEOUT that is no duration in range", async () => {
+  const base = { BUS_EVENTS_API_URL: siteUrl, BUS_API_TOKEN: token };
+  const expected = "expected a Go duration from 0 to 596h31m23.647s (2147483647 ms, the longest " +
+    "a timer can wait), e.g. 500ms, 1s or 1m30s";
+  for (const value of ["30", "abc", "-1s", "596h31m23.648s", "1e3s"]) {
+    await assertRejectsConfigError(
+      clientOptionsFromEnv({ ...base, BUS_EVENTS_STREAM_IDLE_TIMEOUT: value }),
+      "BUS_EVENTS_STREAM_IDLE_TIMEOUT",
+      value,
+      `Cannot use BUS_EVENTS_STREAM_IDLE_TIMEOUT: current value is "${value}", ${expected}`,
+    );
+  }
+});

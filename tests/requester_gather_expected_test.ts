@@ -6,7 +6,7 @@
  * loopback; fake time drives the gather's timeout.
  */
 import assert from "node:assert/strict";
-import { GatherTimeoutError, listen, Requester } from "../mod.ts";
+import { type GatherOptions, GatherTimeoutError, listen, Requester } from "../mod.ts";
 import { fakeTime } from "./_fake_time.ts";
 import { until } from "./_poll.ts";
 import { startServer } from "./_server.ts";
@@ -86,4 +86,60 @@ Deno.test("Requester.gather() with minResponses 1 of two expected rejects when o
   assert.ok("error" in outcome && outcome.error instanceof GatherTimeoutError, String(outcome));
   assert.deepEqual(outcome.error.missing, ["alpha", "beta"]);
   assert.equal(outcome.error.received, 1);
+});
+
+Deno.test("gather() refuses, before publishing, a minResponses it could never meet or that is no count", async () => {
+  await using server = await startServer();
+  await using requester = new Requester({
+    transport: server.client,
+    responseNames: ["inventory.count.response"],
+  });
+  await requester.readiness.waitReady();
+  const cases: [GatherOptions, RegExp][] = [
+    [
+      { expectedResponders: ["a", "b"], minResponses: 3 },
+      /^RangeError: Cannot gather: minResponses is 3, more than the 2 distinct expectedResponders who can count towards it$/,
+    ],
+    // Distinct: a repeated responder counts once.
+    [
+      { expectedResponders: ["a", "a"], minResponses: 2 },
+      /^RangeError: Cannot gather: minResponses is 2, more than the 1 distinct/,
+    ],
+    [
+      { minResponses: -1 },
+      /^RangeError: Cannot gather: minResponses is -1, expected a whole number >= 0$/,
+    ],
+    [{ minResponses: 1.5 }, /minResponses is 1\.5, expected a whole number/],
+    [{ minResponses: Number.NaN }, /minResponses is NaN, expected a whole number/],
+    [{ minResponses: "2" as unknown as number }, /minResponses is "2", expected a whole number/],
+    [
+      { expectedResponders: ["a", 7 as unknown as string] },
+      /^TypeError: Cannot gather: expectedResponders holds 7, expected source strings$/,
+    ],
+  ];
+  for (const [options, message] of cases) {
+    const error = await requester.gather("inventory.count.request", {}, options)
+      .catch((error) => error);
+    assert.match(String(error), message, JSON.stringify(options));
+  }
+  assert.equal(server.api.stats.published, 0, "nothing was published");
+  assert.equal(requester.stats.pending, 0);
+});
+
+Deno.test("gather() with minResponses 0 succeeds at the timeout with no answers", async () => {
+  await using server = await startServer();
+  await using requester = new Requester({
+    transport: server.client,
+    responseNames: ["inventory.count.response"],
+  });
+  await requester.readiness.waitReady();
+  using time = fakeTime();
+  const gathering = requester.gather("inventory.count.request", {}, {
+    minResponses: 0,
+    timeout: 1_000,
+  });
+  await untilReal(() => server.api.stats.published === 1, "the request to be published");
+  await time.clock.tickAsync(1_000);
+  const result = await gathering;
+  assert.deepEqual(result.responses, []);
 });

@@ -102,6 +102,10 @@ export async function resolveConfig(flags: CommonFlags, env: Env): Promise<Resol
           ? `--token-file ${flags.tokenFile}`
           : client.tokenSource,
       },
+      streamIdleTimeoutMs: {
+        value: client.idleTimeout ?? null,
+        source: source("BUS_EVENTS_STREAM_IDLE_TIMEOUT"),
+      },
     },
     tokenRefresh: { value: listener.tokenRefresh, source: source("BUS_EVENTS_TOKEN_REFRESH") },
     reconnect: { value: listener.reconnect !== false, source: source("BUS_EVENTS_LISTENER_RETRY") },

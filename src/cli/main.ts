@@ -53,6 +53,8 @@ const ENVIRONMENT = `Environment:
                                    a connection open this long resets the backoff
   BUS_EVENTS_LISTENER_REQUIRED=1   registrations gate readiness unless they say otherwise
   BUS_EVENTS_TOKEN_REFRESH=0       on 401/403, re-read the token (file) instead of failing
+  BUS_EVENTS_STREAM_IDLE_TIMEOUT=0 reconnect a stream that receives nothing this long
+                                   (no event, no heartbeat); 0: never
   BUS_TRANSPORT=http               http (the Events API) or nats (JetStream, with NATS_URL,
                                    NATS_TOKEN / NATS_USER+NATS_PASSWORD / NATS_CREDS / NATS_NKEY,
                                    BUS_NATS_STREAM, _SUBJECT_PREFIX, _ACK_WAIT, _MAX_DELIVER, _MAX_AGE)

@@ -116,8 +116,13 @@ export async function openTransport(
   secrets: KnownSecrets = new KnownSecrets(),
 ): Promise<EventTransport> {
   if (transport.kind === "http") {
-    const { baseUrl, token } = client();
-    return new EventsClient({ baseUrl, token: rememberedToken(token, secrets), userAgent });
+    const { baseUrl, token, idleTimeout } = client();
+    return new EventsClient({
+      baseUrl,
+      token: rememberedToken(token, secrets),
+      userAgent,
+      ...idleTimeout !== undefined && { idleTimeout },
+    });
   }
   const { connectNats } = await import("../nats/transport.ts");
   const { credentialsSource: _, ...options } = transport.nats;

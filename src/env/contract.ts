@@ -27,6 +27,8 @@ const HEALTHY_AFTER = "BUS_EVENTS_LISTENER_HEALTHY_AFTER";
 const REQUIRED = "BUS_EVENTS_LISTENER_REQUIRED";
 const TOKEN_REFRESH = "BUS_EVENTS_TOKEN_REFRESH";
 const API_URL = "BUS_EVENTS_API_URL";
+// Ours, not the Go services': their client has no such bound.
+const IDLE_TIMEOUT = "BUS_EVENTS_STREAM_IDLE_TIMEOUT";
 const API_TOKEN = "BUS_API_TOKEN";
 const API_TOKEN_FILE = "BUS_API_TOKEN_FILE";
 const CONFIG_DIR = "BUS_CONFIG_DIR";
@@ -211,6 +213,11 @@ export interface ClientEnvOptions {
   token: string | (() => Promise<string>);
   /** Where the token came from, e.g. `env BUS_API_TOKEN` or `file /path`; never the token. */
   tokenSource: string;
+  /**
+   * The client's `idleTimeout` in ms from `BUS_EVENTS_STREAM_IDLE_TIMEOUT`
+   * (a Go duration; `0` or unset: no bound).
+   */
+  idleTimeout: number | undefined;
 }
 
 /** Options of {@linkcode clientOptionsFromEnv}. */
@@ -229,13 +236,18 @@ export interface ClientEnvLookupOptions {
  *    else `$XDG_CONFIG_HOME/bus`, else `~/.config/bus`. Only the first root
  *    that is set is looked in, as with any XDG-style config directory.
  *
+ * It also reads the client's `idleTimeout` from
+ * `BUS_EVENTS_STREAM_IDLE_TIMEOUT` (a Go duration up to `596h31m23.647s`;
+ * `0` or unset for none).
+ *
  * A token file is read once here to fail at startup, then on every call of
  * the returned provider. Its content is trimmed; it must hold one token of
  * printable ASCII without spaces.
  *
  * @param env The environment; the process environment when omitted.
  * @param options Where else to look for the token.
- * @throws {ConfigError} When the URL is unset or not http(s), when a token
+ * @throws {ConfigError} When the URL is unset or not http(s), when
+ * `BUS_EVENTS_STREAM_IDLE_TIMEOUT` is not a duration in range, when a token
  * file is unreadable, empty or malformed (naming the path), or when no token
  * is found (naming every place looked in). The token itself is never shown.
  *
@@ -253,7 +265,18 @@ export async function clientOptionsFromEnv(
 ): Promise<ClientEnvOptions> {
   env ??= readEnv();
   const baseUrl = baseUrlFromEnv(env);
-  return { baseUrl, ...await findToken(env, TOKEN_SOURCES, options?.tokenFile) };
+  const idleTimeout = idleTimeoutFromEnv(env);
+  return { baseUrl, ...await findToken(env, TOKEN_SOURCES, options?.tokenFile), idleTimeout };
+}
+
+/**
+ * `BUS_EVENTS_STREAM_IDLE_TIMEOUT` in ms, or `undefined` for no bound (unset
+ * or `0`). A part of a millisecond counts as one, so `400us` is a bound,
+ * not none.
+ */
+function idleTimeoutFromEnv(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const { milliseconds } = durationVariable(env, IDLE_TIMEOUT, "0s", TIMER_LIMIT);
+  return milliseconds === 0 ? undefined : Math.ceil(milliseconds);
 }
 
 const URL_FORM = "an http(s) URL, e.g. https://bus.example.test or " +

@@ -18,8 +18,13 @@ export interface HandlerContext {
    * it with a wrapper (to record replies, or trace publishes).
    */
   publisher: Publisher;
-  /** Aborts when the handler should stop (the worker's drain timeout ran out). */
-  readonly signal: AbortSignal;
+  /**
+   * Aborts when the handler should stop (the worker's drain timeout ran
+   * out, or the attempt's `handlerTimeout`); a middleware may replace it
+   * with a narrower one for the steps inside it, as the handler timeout
+   * does, and puts the outer one back after `next()`.
+   */
+  signal: AbortSignal;
   /**
    * Which attempt at this event this is, from 1: the transport's delivery
    * count, plus the worker's own retries where the transport does not
