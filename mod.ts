@@ -156,6 +156,7 @@ export {
   type RedriveResult,
 } from "./src/redrive.ts";
 export { HANDLER_TIMEOUT, HandlerTimeoutError } from "./src/handling/handler_timeout.ts";
+export type { Secrets } from "./src/secrets.ts";
 export {
   DEFAULT_IDEMPOTENCY_TTL,
   IDEMPOTENCY_UNAVAILABLE,

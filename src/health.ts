@@ -40,7 +40,10 @@ export interface RegistrationReport {
   required: boolean;
   /** What it dials: the transport's URL without user name, password or query. */
   url: string;
-  /** Handlers that returned. */
+  /**
+   * Events handled successfully, duplicates answered from the idempotency
+   * store included (see `WorkerStats.handled`).
+   */
   handled: number;
   /** Events that failed for good (after their last attempt). */
   failed: number;

@@ -35,7 +35,7 @@ import {
   type ReadinessObserver,
 } from "./readiness.ts";
 import { dialedUrl, transportSummary } from "./dialed_url.ts";
-import { redactSecrets } from "./log_fields.ts";
+import { redactorOf, type Secrets } from "./secrets.ts";
 import {
   assertRegistration,
   runCheckedRegistration,
@@ -102,10 +102,17 @@ export interface HostOptions extends Omit<ListenPolicy, "readiness"> {
    *
    * @default {none}
    */
-  secrets?: readonly string[] | (() => Iterable<string>) | undefined;
+  secrets?: Secrets | undefined;
 }
 
 const logger = getLogger(["bus-integration", "host"]);
+
+/**
+ * The reasons a registration's readiness flips with when it ends, not when
+ * it loses a stream: `runOwnLoop()` (`run()` threw or returned),
+ * `listen()`/`listenAll()` (ended) and the host's own record of a failure.
+ */
+const END_REASONS: ReadonlySet<string> = new Set(["failed", "stopped"]);
 
 /**
  * A registration and what the host tracks about it; it observes the
@@ -131,7 +138,7 @@ class Entry implements ReadinessObserver {
 
   changed(ready: boolean, reason: string): void {
     if (ready) this.everReady = true;
-    else if (this.everReady && this.host.status === "running") this.reconnects++;
+    else if (this.#lostStream(reason)) this.reconnects++;
     reason = this.redact(reason);
     logger.info("Registration {registration} is {state} ({reason})", {
       registration: this.registration.name,
@@ -139,6 +146,17 @@ class Entry implements ReadinessObserver {
       reason,
     });
     if (this.required) this.aggregate.changed(ready, reason);
+  }
+
+  /**
+   * Whether a flip to not ready is a stream lost while the registration
+   * goes on (a reconnect): not its end, which flips it too — its own
+   * `failed` or `stopped` (`run()` threw or returned, a listener ended),
+   * the host's `failed` once it recorded the outcome, or the host's stop.
+   */
+  #lostStream(reason: string): boolean {
+    return this.everReady && this.outcome === undefined && this.host.status === "running" &&
+      !END_REASONS.has(reason);
   }
 
   // A listener failure is the registration's last error too, while it still retries.
@@ -149,16 +167,7 @@ class Entry implements ReadinessObserver {
   }
 }
 
-/** `HostOptions.secrets` as one function, asked each time a text is redacted. */
-function secretsOf(secrets: HostOptions["secrets"]): () => Iterable<string> {
-  if (typeof secrets === "function") return secrets;
-  if (secrets !== undefined && !Array.isArray(secrets)) {
-    // A string would be taken letter by letter, and every "e" redacted.
-    throw new TypeError("Cannot create host: secrets is not an array of strings or a function");
-  }
-  const fixed = (secrets ?? []).filter((secret) => typeof secret === "string");
-  return () => fixed;
-}
+const unchanged = (text: string): string => text;
 
 // Shared by every run() registration, so its outcome costs no closures.
 const ended = (): undefined => undefined;
@@ -225,6 +234,7 @@ export class Host {
   // What every error text the host keeps or shows goes through (see HostOptions.secrets):
   // one function that all entries share.
   readonly #redact: (text: string) => string;
+  readonly #secrets: Secrets | undefined;
   #abandoned = 0;
 
   /**
@@ -260,8 +270,8 @@ export class Host {
     }
     this.#transport = options.transport;
     this.#signal = options.signal;
-    const secrets = secretsOf(options.secrets);
-    this.#redact = (text) => redactSecrets(text, secrets());
+    this.#redact = redactorOf(options.secrets, "Cannot create host") ?? unchanged;
+    this.#secrets = options.secrets;
     allowManyListeners(this.#stop.signal);
     this.#drainTimeout = drainTimeout;
     assertIdempotencyOptions(options.idempotency, "Cannot create host");
@@ -464,6 +474,7 @@ export class Host {
       idempotency: this.#idempotency,
       retry: this.#retry,
       handlerTimeout: this.#handlerTimeout,
+      secrets: this.#secrets,
     });
     // Not an async function: a suspended frame per registration costs more
     // than these closures (which hold only `this` and `entry`). runWorker()

@@ -389,10 +389,14 @@ export interface ListenAllOptions extends Omit<ListenOptions, "stream"> {
 /**
  * Runs one {@linkcode listen} loop per stream. `readiness` is ready while all
  * of them are; the first fatal error stops the others and is rethrown once
- * they have ended.
+ * they have ended. Rejects with `TypeError` when `streams` is empty.
  */
 export function listenAll(options: ListenAllOptions): Promise<void> {
   const { streams } = options;
+  // No stream would be "all ready" at once and end at once: say so instead.
+  if (streams.length === 0) {
+    return Promise.reject(new TypeError("Cannot listen: streams is empty"));
+  }
   // The usual worker, one name, is that one loop: no stop, readiness, abort
   // link or suspended frame of its own, which a host with a thousand of
   // them pays for a thousand times (see bench/scale.ts). `listen()` leaves

@@ -21,7 +21,11 @@ export interface ErrorFields {
   code?: string | number;
   /** The HTTP status, when the error carries one (`EventsApiError`). */
   status?: number;
-  /** What caused it, as fields too; a non-error cause as its string. */
+  /**
+   * What caused it, as fields too; a non-error cause as a text line shows
+   * a value (a string as it is, anything else as JSON), at most
+   * `MAX_CAUSE_TEXT` characters.
+   */
   cause?: ErrorFields | string;
   /** The stack trace, only when asked for (debug level). */
   stack?: string;
@@ -40,6 +44,12 @@ export interface ErrorFieldsOptions {
 /** How deep a `cause` chain is followed. */
 const MAX_CAUSES = 4;
 
+/**
+ * The longest text a non-error `cause` is logged as: such a cause is any
+ * object a library threw with, possibly a whole response.
+ */
+const MAX_CAUSE_TEXT = 1000;
+
 /** `error` as {@linkcode ErrorFields}; see the module doc. */
 export function errorFields(
   error: Error,
@@ -51,10 +61,30 @@ export function errorFields(
   if (typeof code === "string" || typeof code === "number") fields.code = code;
   if (typeof status === "number") fields.status = status;
   if (cause !== undefined && cause !== null && depth < MAX_CAUSES) {
-    fields.cause = cause instanceof Error ? errorFields(cause, options, depth + 1) : String(cause);
+    fields.cause = cause instanceof Error
+      ? errorFields(cause, options, depth + 1)
+      : causeText(cause);
   }
   if (options.stack && error.stack !== undefined) fields.stack = error.stack;
   return fields;
+}
+
+/**
+ * A non-error cause as the text line shows a value ({@linkcode messageText}):
+ * `String()` made `[object Object]` of Node's `{ code, address }` causes,
+ * while the text line said `ECONNREFUSED 127.0.0.1`. An object JSON cannot
+ * write (a cycle, a bigint) keeps its own plain fields, which are what
+ * says what went wrong (`code`, `address`, `port`).
+ */
+function causeText(cause: unknown): string {
+  let text = messageText(cause);
+  if (typeof cause === "object" && cause !== null && text === String(cause)) {
+    const plain = Object.entries(cause).filter(([, value]) =>
+      typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+    );
+    if (plain.length > 0) text = JSON.stringify(Object.fromEntries(plain));
+  }
+  return text.length > MAX_CAUSE_TEXT ? `${text.slice(0, MAX_CAUSE_TEXT)}…` : text;
 }
 
 /**

@@ -19,7 +19,11 @@ export interface RegistrationMetrics {
   readonly registration: string;
   /** Whether it is ready now. */
   readonly ready: boolean;
-  /** Times it went from ready to not ready while running: reconnects. */
+  /**
+   * Times it went from ready to not ready while it and the host kept
+   * running: reconnects. Its end (a `run()` that threw or returned, the
+   * host's stop) is none.
+   */
   readonly reconnects: number;
   /** Its counters. */
   readonly stats: WorkerStats;
@@ -110,7 +114,11 @@ export function renderPrometheus(registrations: readonly RegistrationMetrics[]):
   }
 
   const counters: Array<[string, string, (stats: WorkerStats) => number]> = [
-    ["bus_worker_handled_total", "Handlers that returned.", (s) => s.handled],
+    [
+      "bus_worker_handled_total",
+      "Events handled successfully, idempotent duplicates answered from the store included.",
+      (s) => s.handled,
+    ],
     ["bus_worker_failed_total", "Events that failed for good.", (s) => s.failed],
     ["bus_worker_retried_total", "Failed attempts scheduled to run again.", (s) => s.retried],
     ["bus_worker_dead_lettered_total", "Events published as dead letters.", (s) => s.deadLettered],
@@ -131,7 +139,11 @@ export function renderPrometheus(registrations: readonly RegistrationMetrics[]):
   for (const { registration, ready } of registrations) {
     out.push(`bus_registration_ready${labels({ registration })} ${ready ? 1 : 0}`);
   }
-  family("bus_listener_reconnects_total", "counter", "Times a ready registration lost a stream.");
+  family(
+    "bus_listener_reconnects_total",
+    "counter",
+    "Times a ready registration lost a stream while it kept running.",
+  );
   for (const { registration, reconnects } of registrations) {
     out.push(`bus_listener_reconnects_total${labels({ registration })} ${reconnects}`);
   }

@@ -12,6 +12,8 @@ import { getLogger } from "@logtape/logtape";
 import type { InvalidInput } from "./decode/types.ts";
 import { assertEventName, type EventEnvelope } from "./envelope.ts";
 import { type DeadLetterPayload, deadLetterProblem } from "./handling/dead_letter.ts";
+import { producerLinks } from "./tracing/links.ts";
+import { sendTraced } from "./tracing/send.ts";
 import type { EventTransport } from "./transport.ts";
 
 /** One dead letter as `redrive()` read it. */
@@ -78,6 +80,12 @@ const logger = getLogger(["bus-integration", "redrive"]);
  * or filter. With `after` it still reads the whole retained history and
  * starts after the record of that id (ids are opaque, so only finding it
  * shows where "after" is); records up to it are not counted.
+ *
+ * Each re-publish is a `send <name>` span, as a worker's publishes are:
+ * while an OpenTelemetry SDK is registered, the event's `traceparent` is
+ * that span's, and the span links to the dead letter's and the original
+ * producer's spans; without one, `metadata` goes out as the original had
+ * it.
  *
  * @param options What to read, where, and what to do with it.
  * @returns The counts, and in a dry run the dead letters it would redrive.
@@ -216,7 +224,16 @@ async function redriveOne(event: EventEnvelope, options: RedriveOptions, result:
     return;
   }
   const original = republished(deadLetter.payload.envelope);
-  const published = await options.transport.publish(original, { signal: options.signal });
+  // Traced like every other publish: with an SDK the redriven event carries
+  // its own send span's context, and that span links to the dead letter's
+  // (inside the failed handling) and to the original producer's.
+  const links = [...producerLinks(event.metadata), ...producerLinks(original.metadata)];
+  const published = await sendTraced(
+    options.transport,
+    original,
+    { signal: options.signal },
+    links,
+  );
   result.redriven++;
   logger.info("Redrove dead letter {deadLetter} as {name} {id}", {
     deadLetter: event.id,

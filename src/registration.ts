@@ -27,8 +27,14 @@ import { resolveRetryPolicy, type RetryOptions } from "./handling/retry_policy.t
 import type { ListenPolicy } from "./listener.ts";
 import { ListenerReadiness } from "./readiness.ts";
 import type { Delivery, EventTransport } from "./transport.ts";
-import { runWorker, type WorkerHandler, type WorkerOptions } from "./worker.ts";
+import {
+  assertTracingOption,
+  runWorker,
+  type WorkerHandler,
+  type WorkerOptions,
+} from "./worker.ts";
 import { assertHandlerTimeout } from "./handling/handler_timeout.ts";
+import type { Secrets } from "./secrets.ts";
 import { assertEventSchemas, type EventSchemas, type PayloadOf, type ReplyOf } from "./schema.ts";
 
 /** Fields every registration has. */
@@ -359,7 +365,7 @@ export function assertRegistration(
   if (
     reg.idempotency === undefined && reg.orderingKey === undefined && reg.lossy === undefined &&
     reg.retry === undefined && reg.deadLetter === undefined && reg.schema === undefined &&
-    reg.handlerTimeout === undefined
+    reg.handlerTimeout === undefined && reg.tracing === undefined
   ) {
     return; // Each check below passes `undefined` (every one of them is optional).
   }
@@ -371,6 +377,7 @@ export function assertRegistration(
   assertDeadLetterOptions(reg.deadLetter, prefix);
   assertEventSchemas(reg.schema, prefix);
   assertHandlerTimeout(reg.handlerTimeout, prefix);
+  assertTracingOption(reg.tracing, prefix);
 }
 
 /** The `TypeError` of a registration check: `Cannot use <where>: <problem>`. */
@@ -407,6 +414,11 @@ export interface RunRegistrationOptions extends ListenPolicy {
   retry?: RetryOptions | undefined;
   /** The handler timeout of registrations that set none, in ms. @default {no bound} */
   handlerTimeout?: number | undefined;
+  /**
+   * Secrets removed from the error texts the registration's worker
+   * publishes and exports (see `runWorker`); a `Host` passes its own.
+   */
+  secrets?: Secrets | undefined;
 }
 
 /** The logger category of a registration's context. */
@@ -521,6 +533,7 @@ function runListener(
     lossy: reg.lossy,
     retry: reg.retry ?? options.retry,
     handlerTimeout: reg.handlerTimeout ?? options.handlerTimeout,
+    secrets: options.secrets,
     deadLetter: reg.deadLetter,
     tracing: reg.tracing,
     metrics: options.metrics,

@@ -213,6 +213,33 @@ export class Requester {
     });
   }
 
+  /**
+   * Resolves once the response listener is up (as `readiness.waitReady()`
+   * does); rejects with the failure that stopped it for good (an
+   * `AuthError` for a refused response name, say), with
+   * {@linkcode RequesterClosedError} once the requester is closed, and with
+   * `signal.reason` when `signal` aborts first. Readiness alone never tells
+   * a listener that will not come up from one that is still trying.
+   *
+   * @example Fail at start-up rather than at the first request
+   * ```ts ignore
+   * const requester = new Requester({ transport, responseNames: ["x.response"] });
+   * await requester.waitReady(AbortSignal.timeout(10_000));
+   * ```
+   */
+  waitReady(signal?: AbortSignal): Promise<void> {
+    if (this.readiness.ready) return Promise.resolve();
+    const stopped = this.#stop.signal;
+    if (stopped.aborted) return Promise.reject(this.#closedWith ?? closedError());
+    const wait = new AbortController();
+    const unlinkStop = linkAbort(stopped, wait);
+    const unlinkCaller = linkAbort(signal, wait);
+    return this.readiness.waitReady(wait.signal).finally(() => {
+      unlinkStop();
+      unlinkCaller();
+    });
+  }
+
   /** Live counters. */
   get stats(): RequesterStats {
     return {

@@ -201,6 +201,12 @@ export function validateThen<R>(
  * {@linkcode MAX_ISSUE_TEXT} characters, the rest counted
  * (`(and 3 more issues)`).
  *
+ * It never throws, whatever a schema put in its issues: they mean the value
+ * failed, and failing to describe them must not turn that into an error of
+ * another kind (a retried handler failure, a rejected gather). An issue that
+ * is not an object is shown as its text, a `path` that is not an array as
+ * the root, and what cannot be shown at all as `(unprintable)`.
+ *
  * @param issues The schema's issues.
  * @param prefix The root of every path, e.g. `payload` or `reply`.
  */
@@ -209,30 +215,68 @@ export function describeIssues(
   prefix: string,
 ): string {
   if (issues.length === 0) return `${prefix}: the schema reported no issue`;
-  const listed = issues.slice(0, MAX_LISTED_ISSUES).map((issue) =>
-    `${cut(prefix + issuePath(issue.path))}: ${cut(String(issue.message))}`
-  );
+  const listed = issues.slice(0, MAX_LISTED_ISSUES).map((issue) => describeIssue(issue, prefix));
   const more = issues.length - listed.length;
   return listed.join("; ") + (more > 0 ? ` (and ${more} more issue${more === 1 ? "" : "s"})` : "");
 }
 
+/** One issue as `path: message`; never throws (see {@linkcode describeIssues}). */
+function describeIssue(issue: unknown, prefix: string): string {
+  try {
+    if (typeof issue !== "object" || issue === null) {
+      return `${cut(prefix)}: ${cut(textOf(issue))}`;
+    }
+    const { path, message } = issue as { path?: unknown; message?: unknown };
+    return `${cut(prefix + issuePath(path as SchemaIssue["path"]))}: ${cut(textOf(message))}`;
+  } catch {
+    // A getter on the issue threw.
+    return `${cut(prefix)}: ${UNPRINTABLE}`;
+  }
+}
+
 /**
  * An issue's path as property access: `.items[0].name`; keys that are not
- * identifiers are quoted (`["content-type"]`). Empty for the root.
+ * identifiers are quoted (`["content-type"]`). Empty for the root, and for
+ * a path that is not an array. Never throws.
  */
 export function issuePath(path: SchemaIssue["path"]): string {
+  if (!Array.isArray(path)) return "";
   let text = "";
-  for (const segment of path ?? []) {
-    const key = typeof segment === "object" && segment !== null ? segment.key : segment;
-    if (typeof key === "number") text += `[${key}]`;
-    else if (typeof key === "symbol") text += `[${String(key)}]`;
-    else if (IDENTIFIER.test(key)) text += `.${key}`;
-    else text += `[${JSON.stringify(key)}]`;
+  for (const segment of path as readonly unknown[]) {
+    text += segmentText(segment);
     // Deep paths stop growing once they are past what a listing keeps.
     if (text.length > MAX_ISSUE_TEXT) break;
   }
   return text;
 }
+
+/** One path segment, plain or `{ key }`, as property access. */
+function segmentText(segment: unknown): string {
+  try {
+    const key = typeof segment === "object" && segment !== null
+      ? (segment as { key?: unknown }).key
+      : segment;
+    if (typeof key === "string") {
+      return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    }
+    if (typeof key === "number" || typeof key === "bigint") return `[${key}]`;
+    return `[${textOf(key)}]`;
+  } catch {
+    return `[${UNPRINTABLE}]`;
+  }
+}
+
+/** `String(value)`, or {@linkcode UNPRINTABLE} when that throws (`Object.create(null)`, a throwing `toString`). */
+function textOf(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return UNPRINTABLE;
+  }
+}
+
+/** Stands for what a schema reported that cannot be turned into text. */
+const UNPRINTABLE = "(unprintable)";
 
 /**
  * A response did not match the `schema` its request (or gather) gave. The

@@ -19,7 +19,8 @@ import { traceProcessing } from "./handling/tracing.ts";
 import { telemetryLive } from "./tracing/live.ts";
 import { systemOf } from "./tracing/conventions.ts";
 import { endAttempt, type WorkerContext } from "./handling/context.ts";
-import { replyOnFailure } from "./handling/error_reply.ts";
+import { replyOnFailureWith } from "./handling/error_reply.ts";
+import { type Redact, redactorOf, type Secrets } from "./secrets.ts";
 import {
   assertIdempotencyOptions,
   idempotencyKeyOf,
@@ -137,6 +138,16 @@ export interface WorkerOptions<S extends EventSchemas = EventSchemas> extends Li
   /** Most handlers running at once. @default {1} */
   concurrency?: number | undefined;
   /**
+   * Secrets (the API token, a NATS password) removed from the error texts
+   * the worker publishes and exports: error responses, dead letters, the
+   * `process` span's status. A handler's error may quote a request, headers
+   * and all. A function is asked each time, so a rotated token is covered.
+   * A `Host` passes its own `secrets`.
+   *
+   * @default {none}
+   */
+  secrets?: Secrets | undefined;
+  /**
    * The longest one attempt may take, in ms (a whole number from 1 to
    * 2^31 − 1): then the handler's signal (`publisher.signal`) aborts, and
    * what it throws fails the attempt as `HandlerTimeoutError` (code
@@ -241,6 +252,7 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
   if (options.names.length === 0) {
     throw new TypeError("Cannot run worker: names is empty");
   }
+  assertWorkerBasics(options);
   options.names.forEach(assertEventName);
   assertIdempotencyOptions(options.idempotency, "Cannot run worker");
   assertOrderingKey(options.orderingKey, "Cannot run worker");
@@ -249,7 +261,55 @@ function startWorker<S extends EventSchemas>(options: WorkerOptions<S>): Promise
   assertDeadLetterOptions(options.deadLetter, "Cannot run worker");
   assertEventSchemas(options.schema, "Cannot run worker");
   assertHandlerTimeout(options.handlerTimeout, "Cannot run worker");
-  return new RunningWorker(options, policy).run();
+  assertTracingOption(options.tracing);
+  const redact = redactorOf(options.secrets, "Cannot run worker");
+  return new RunningWorker(options, policy, redact).run();
+}
+
+/**
+ * The `tracing` option checked: a typo (`producer: "parents"`) would
+ * otherwise fall back to links without a word.
+ */
+export function assertTracingOption(tracing: unknown, where = "Cannot run worker"): void {
+  if (tracing === undefined || tracing === false) return;
+  const producer = (tracing as { producer?: unknown } | null)?.producer;
+  if (
+    typeof tracing !== "object" || tracing === null ||
+    (producer !== undefined && producer !== "link" && producer !== "parent")
+  ) {
+    throw new TypeError(
+      `${where}: tracing is ${
+        JSON.stringify(tracing) ?? String(tracing)
+      }, expected false or { producer: "link" | "parent" }`,
+    );
+  }
+}
+
+/**
+ * The options a `defineWorker()` registration has checked for it, checked
+ * for a worker run directly: a handler that is not a function would only
+ * fail every event, a negative `drainTimeout` would drain for no time.
+ */
+function assertWorkerBasics(options: WorkerOptions<EventSchemas>): void {
+  if (typeof options.handler !== "function") {
+    throw new TypeError("Cannot run worker: handler is not a function");
+  }
+  const { delivery, drainTimeout } = options;
+  if (delivery !== undefined && delivery !== "broadcast" && delivery !== "unicast") {
+    throw new TypeError(
+      `Cannot run worker: delivery is ${JSON.stringify(delivery)}, expected broadcast or unicast`,
+    );
+  }
+  for (const field of ["group", "consumer", "source"] as const) {
+    if (options[field] !== undefined && typeof options[field] !== "string") {
+      throw new TypeError(`Cannot run worker: ${field} is not a string`);
+    }
+  }
+  if (drainTimeout !== undefined && !(typeof drainTimeout === "number" && drainTimeout >= 0)) {
+    throw new RangeError(
+      `Cannot run worker: drainTimeout is ${String(drainTimeout)}, expected a number of ms >= 0`,
+    );
+  }
 }
 
 /**
@@ -270,6 +330,7 @@ class RunningWorker implements ListenAllOptions {
   readonly now: (() => number) | undefined;
   readonly #options: WorkerOptions;
   readonly #policy: RetryPolicy;
+  readonly #redact: Redact | undefined;
   readonly #slots: Slots;
   readonly #stats: WorkerStats;
   // Asked once: with debug off, an event costs no log record at all.
@@ -299,9 +360,10 @@ class RunningWorker implements ListenAllOptions {
   #queue: KeyedQueue<WorkerJob> | undefined;
   readonly #heartbeat = new QueuedHeartbeat();
 
-  constructor(options: WorkerOptions, policy: RetryPolicy) {
+  constructor(options: WorkerOptions, policy: RetryPolicy, redact: Redact | undefined) {
     this.#options = options;
     this.#policy = policy;
+    this.#redact = redact;
     this.#slots = new Slots(options.concurrency ?? 1);
     this.#stats = options.stats ?? new WorkerStats();
     this.#events = eventLog();
@@ -514,12 +576,14 @@ class RunningWorker implements ListenAllOptions {
           group: options.group,
           consumer: options.consumer,
           producer: options.tracing === false ? undefined : options.tracing?.producer,
+          redact: this.#redact,
         });
       }
       const steps = traced ? [this.#processSpan!, ...this.#shared] : this.#shared;
       found = workerPipeline(options, this.#policy, {
         shared: steps,
         idempotency: this.#idempotency!,
+        redact: this.#redact,
         stats,
         source,
         redelivers,
@@ -586,9 +650,10 @@ function workerPipeline(
     stats: WorkerStats;
     source: string | undefined;
     redelivers: boolean;
+    redact: Redact | undefined;
   },
 ): WorkerPipeline {
-  const outer: PipelineStep[] = [...parts.shared, replyOnFailure];
+  const outer: PipelineStep[] = [...parts.shared, replyOnFailureWith(parts.redact)];
   if (options.deadLetter !== false) {
     outer.push(deadLetter({
       options: options.deadLetter ?? {},
@@ -597,6 +662,7 @@ function workerPipeline(
       // An event whose dead letter failed comes back at the policy's longest
       // wait: what failed is most likely the bus itself.
       redeliverAfter: parts.redelivers ? policy.maxDelay : undefined,
+      redact: parts.redact,
     }));
   }
   return {

@@ -33,7 +33,7 @@ const LAYERS = {
   },
   http: {
     files:
-      /^(client|event_stream|http_errors|content_type|stream_limit|body_reader)\.ts$|^decode\//,
+      /^(client|event_stream|idle_watch|http_errors|content_type|stream_limit|body_reader)\.ts$|^decode\//,
     forbids: ["nats"],
   },
   nats: { files: /^nats\//, forbids: ["http_server"] },
@@ -45,7 +45,7 @@ const LAYERS = {
   http_server: { files: /^(http_server|keep_accepting)\.ts$/, forbids: [] },
   leaves: {
     files:
-      /^(envelope|errors|failure_cause|log_fields|dialed_url|abort_watch|async|runtime|idempotency_store|key_table|schema|reconnect)\.ts$|^env\//,
+      /^(envelope|errors|failure_cause|log_fields|secrets|dialed_url|abort_watch|async|runtime|idempotency_store|key_table|schema|reconnect)\.ts$|^env\//,
     forbids: [],
   },
 } as const;

@@ -47,6 +47,14 @@ export interface SseParserCallbacks {
    * an event the end of the input cut off, which is never dispatched.
    */
   onInvalid?: ((invalid: InvalidInput, lastEventId: string | undefined) => void) | undefined;
+  /**
+   * A dispatch with no data (no event) whose last-event-ID buffer differs
+   * from the one last told here: WHATWG's "dispatch the event" sets the
+   * last event ID before it drops a data-less event, so a block of just
+   * `id: 5` moves the resume point as an event would. Told at most once per
+   * new ID (so blank lines between events cost nothing).
+   */
+  onLastEventId?: ((lastEventId: string) => void) | undefined;
 }
 
 const LF = 10;
@@ -72,6 +80,9 @@ export class SseParser implements ByteParser {
   readonly #onEvent: (event: string, data: string, lastEventId: string) => void;
   readonly #onRetry: ((ms: number) => void) | undefined;
   readonly #onInvalid: SseParserCallbacks["onInvalid"];
+  readonly #onLastEventId: SseParserCallbacks["onLastEventId"];
+  // The last-event-ID buffer as of the last data-less dispatch told.
+  #toldEventId: string;
   // The previous chunk ended in "\r": a "\n" that starts the next one is the
   // rest of that CRLF, not a blank line.
   #skipLf = false;
@@ -106,7 +117,9 @@ export class SseParser implements ByteParser {
     this.#onEvent = callbacks.onEvent;
     this.#onRetry = callbacks.onRetry;
     this.#onInvalid = callbacks.onInvalid;
+    this.#onLastEventId = callbacks.onLastEventId;
     this.#lastEventId = lastEventId;
+    this.#toldEventId = lastEventId;
   }
 
   /** The last-event-ID buffer: set by `id` fields, kept across events. */
@@ -344,6 +357,11 @@ export class SseParser implements ByteParser {
     }
     if (this.#dataLines === 0) {
       this.#eventType = "";
+      const id = this.#lastEventId;
+      if (id !== this.#toldEventId) {
+        this.#toldEventId = id;
+        this.#onLastEventId?.(id);
+      }
       return;
     }
     const data = this.#data;

@@ -217,7 +217,7 @@ export interface ClientEnvOptions {
    * The client's `idleTimeout` in ms from `BUS_EVENTS_STREAM_IDLE_TIMEOUT`
    * (a Go duration; `0` or unset: no bound).
    */
-  idleTimeout: number | undefined;
+  idleTimeout?: number | undefined;
 }
 
 /** Options of {@linkcode clientOptionsFromEnv}. */
@@ -266,7 +266,8 @@ export async function clientOptionsFromEnv(
   env ??= readEnv();
   const baseUrl = baseUrlFromEnv(env);
   const idleTimeout = idleTimeoutFromEnv(env);
-  return { baseUrl, ...await findToken(env, TOKEN_SOURCES, options?.tokenFile), idleTimeout };
+  const token = await findToken(env, TOKEN_SOURCES, options?.tokenFile);
+  return idleTimeout === undefined ? { baseUrl, ...token } : { baseUrl, ...token, idleTimeout };
 }
 
 /**

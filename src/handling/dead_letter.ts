@@ -15,6 +15,7 @@ import { type EventEnvelope, eventNameProblem } from "../envelope.ts";
 import { describeError } from "../errors.ts";
 import type { HandlerContext } from "./context.ts";
 import { failureResponse } from "./error_reply.ts";
+import type { Redact } from "../secrets.ts";
 import type { OutcomeStep } from "./outcome_step.ts";
 import type { WorkerStats } from "./stats.ts";
 
@@ -92,6 +93,12 @@ export interface DeadLetterSetup {
    * not redeliver (the event is then lost, and logged as such).
    */
   redeliverAfter: number | undefined;
+  /**
+   * Removes known secrets from the error texts the dead letter carries (its
+   * `reason`, the error's message and stack): a handler's error may quote a
+   * request, headers and all, and dead letters are kept and read.
+   */
+  redact?: Redact | undefined;
 }
 
 const logger = getLogger(["bus-integration", "worker"]);
@@ -186,10 +193,11 @@ export function deadLetter(setup: DeadLetterSetup): OutcomeStep {
     const payload: DeadLetterPayload = {
       envelope: event,
       attempts: context.attempt,
-      reason: context.settlement?.type === "dead"
-        ? context.settlement.reason
-        : describeError(error),
-      error: errorFields(error, setup.options.includeStack === true),
+      reason: redacted(
+        context.settlement?.type === "dead" ? context.settlement.reason : describeError(error),
+        setup.redact,
+      ),
+      error: errorFields(error, setup.options.includeStack === true, setup.redact),
       firstAttemptAt: new Date(first).toISOString(),
       lastAttemptAt: new Date(last).toISOString(),
       ...setup.worker,
@@ -231,15 +239,24 @@ export function deadLetter(setup: DeadLetterSetup): OutcomeStep {
   }
 }
 
-function errorFields(error: unknown, includeStack: boolean): DeadLetterError {
+function errorFields(
+  error: unknown,
+  includeStack: boolean,
+  redact: Redact | undefined,
+): DeadLetterError {
   const fields: DeadLetterError = {
     name: error instanceof Error ? error.name : typeof error,
-    ...failureResponse(error),
+    ...failureResponse(error, redact),
   };
   if (includeStack && error instanceof Error && error.stack !== undefined) {
-    fields.stack = error.stack;
+    // The stack starts with the message.
+    fields.stack = redacted(error.stack, redact);
   }
   return fields;
+}
+
+function redacted(text: string, redact: Redact | undefined): string {
+  return redact === undefined ? text : redact(text);
 }
 
 /** The event's W3C trace context metadata, or `undefined` when it has none. */

@@ -10,6 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { NonRetryableError, ResponseError, type ResponseErrorBody } from "../errors.ts";
+import type { Redact } from "../secrets.ts";
 import type { OutcomeStep } from "./outcome_step.ts";
 
 /**
@@ -23,10 +24,11 @@ const logger = getLogger(["bus-integration", "worker"]);
 /**
  * The `error` a failure is answered with: the `code` of a `ResponseError`,
  * or of a `NonRetryableError` that has one, else {@linkcode HANDLER_FAILED};
- * the error's message.
+ * the error's message, with known secrets removed when `redact` is given.
  */
-export function failureResponse(error: unknown): ResponseErrorBody {
-  const message = error instanceof Error ? error.message : String(error);
+export function failureResponse(error: unknown, redact?: Redact): ResponseErrorBody {
+  const text = error instanceof Error ? error.message : String(error);
+  const message = redact === undefined ? text : redact(text);
   if (error instanceof ResponseError) return { code: error.code, message };
   if (error instanceof NonRetryableError && error.code !== undefined) {
     return { code: error.code, message };
@@ -39,21 +41,28 @@ export function failureResponse(error: unknown): ResponseErrorBody {
  * {@linkcode failureResponse}); the failure goes on outwards, so outer
  * steps still see it. An attempt settled `retry` is not answered: the
  * requester waits for the attempt that ends it. A failure to publish the
- * answer is logged only.
+ * answer is logged only. `redact` removes known secrets from the message:
+ * a handler's error may quote a request, headers and all, and the answer
+ * goes out on the bus.
  */
-export const replyOnFailure: OutcomeStep = {
-  async failed(error, event, context) {
-    const correlationId = event.correlationId;
-    if (correlationId === undefined || context.settlement?.type === "retry") return;
-    const { code, message } = failureResponse(error);
-    try {
-      // Nobody reads the error response's id: over HTTP its answer body goes unread.
-      await context.publisher.replyError(code, message, { discardId: true });
-    } catch (replyFailure) {
-      logger.error("Cannot publish the error response for {correlationId}: {error}", {
-        correlationId,
-        error: replyFailure,
-      });
-    }
-  },
-};
+export function replyOnFailureWith(redact: Redact | undefined): OutcomeStep {
+  return {
+    async failed(error, event, context) {
+      const correlationId = event.correlationId;
+      if (correlationId === undefined || context.settlement?.type === "retry") return;
+      const { code, message } = failureResponse(error, redact);
+      try {
+        // Nobody reads the error response's id: over HTTP its answer body goes unread.
+        await context.publisher.replyError(code, message, { discardId: true });
+      } catch (replyFailure) {
+        logger.error("Cannot publish the error response for {correlationId}: {error}", {
+          correlationId,
+          error: replyFailure,
+        });
+      }
+    },
+  };
+}
+
+/** {@linkcode replyOnFailureWith} with no secrets to remove. */
+export const replyOnFailure: OutcomeStep = replyOnFailureWith(undefined);

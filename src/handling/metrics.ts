@@ -84,7 +84,7 @@ export class ProcessMetrics {
  * starts; its outcome (the settlement's type, else `done` or, on failure,
  * `dead`) and the time the rest of the pipeline took when it ends, in
  * whole milliseconds. A worker giving up a retry (no attempt of its own)
- * records a time of 0.
+ * records its outcome with a time of 0, and no consumed event.
  */
 export function measureProcessing(metrics: ProcessMetrics): OutcomeStep {
   // On `Date.now()` (see `OutcomeStep.timed`); never below 0 if the clock is set back.
@@ -92,8 +92,10 @@ export function measureProcessing(metrics: ProcessMetrics): OutcomeStep {
     startedAt === undefined ? 0 : Math.max(0, Date.now() - startedAt) / 1000;
   return {
     timed: true,
-    started(event) {
-      metrics.consumed(event.name);
+    started(event, context) {
+      // A worker giving up a retry at its stop (the settlement already set)
+      // runs this without an attempt: nothing was consumed again.
+      if (context.settlement === undefined) metrics.consumed(event.name);
       return undefined;
     },
     succeeded(event, context, startedAt) {

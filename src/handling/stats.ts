@@ -32,7 +32,12 @@ export interface RecentDeadLetter {
 
 /** Live counters of a worker. */
 export class WorkerStats {
-  /** Handlers that returned. */
+  /**
+   * Events handled successfully: the handler returned (an event that
+   * succeeded after retries counts once), or the event was a duplicate
+   * answered from the idempotency store without running it, which
+   * {@linkcode WorkerStats.duplicates} counts too.
+   */
   handled = 0;
   /** Events that failed for good: after their last attempt, or not retryable. */
   failed = 0;
@@ -92,7 +97,9 @@ export class WorkerStats {
 /**
  * The outermost step: counts every attempt into `stats` (in flight while
  * the rest runs, then handled, retried — when the settlement is `retry` —
- * or failed, with its error) and passes the outcome on unchanged.
+ * or failed, with its error) and passes the outcome on unchanged. A
+ * duplicate answered by the idempotency step inside it succeeds, so it
+ * counts as handled (and as a duplicate there).
  */
 export function countOutcomes(stats: WorkerStats): OutcomeStep {
   return {

@@ -10,6 +10,7 @@
  */
 
 import { context as otelContext, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Redact } from "../secrets.ts";
 import { traceContextOf } from "../tracing/carrier.ts";
 import { producerLinks } from "../tracing/links.ts";
 import {
@@ -37,6 +38,11 @@ export interface ProcessTracingOptions {
    * @default {"link"}
    */
   producer?: "link" | "parent" | undefined;
+  /**
+   * Removes known secrets from the error message a failed span's status
+   * carries (spans are exported to a tracing backend).
+   */
+  redact?: Redact | undefined;
 }
 
 const instruments = instrumentsFor((meter) => ({
@@ -61,6 +67,7 @@ export function traceProcessing(options: ProcessTracingOptions): HandlerMiddlewa
     ...(options.consumer === undefined ? {} : { [ATTR.clientId]: options.consumer }),
   };
   const asParent = options.producer === "parent";
+  const redact = options.redact;
   return async (event, context, next) => {
     const attributes = { ...base, [ATTR.destination]: event.name };
     const parent = asParent ? traceContextOf(event.metadata) : otelContext.active();
@@ -79,14 +86,20 @@ export function traceProcessing(options: ProcessTracingOptions): HandlerMiddlewa
     }, parent);
     const started = performance.now();
     const { duration, consumed } = instruments();
-    consumed.add(1, attributes);
+    // A worker giving up a retry at its stop (the settlement already set)
+    // runs the pipeline without an attempt: nothing was consumed again.
+    if (context.settlement === undefined) consumed.add(1, attributes);
     try {
       await otelContext.with(trace.setSpan(parent, span), next);
       duration.record((performance.now() - started) / 1000, attributes);
     } catch (error) {
       const type = errorType(error);
       span.setAttribute(ATTR.errorType, type);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+      const message = (error as Error)?.message;
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: redact === undefined || typeof message !== "string" ? message : redact(message),
+      });
       duration.record((performance.now() - started) / 1000, {
         ...attributes,
         [ATTR.errorType]: type,

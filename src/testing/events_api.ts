@@ -11,6 +11,7 @@ import {
   eventNameProblem,
   withEnvelopeDefaults,
 } from "../envelope.ts";
+import { DEFAULT_MAX_LINE_BYTES } from "../decode/types.ts";
 import { chooseFraming } from "./accept.ts";
 import {
   type AuthFailure,
@@ -33,6 +34,14 @@ const EVENTS_PATH = "/api/v1/events";
 const STREAM_PATH = "/api/v1/events/stream";
 /** Largest publish body accepted, in bytes (1 MiB). */
 const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Largest stored event accepted, in UTF-8 bytes of its JSON: what a client
+ * with the default `maxLineBytes` can read in either framing. The SSE
+ * `data: ` prefix counts towards the line bound, so it is taken off here;
+ * the server's own fields (`id`, `identity_id`, `version`, `timestamp`)
+ * count too, because they are stamped before the check.
+ */
+const MAX_RECORD_BYTES = DEFAULT_MAX_LINE_BYTES - "data: ".length;
 /** Group and consumer names: short, URL-safe and stable. */
 const MEMBER_NAME = /^[A-Za-z0-9._~-]{1,128}$/;
 
@@ -83,6 +92,18 @@ export interface EventsApiOptions {
    * @default {{}}
    */
   resourceScopes?: Record<string, { read: string; write: string }>;
+  /**
+   * Refuse (`400 bad_request`) a publish whose known envelope fields do not
+   * have the types of the contract's envelope table: `version`,
+   * `correlationId` and `source` strings, `timestamp` an RFC 3339
+   * date-time, `metadata` an object of strings, `error` an object with
+   * string `code` and `message`. `null` counts as absent. `false` stores
+   * such envelopes as they came, to test how a client copes with what a
+   * lenient backend or a producer in another language might deliver.
+   *
+   * @default {true}
+   */
+  checkFieldTypes?: boolean;
 }
 
 /** A reference server listening on a port. */
@@ -169,6 +190,7 @@ class ReferenceEventsApi implements EventsApi {
   readonly #store: EventStore;
   readonly #heartbeatMs: number;
   readonly #resourceScopes: Readonly<Record<string, { read: string; write: string }>>;
+  readonly #checkFieldTypes: boolean;
   readonly #streams = new Set<EventStream>();
   readonly #listeners = new Set<ListenerState>();
 
@@ -191,6 +213,7 @@ class ReferenceEventsApi implements EventsApi {
     }
     this.#heartbeatMs = heartbeatMs;
     this.#resourceScopes = { ...options.resourceScopes };
+    this.#checkFieldTypes = options.checkFieldTypes ?? true;
     this.#authority = new TokenAuthority({
       enabled: options.auth !== false,
       secret: options.auth === false ? undefined : options.auth?.secret,
@@ -241,7 +264,7 @@ class ReferenceEventsApi implements EventsApi {
     // reset when the connections are then dropped.
     const streams = [...state.streams];
     for (const stream of streams) stream.close();
-    if (streams.length > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    if (streams.length > 0) await macrotask();
     await state.http?.close();
   }
 
@@ -281,7 +304,8 @@ class ReferenceEventsApi implements EventsApi {
     } catch {
       return errorResponse(400, "bad_request", "body is not valid JSON");
     }
-    const problem = envelopeProblem(body);
+    const problem = envelopeProblem(body) ??
+      (this.#checkFieldTypes ? fieldTypeProblem(body as EventEnvelope) : undefined);
     if (problem !== undefined) {
       return errorResponse(400, "bad_request", `body is not an event envelope: ${problem}`);
     }
@@ -298,9 +322,20 @@ class ReferenceEventsApi implements EventsApi {
     if (!hasScope(principal, scope)) return forbidden(scope, envelope.name);
 
     // The identity is the token's, whatever the caller wrote.
-    const { event } = this.#store.publish(
+    const published = this.#store.publish(
       withEnvelopeDefaults({ ...envelope, identity_id: principal.identity }),
+      MAX_RECORD_BYTES,
     );
+    if (published === undefined) {
+      // Refused rather than stored: a client with the default bound would
+      // skip it as too large, and the publisher would never know.
+      return errorResponse(
+        413,
+        "payload_too_large",
+        `event is larger than ${MAX_RECORD_BYTES} bytes once stored (id, identity_id, version and timestamp included)`,
+      );
+    }
+    const { event } = published;
     this.stats.recordPublished();
     return jsonResponse({ accepted: true, id: event.id, name: event.name }, 202);
   }
@@ -391,6 +426,113 @@ class ReferenceEventsApi implements EventsApi {
       },
     });
   }
+}
+
+/**
+ * Resolves after one turn of the event loop (a macrotask), through a
+ * `MessageChannel` round trip: a fake clock (`FakeTime`, sinon) replaces
+ * `setTimeout` but not message ports, and closing the server must not
+ * wait for a test to move its clock.
+ */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      // Closed ports keep no runtime's event loop alive.
+      port1.close();
+      port2.close();
+      resolve();
+    };
+    port2.postMessage(undefined);
+  });
+}
+
+/** Envelope fields the contract types as strings. */
+const STRING_FIELDS = ["version", "correlationId", "source"] as const;
+
+/**
+ * An RFC 3339 date-time (section 5.6): `T` (or `t`) between date and time,
+ * optional fractional seconds, `Z` or a numeric offset. Field ranges are
+ * checked by {@linkcode isRfc3339}.
+ */
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * Tells why the known fields of `envelope` do not have the types the
+ * contract's envelope table gives them, or `undefined` when they do.
+ * `null` counts as absent, as a Go service's `encoding/json` reads and
+ * writes it (`"error": null` for a nil error). `id` and `identity_id` are
+ * not checked: the server replaces them whatever they are. Unknown fields
+ * are not checked either: they must survive as they came.
+ */
+function fieldTypeProblem(envelope: EventEnvelope): string | undefined {
+  for (const field of STRING_FIELDS) {
+    const value = envelope[field];
+    if (value != null && typeof value !== "string") {
+      return `${field} must be a string, not ${typeOfJson(value)}`;
+    }
+  }
+  const { timestamp, metadata, error } = envelope;
+  if (timestamp != null) {
+    if (typeof timestamp !== "string") {
+      return `timestamp must be an RFC 3339 string, not ${typeOfJson(timestamp)}`;
+    }
+    if (!isRfc3339(timestamp)) {
+      return `timestamp ${JSON.stringify(timestamp.slice(0, 64))} is not an RFC 3339 date-time`;
+    }
+  }
+  if (metadata != null) {
+    if (typeof metadata !== "object" || Array.isArray(metadata)) {
+      return `metadata must be an object of strings, not ${typeOfJson(metadata)}`;
+    }
+    for (const [key, value] of Object.entries(metadata)) {
+      if (typeof value !== "string") {
+        return `metadata[${JSON.stringify(key.slice(0, 64))}] must be a string, not ${
+          typeOfJson(value)
+        }`;
+      }
+    }
+  }
+  if (error != null) {
+    if (typeof error !== "object" || Array.isArray(error)) {
+      return `error must be an object {code, message}, not ${typeOfJson(error)}`;
+    }
+    for (const key of ["code", "message"] as const) {
+      const value = (error as unknown as Record<string, unknown>)[key];
+      if (typeof value !== "string") {
+        return `error.${key} must be a string, not ${typeOfJson(value)}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Whether `text` is an RFC 3339 date-time with every field in range. */
+function isRfc3339(text: string): boolean {
+  const match = RFC3339.exec(text);
+  if (match === null) return false;
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match.slice(1).map(
+    (part) => part === undefined ? 0 : Number(part),
+  );
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth(year!, month!)) return false;
+  // Second 60 is a leap second, which the grammar allows.
+  return hour! <= 23 && minute! <= 59 && second! <= 60 && offsetHour! <= 23 &&
+    offsetMinute! <= 59;
+}
+
+/** Days in `month` (1-12) of `year`, proleptic Gregorian. */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** The JSON type of a parsed value, for messages: `a number`, `an array`, … */
+function typeOfJson(value: unknown): string {
+  if (value === undefined) return "missing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 /** The stream route's query, validated. */

@@ -26,6 +26,34 @@ export class TimeError extends Error {
 
 let installed: FakeTime | undefined;
 
+/** Longest delay a timer takes as it is (2^31 - 1 ms); longer ones fire after 1 ms. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** What the real `AbortSignal.timeout` starts its messages with (Deno's, after WebIDL). */
+const TIMEOUT_ERROR_PREFIX = "Failed to execute 'AbortSignal.timeout': Argument 1";
+
+/**
+ * `ms` converted as the real `AbortSignal.timeout()` converts its argument
+ * (WebIDL `[EnforceRange] unsigned long long`): to a number, truncated,
+ * and refused with a `TypeError` when it is not finite or lies outside
+ * 0 to 2^53 - 1, as Deno (and the spec) do.
+ */
+function timeoutDelay(ms: unknown): number {
+  // Unary plus is ToNumber: strings and null convert, BigInt and Symbol throw a TypeError.
+  const value = +(ms as number);
+  if (!Number.isFinite(value)) {
+    throw new TypeError(`${TIMEOUT_ERROR_PREFIX} is not a finite number`);
+  }
+  const whole = Math.trunc(value);
+  if (whole < 0 || whole > Number.MAX_SAFE_INTEGER) {
+    throw new TypeError(
+      `${TIMEOUT_ERROR_PREFIX} is outside the accepted range of 0 to ${Number.MAX_SAFE_INTEGER}, inclusive`,
+    );
+  }
+  // -0.5 truncates to -0, which is 0 here.
+  return whole + 0;
+}
+
 /**
  * Replaces the global `Date`, `setTimeout`, `clearTimeout`, `setInterval`,
  * `clearInterval` and `AbortSignal.timeout` with fakes driven by this
@@ -69,12 +97,23 @@ export class FakeTime implements Disposable {
     });
     this.#start = now;
     this.#realTimeout = AbortSignal.timeout;
+    const clock = this.#clock;
     AbortSignal.timeout = (ms: number) => {
+      const delay = timeoutDelay(ms);
+      const deadline = clock.now + delay;
       const controller = new AbortController();
-      setTimeout(
-        () => controller.abort(new DOMException("The operation timed out.", "TimeoutError")),
-        ms,
-      );
+      // A timer clamps delays past MAX_TIMER_DELAY to 1 ms; the real
+      // AbortSignal.timeout takes up to 2^53 - 1 ms, so long waits re-arm
+      // in steps until the deadline.
+      const arm = () => {
+        const left = deadline - clock.now;
+        if (left <= 0) {
+          controller.abort(new DOMException("The operation timed out.", "TimeoutError"));
+        } else {
+          clock.setTimeout(arm, Math.min(left, MAX_TIMER_DELAY));
+        }
+      };
+      clock.setTimeout(arm, Math.min(delay, MAX_TIMER_DELAY));
       return controller.signal;
     };
     installed = this;

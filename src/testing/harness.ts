@@ -128,13 +128,28 @@ export async function testWorker(
     source: "test-harness",
     ...policy,
   });
-  const ready = Promise.race([
-    readiness.waitReady(),
-    running.then(() => {
-      if (failure) throw failure.error;
-    }),
-  ]);
-  if (options.waitReady ?? true) await Promise.all([ready, requester?.readiness.waitReady()]);
+  if (options.waitReady ?? true) {
+    try {
+      await Promise.all([
+        Promise.race([
+          // Aborted by the clean-up below, so no listener outlives a failed start.
+          readiness.waitReady(stop.signal),
+          running.then(() => {
+            if (failure) throw failure.error;
+          }),
+        ]),
+        // Rejects with the response listener's fatal failure, which its readiness never tells.
+        requester?.waitReady(),
+      ]);
+    } catch (error) {
+      // The caller gets no harness to close: release everything started here.
+      stop.abort();
+      await requester?.close();
+      await running;
+      await api.close();
+      throw error;
+    }
+  }
   let closing: Promise<void> | undefined;
   const alive = () => {
     if (failure) throw failure.error;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { utf8ByteLength } from "../decode/utf8.ts";
 import type { EventEnvelope } from "../envelope.ts";
 import { BoundedQueue } from "./queue.ts";
 import type { EventStream, StoredEvent } from "./stream_response.ts";
@@ -123,14 +124,27 @@ export class EventStore {
   /**
    * Gives `envelope` the next id, keeps it and delivers it: to every
    * broadcast subscriber of its name and to one consumer of every group.
+   *
+   * @param envelope The envelope to store; its `id` is replaced.
+   * @param maxJsonBytes Most UTF-8 bytes the stamped envelope's JSON may
+   * have; a larger one is neither kept nor delivered, and takes no id.
+   * @returns The stored event and the stamped envelope, or `undefined`
+   * when the envelope is over `maxJsonBytes`.
    */
-  publish(envelope: EventEnvelope): { event: StoredEvent; envelope: EventEnvelope } {
-    const seq = ++this.#seq;
+  publish(
+    envelope: EventEnvelope,
+    maxJsonBytes: number = Number.POSITIVE_INFINITY,
+  ): { event: StoredEvent; envelope: EventEnvelope } | undefined {
+    const seq = this.#seq + 1;
     const id = String(seq).padStart(ID_DIGITS, "0");
     // The id leads, so it is the first thing a human reads in a stream.
     const { id: _callerId, ...fields } = envelope;
     const stamped: EventEnvelope = { id, ...fields };
-    const event: StoredEvent = { seq, id, name: envelope.name, json: JSON.stringify(stamped) };
+    const json = JSON.stringify(stamped);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only long records are counted.
+    if (json.length * 3 > maxJsonBytes && utf8ByteLength(json) > maxJsonBytes) return undefined;
+    this.#seq = seq;
+    const event: StoredEvent = { seq, id, name: envelope.name, json };
     let history = this.#history.get(event.name);
     if (history === undefined) {
       history = new BoundedQueue(this.#limit);

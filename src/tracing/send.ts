@@ -1,7 +1,9 @@
 /**
  * `send <event name>` PRODUCER spans and the client metrics around every
- * publish: requests, replies, free events and dead letters all go out
- * through {@linkcode sendTraced}.
+ * publish: requests, replies, free events, dead letters and redriven
+ * events all go out through {@linkcode sendTraced}. A publish straight
+ * through a transport (`EventsClient.publish()`) is not traced: the
+ * transport is the seam below it.
  *
  * This module is browser compatible.
  *
@@ -28,9 +30,12 @@ const instruments = instrumentsFor((meter) => ({
     description: "Duration of publish (send) operations",
     advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
   }),
+  // The conventions count every message the producer attempted to send,
+  // the failed ones with `error.type`: a failure rate is then `error.type`'s
+  // share of this one counter.
   sent: meter.createCounter("messaging.client.sent.messages", {
     unit: "{message}",
-    description: "Messages the client sent",
+    description: "Messages the client attempted to send",
   }),
 }));
 
@@ -38,7 +43,9 @@ const instruments = instrumentsFor((meter) => ({
  * Publishes `event` through `transport` inside a `send <name>` span (a
  * child of the active context), with the span's trace context added to
  * `metadata` so the consumer can link to it. `links` lets a reply link to
- * its request.
+ * its request. Each call counts one `messaging.client.sent.messages`
+ * and one `messaging.client.operation.duration`, a failed one with
+ * `error.type`.
  */
 export function sendTraced(
   transport: EventTransport,
@@ -98,10 +105,9 @@ async function sendWithSpan(
       code: SpanStatusCode.ERROR,
       message: String((error as Error)?.message ?? error),
     });
-    duration.record((performance.now() - started) / 1000, {
-      ...attributes,
-      [ATTR.errorType]: type,
-    });
+    const failed = { ...attributes, [ATTR.errorType]: type };
+    sent.add(1, failed);
+    duration.record((performance.now() - started) / 1000, failed);
     throw error;
   } finally {
     span.end();

@@ -1,0 +1,37 @@
+/**
+ * Known secrets, as the `secrets` options of workers and hosts take them,
+ * made into one redacting function.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+
+import { redactSecrets } from "./log_fields.ts";
+
+/**
+ * Secrets to remove from error texts (the API token, a NATS password): a
+ * list, or a function asked each time a text is redacted, so a rotated
+ * token (the last one a provider returned) is covered too.
+ */
+export type Secrets = readonly string[] | (() => Iterable<string>);
+
+/** Replaces every known secret in `text` with `[redacted]`. */
+export type Redact = (text: string) => string;
+
+/**
+ * `secrets` as one {@linkcode Redact}, or `undefined` when there is none to
+ * remove (so that texts without secrets to look for cost nothing).
+ *
+ * @throws {TypeError} When `secrets` is neither an array nor a function
+ * (a string would be taken letter by letter, and every "e" redacted).
+ */
+export function redactorOf(secrets: Secrets | undefined, where: string): Redact | undefined {
+  if (secrets === undefined) return undefined;
+  if (typeof secrets === "function") return (text) => redactSecrets(text, secrets());
+  if (!Array.isArray(secrets)) {
+    throw new TypeError(`${where}: secrets is not an array of strings or a function`);
+  }
+  const fixed = secrets.filter((secret) => typeof secret === "string");
+  return fixed.length === 0 ? undefined : (text) => redactSecrets(text, fixed);
+}
