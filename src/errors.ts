@@ -8,7 +8,7 @@
  * @module
  */
 
-import { causeOf } from "./failure_cause.ts";
+import { causeOf, valueText } from "./failure_cause.ts";
 
 /**
  * A one-line description of any thrown value for logs, stats and readiness
@@ -29,7 +29,7 @@ import { causeOf } from "./failure_cause.ts";
  * ```
  */
 export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+  if (!(error instanceof Error)) return valueText(error);
   const described = `${error.name}: ${error.message}`;
   const cause = causeOf(error);
   return cause === undefined || described.includes(cause) ? described : `${described} (${cause})`;

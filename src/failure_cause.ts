@@ -23,6 +23,21 @@ const CODES_BY_TEXT: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 /**
+ * A value that is not an `Error` as text: a string as it is, anything else
+ * as JSON, or its string where JSON cannot say it (a cycle, a bigint, a
+ * function, `undefined`). `String()` alone makes `[object Object]` of a
+ * thrown `{ code }` or a Node `{ code, address }` cause.
+ */
+export function valueText(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
  * A short description of what lies under `error`, or `undefined` when it
  * has no `cause` or its message quotes the cause already. A network
  * failure reads as its socket error code and address; any other cause as
@@ -41,7 +56,7 @@ export function causeOf(error: unknown): string | undefined {
     if (socket !== undefined) return socket;
   }
   const deepest = chain[chain.length - 1];
-  const said = deepest instanceof Error ? deepest.message : String(deepest);
+  const said = deepest instanceof Error ? deepest.message : valueText(deepest);
   // A wrapper that quotes its cause's message (`orderingKey threw: …`) says it already.
   const outer = error instanceof Error ? error.message : "";
   if (said !== "" && outer.includes(said)) return undefined;

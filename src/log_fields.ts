@@ -10,6 +10,7 @@
  */
 
 import { describeError } from "./errors.ts";
+import { valueText } from "./failure_cause.ts";
 
 /** An error as structured log fields. */
 export interface ErrorFields {
@@ -101,13 +102,7 @@ export function loggableValue(value: unknown, options: ErrorFieldsOptions = {}):
  * anything else as JSON (or its string when JSON cannot say it).
  */
 export function messageText(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (value instanceof Error) return describeError(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  return value instanceof Error ? describeError(value) : valueText(value);
 }
 
 /** Secrets shorter than this are not redacted: a 1-character "token" would blank every text. */

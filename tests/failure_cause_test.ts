@@ -137,3 +137,19 @@ Deno.test("transportSummary() removes user info and query from every URL in a tr
     "Custom(https://h/api, wss://h2/ws)",
   );
 });
+
+Deno.test("describeError() writes a value that is not an Error as JSON, not [object Object]", () => {
+  assert.equal(describeError({ code: "E_QUOTA", limit: 5 }), '{"code":"E_QUOTA","limit":5}');
+  assert.equal(describeError("plain"), "plain");
+  assert.equal(describeError(42), "42");
+  assert.equal(describeError(undefined), "undefined");
+  assert.equal(describeError(10n), "10");
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.equal(describeError(cyclic), "[object Object]");
+  // A plain-object cause that is no socket error reads as JSON too.
+  assert.equal(
+    describeError(new Error("Cannot sync", { cause: { reason: "conflict", at: 3 } })),
+    'Error: Cannot sync ({"reason":"conflict","at":3})',
+  );
+});
