@@ -53,16 +53,31 @@ export async function ensureBuildTools(): Promise<BuildTools> {
     // deno-lint-ignore no-console -- a build step says what it installs
     console.error(`== installing typescript@${TYPESCRIPT} @types/node@${TYPES_NODE} into ${dir}`);
     await Deno.mkdir(dir, { recursive: true });
-    await step("npm", [
-      "install",
-      "--silent",
-      "--no-audit",
-      "--no-fund",
-      "--prefix",
-      dir,
-      `typescript@${TYPESCRIPT}`,
-      `@types/node@${TYPES_NODE}`,
-    ]);
+    const install = () =>
+      step("npm", [
+        "install",
+        "--silent",
+        "--no-audit",
+        "--no-fund",
+        // What npm's cache holds installs without asking the registry again.
+        "--prefer-offline",
+        "--prefix",
+        dir,
+        `typescript@${TYPESCRIPT}`,
+        `@types/node@${TYPES_NODE}`,
+      ]);
+    // The registry sometimes fails a request outright (seen in CI): try
+    // twice more before the build fails for a reason that is not ours.
+    for (let attempt = 1;; attempt++) {
+      try {
+        await install();
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+        // deno-lint-ignore no-console -- a build step says why it waits
+        console.error(`== npm install failed (attempt ${attempt} of 3), trying again`);
+      }
+    }
   }
   return {
     tsc: join(dir, "node_modules", "typescript", "bin", "tsc"),
