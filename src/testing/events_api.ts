@@ -437,7 +437,9 @@ class ReferenceEventsApi implements EventsApi {
 function macrotask(): Promise<void> {
   return new Promise((resolve) => {
     const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => {
+    // Through the web type: @types/node (the npm build's) types the global
+    // port as worker_threads', which has no `onmessage`, though Node's has.
+    (port1 as unknown as { onmessage: (() => void) | null }).onmessage = () => {
       // Closed ports keep no runtime's event loop alive.
       port1.close();
       port2.close();
