@@ -29,6 +29,15 @@ export const RESOLVED: Promise<void> = Promise.resolve();
 export const MAX_TIMER_DELAY = 2_147_483_647;
 
 /**
+ * Whether `value` is a bound an option may give a timer as it is: a whole
+ * number of ms from 1 to {@linkcode MAX_TIMER_DELAY}.
+ */
+export function isTimerBound(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 1 &&
+    value <= MAX_TIMER_DELAY;
+}
+
+/**
  * `ms` as a timer can wait it: at most {@linkcode MAX_TIMER_DELAY} (also
  * for `Infinity`), and 0 for a negative wait or `NaN`. Every library timer
  * goes through it, so no wait a server or an option names can overflow.

@@ -167,8 +167,6 @@ class Entry implements ReadinessObserver {
   }
 }
 
-const unchanged = (text: string): string => text;
-
 // Shared by every run() registration, so its outcome costs no closures.
 const ended = (): undefined => undefined;
 const failedWith = (error: unknown): { error: unknown } => ({ error });
@@ -270,7 +268,7 @@ export class Host {
     }
     this.#transport = options.transport;
     this.#signal = options.signal;
-    this.#redact = redactorOf(options.secrets, "Cannot create host") ?? unchanged;
+    this.#redact = redactorOf(options.secrets, "Cannot create host");
     this.#secrets = options.secrets;
     allowManyListeners(this.#stop.signal);
     this.#drainTimeout = drainTimeout;

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { MAX_TIMER_DELAY, timerDelay } from "./async.ts";
+import { isTimerBound, MAX_TIMER_DELAY, timerDelay } from "./async.ts";
 
 /**
  * Times the stream's waits for the network, not the stream's life: a wait
@@ -84,9 +84,7 @@ export class IdleWatch {
  */
 export function idleTimeoutOf(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (
-    typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_DELAY
-  ) {
+  if (!isTimerBound(value)) {
     throw new RangeError(
       `Cannot use idleTimeout ${
         String(value)

@@ -19,19 +19,22 @@ export type Secrets = readonly string[] | (() => Iterable<string>);
 /** Replaces every known secret in `text` with `[redacted]`. */
 export type Redact = (text: string) => string;
 
+/** The {@linkcode Redact} of no secrets: every text as it is. */
+export const unchanged: Redact = (text) => text;
+
 /**
- * `secrets` as one {@linkcode Redact}, or `undefined` when there is none to
- * remove (so that texts without secrets to look for cost nothing).
+ * `secrets` as one {@linkcode Redact}; {@linkcode unchanged} when there is
+ * none to remove.
  *
  * @throws {TypeError} When `secrets` is neither an array nor a function
  * (a string would be taken letter by letter, and every "e" redacted).
  */
-export function redactorOf(secrets: Secrets | undefined, where: string): Redact | undefined {
-  if (secrets === undefined) return undefined;
+export function redactorOf(secrets: Secrets | undefined, where: string): Redact {
+  if (secrets === undefined) return unchanged;
   if (typeof secrets === "function") return (text) => redactSecrets(text, secrets());
   if (!Array.isArray(secrets)) {
     throw new TypeError(`${where}: secrets is not an array of strings or a function`);
   }
   const fixed = secrets.filter((secret) => typeof secret === "string");
-  return fixed.length === 0 ? undefined : (text) => redactSecrets(text, fixed);
+  return fixed.length === 0 ? unchanged : (text) => redactSecrets(text, fixed);
 }

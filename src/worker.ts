@@ -330,7 +330,7 @@ class RunningWorker implements ListenAllOptions {
   readonly now: (() => number) | undefined;
   readonly #options: WorkerOptions;
   readonly #policy: RetryPolicy;
-  readonly #redact: Redact | undefined;
+  readonly #redact: Redact;
   readonly #slots: Slots;
   readonly #stats: WorkerStats;
   // Asked once: with debug off, an event costs no log record at all.
@@ -360,7 +360,7 @@ class RunningWorker implements ListenAllOptions {
   #queue: KeyedQueue<WorkerJob> | undefined;
   readonly #heartbeat = new QueuedHeartbeat();
 
-  constructor(options: WorkerOptions, policy: RetryPolicy, redact: Redact | undefined) {
+  constructor(options: WorkerOptions, policy: RetryPolicy, redact: Redact) {
     this.#options = options;
     this.#policy = policy;
     this.#redact = redact;
@@ -650,7 +650,7 @@ function workerPipeline(
     stats: WorkerStats;
     source: string | undefined;
     redelivers: boolean;
-    redact: Redact | undefined;
+    redact: Redact;
   },
 ): WorkerPipeline {
   const outer: PipelineStep[] = [...parts.shared, replyOnFailureWith(parts.redact)];

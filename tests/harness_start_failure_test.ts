@@ -53,20 +53,29 @@ async function outcomeWithin(promise: Promise<unknown>, ms: number): Promise<unk
   }
 }
 
-Deno.test("testWorker() rejects with the AuthError of its refused response listener, and stops the worker", async () => {
+/**
+ * Starts `echo` on an API whose `protectedName` needs a scope the harness's
+ * token lacks; what the start settled with, and the intervals left running.
+ */
+async function startRefused(protectedName: string): Promise<{ rejection: unknown; live: number }> {
   let rejection: unknown;
   const live = await liveIntervalsAfter(async () => {
     rejection = await outcomeWithin(
       testWorker(echo, {
         api: {
           heartbeatMs: 60_000,
-          // The worker may stream its requests; the harness may not read the responses.
-          resourceScopes: { "start.echo.response": { read: "echo:read", write: "events:send" } },
+          resourceScopes: { [protectedName]: { read: "echo:read", write: "events:send" } },
         },
       }),
       5_000,
     );
   });
+  return { rejection, live };
+}
+
+Deno.test("testWorker() rejects with the AuthError of its refused response listener, and stops the worker", async () => {
+  // The worker may stream its requests; the harness may not read the responses.
+  const { rejection, live } = await startRefused("start.echo.response");
   assert.ok(rejection instanceof AuthError, String(rejection));
   assert.equal(rejection.status, 403);
   assert.match(rejection.message, /echo:read/);
@@ -74,19 +83,8 @@ Deno.test("testWorker() rejects with the AuthError of its refused response liste
 });
 
 Deno.test("testWorker() that rejects with the worker's own failure leaves no stream open", async () => {
-  let rejection: unknown;
-  const live = await liveIntervalsAfter(async () => {
-    rejection = await outcomeWithin(
-      testWorker(echo, {
-        api: {
-          heartbeatMs: 60_000,
-          // The worker may not stream its requests; the harness may read the responses.
-          resourceScopes: { "start.echo.request": { read: "echo:read", write: "events:send" } },
-        },
-      }),
-      5_000,
-    );
-  });
+  // The worker may not stream its requests; the harness may read the responses.
+  const { rejection, live } = await startRefused("start.echo.request");
   assert.ok(rejection instanceof AuthError, String(rejection));
   assert.equal(rejection.status, 403);
   assert.equal(live, 0, "the harness's response stream was closed with its API");

@@ -15,7 +15,7 @@ import { type EventEnvelope, eventNameProblem } from "../envelope.ts";
 import { describeError } from "../errors.ts";
 import type { HandlerContext } from "./context.ts";
 import { failureResponse } from "./error_reply.ts";
-import type { Redact } from "../secrets.ts";
+import { type Redact, unchanged } from "../secrets.ts";
 import type { OutcomeStep } from "./outcome_step.ts";
 import type { WorkerStats } from "./stats.ts";
 
@@ -165,6 +165,7 @@ export function deadLetter(setup: DeadLetterSetup): OutcomeStep {
   // Times stored and not deleted since (entries the map forgot count too):
   // while none are, an attempt that succeeds looks nothing up.
   let stored = 0;
+  const redact = setup.redact ?? unchanged;
   return {
     timed: true,
     succeeded(event) {
@@ -193,11 +194,10 @@ export function deadLetter(setup: DeadLetterSetup): OutcomeStep {
     const payload: DeadLetterPayload = {
       envelope: event,
       attempts: context.attempt,
-      reason: redacted(
+      reason: redact(
         context.settlement?.type === "dead" ? context.settlement.reason : describeError(error),
-        setup.redact,
       ),
-      error: errorFields(error, setup.options.includeStack === true, setup.redact),
+      error: errorFields(error, setup.options.includeStack === true, redact),
       firstAttemptAt: new Date(first).toISOString(),
       lastAttemptAt: new Date(last).toISOString(),
       ...setup.worker,
@@ -242,7 +242,7 @@ export function deadLetter(setup: DeadLetterSetup): OutcomeStep {
 function errorFields(
   error: unknown,
   includeStack: boolean,
-  redact: Redact | undefined,
+  redact: Redact,
 ): DeadLetterError {
   const fields: DeadLetterError = {
     name: error instanceof Error ? error.name : typeof error,
@@ -250,13 +250,9 @@ function errorFields(
   };
   if (includeStack && error instanceof Error && error.stack !== undefined) {
     // The stack starts with the message.
-    fields.stack = redacted(error.stack, redact);
+    fields.stack = redact(error.stack);
   }
   return fields;
-}
-
-function redacted(text: string, redact: Redact | undefined): string {
-  return redact === undefined ? text : redact(text);
 }
 
 /** The event's W3C trace context metadata, or `undefined` when it has none. */

@@ -10,7 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { NonRetryableError, ResponseError, type ResponseErrorBody } from "../errors.ts";
-import type { Redact } from "../secrets.ts";
+import { type Redact, unchanged } from "../secrets.ts";
 import type { OutcomeStep } from "./outcome_step.ts";
 
 /**
@@ -24,11 +24,10 @@ const logger = getLogger(["bus-integration", "worker"]);
 /**
  * The `error` a failure is answered with: the `code` of a `ResponseError`,
  * or of a `NonRetryableError` that has one, else {@linkcode HANDLER_FAILED};
- * the error's message, with known secrets removed when `redact` is given.
+ * the error's message, with known secrets removed by `redact`.
  */
-export function failureResponse(error: unknown, redact?: Redact): ResponseErrorBody {
-  const text = error instanceof Error ? error.message : String(error);
-  const message = redact === undefined ? text : redact(text);
+export function failureResponse(error: unknown, redact: Redact = unchanged): ResponseErrorBody {
+  const message = redact(error instanceof Error ? error.message : String(error));
   if (error instanceof ResponseError) return { code: error.code, message };
   if (error instanceof NonRetryableError && error.code !== undefined) {
     return { code: error.code, message };
@@ -45,7 +44,7 @@ export function failureResponse(error: unknown, redact?: Redact): ResponseErrorB
  * a handler's error may quote a request, headers and all, and the answer
  * goes out on the bus.
  */
-export function replyOnFailureWith(redact: Redact | undefined): OutcomeStep {
+export function replyOnFailureWith(redact: Redact): OutcomeStep {
   return {
     async failed(error, event, context) {
       const correlationId = event.correlationId;
@@ -65,4 +64,4 @@ export function replyOnFailureWith(redact: Redact | undefined): OutcomeStep {
 }
 
 /** {@linkcode replyOnFailureWith} with no secrets to remove. */
-export const replyOnFailure: OutcomeStep = replyOnFailureWith(undefined);
+export const replyOnFailure: OutcomeStep = replyOnFailureWith(unchanged);

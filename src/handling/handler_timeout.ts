@@ -8,7 +8,7 @@
  * @module
  */
 
-import { linkAbort, MAX_TIMER_DELAY } from "../async.ts";
+import { isTimerBound, linkAbort, MAX_TIMER_DELAY } from "../async.ts";
 import type { EventEnvelope } from "../envelope.ts";
 import { NonRetryableError, ResponseError } from "../errors.ts";
 import type { Publisher, PublishInit } from "../publisher.ts";
@@ -49,9 +49,7 @@ export class HandlerTimeoutError extends ResponseError {
  */
 export function assertHandlerTimeout(value: unknown, where: string): void {
   if (value === undefined) return;
-  if (
-    typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_DELAY
-  ) {
+  if (!isTimerBound(value)) {
     throw new RangeError(
       `${where}: handlerTimeout is ${
         typeof value === "string" ? JSON.stringify(value) : String(value)

@@ -10,7 +10,7 @@
  */
 
 import { context as otelContext, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { Redact } from "../secrets.ts";
+import { type Redact, unchanged } from "../secrets.ts";
 import { traceContextOf } from "../tracing/carrier.ts";
 import { producerLinks } from "../tracing/links.ts";
 import {
@@ -67,7 +67,7 @@ export function traceProcessing(options: ProcessTracingOptions): HandlerMiddlewa
     ...(options.consumer === undefined ? {} : { [ATTR.clientId]: options.consumer }),
   };
   const asParent = options.producer === "parent";
-  const redact = options.redact;
+  const redact = options.redact ?? unchanged;
   return async (event, context, next) => {
     const attributes = { ...base, [ATTR.destination]: event.name };
     const parent = asParent ? traceContextOf(event.metadata) : otelContext.active();
@@ -98,7 +98,7 @@ export function traceProcessing(options: ProcessTracingOptions): HandlerMiddlewa
       const message = (error as Error)?.message;
       span.setStatus({
         code: SpanStatusCode.ERROR,
-        message: redact === undefined || typeof message !== "string" ? message : redact(message),
+        message: typeof message === "string" ? redact(message) : message,
       });
       duration.record((performance.now() - started) / 1000, {
         ...attributes,
